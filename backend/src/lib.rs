@@ -1,0 +1,11 @@
+//! isolab's backend: a container runtime, observers of the kernel's state, and the server.
+//!
+//! # Layout
+//! - [`sysinfo`]: facts about the host (kernel release, cgroup layout, whether live mode works).
+//! - [`server`]: axum routes: the embedded UI, token auth, the REST API.
+//!
+//! The runtime is a library with no axum or clap in it; `main.rs` only parses flags
+//! and calls in here.
+
+pub mod server;
+pub mod sysinfo;

@@ -1,0 +1,34 @@
+//! REST handlers under `/api/v1`.
+
+use axum::http::Uri;
+use axum::routing::get;
+use axum::{Json, Router};
+use isolab_shared::{ErrorCode, VersionInfo, API_VERSION};
+
+use super::error::HttpError;
+use super::AppState;
+use crate::sysinfo;
+
+/// The routes of `/api/v1`, before auth is layered on.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/version", get(version))
+}
+
+/// `GET /version`: what this server is and what it can do here.
+pub async fn version() -> Json<VersionInfo> {
+    Json(VersionInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        api_version: API_VERSION,
+        live: sysinfo::live_status(),
+        cgroup_mode: sysinfo::cgroup_mode(),
+        kernel_release: sysinfo::kernel_release(),
+    })
+}
+
+/// Any other path under `/api/v1`.
+pub async fn unknown_route(uri: Uri) -> HttpError {
+    HttpError::new(
+        ErrorCode::NotFound,
+        format!("no such API route: {}", uri.path()),
+    )
+}

@@ -1,0 +1,113 @@
+//! The access token: made at start, printed in the URL, required on every API call.
+
+use axum::extract::{Query, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use isolab_shared::ErrorCode;
+use rand::RngCore;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::error::HttpError;
+use super::AppState;
+
+/// A secret that grants full access to the API.
+#[derive(Clone)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// A fresh random token: 128 bits as 32 hex digits.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        AccessToken(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// A token the user chose (`--token`); refuses ones too short to be secret.
+    pub fn from_user(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if t.len() < 8 {
+            return Err("the token must be at least 8 characters long".to_string());
+        }
+        if !t.chars().all(|c| c.is_ascii_graphic()) || t.contains(['&', '#', '?', '%', '+']) {
+            return Err("the token may use only printable ASCII without & # ? % +".to_string());
+        }
+        Ok(AccessToken(t.to_string()))
+    }
+
+    /// The token's text, for the printed URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Compares in constant time, so response timing does not leak the token.
+    pub fn matches(&self, candidate: &str) -> bool {
+        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
+    }
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken(…)")
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// The token a request presents: `Authorization: Bearer …`, or `?token=` (which
+/// browsers need for WebSockets, since they cannot set headers there).
+fn presented_token(req: &Request) -> Option<String> {
+    if let Some(value) = req.headers().get(AUTHORIZATION) {
+        if let Some(t) = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {
+            return Some(t.trim().to_string());
+        }
+    }
+    Query::<TokenQuery>::try_from_uri(req.uri())
+        .ok()
+        .and_then(|q| q.0.token)
+}
+
+/// Middleware: lets the request through only with the right token, else 401.
+pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match presented_token(&req) {
+        Some(t) if state.token().matches(&t) => next.run(req).await,
+        Some(_) => HttpError::new(
+            ErrorCode::Unauthorized,
+            "the token is wrong: open the URL that `isolab serve` printed",
+        )
+        .into_response(),
+        None => HttpError::new(
+            ErrorCode::Unauthorized,
+            "a token is needed: open the URL that `isolab serve` printed (it ends in ?token=…), \
+             or send Authorization: Bearer TOKEN",
+        )
+        .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_tokens_are_long_and_distinct() {
+        let a = AccessToken::generate();
+        let b = AccessToken::generate();
+        assert_eq!(a.as_str().len(), 32);
+        assert_ne!(a.as_str(), b.as_str());
+        assert!(a.matches(a.as_str()));
+        assert!(!a.matches(b.as_str()));
+        assert!(!a.matches(""));
+    }
+
+    #[test]
+    fn user_tokens_must_be_long_and_url_safe() {
+        assert!(AccessToken::from_user("short").is_err());
+        assert!(AccessToken::from_user("has&amp;sign").is_err());
+        assert!(AccessToken::from_user("classroom-2026").is_ok());
+    }
+}

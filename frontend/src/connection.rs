@@ -1,0 +1,90 @@
+//! The access token and the first call to the backend.
+//!
+//! The token arrives once in the URL (`?token=…`), is kept in sessionStorage so a
+//! reload keeps working, and is removed from the address bar so it does not end up
+//! in screenshots, history or a projector.
+
+use gloo_net::http::Request;
+use isolab_shared::{ApiError, VersionInfo};
+
+/// The sessionStorage key holding the token.
+const TOKEN_KEY: &str = "isolab.token";
+
+/// What the page knows about its backend.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Connection {
+    /// The first request is in flight.
+    Checking,
+    /// The backend answered.
+    Connected(VersionInfo),
+    /// The backend wants a token we lack or have wrong; the text says how to get one.
+    TokenNeeded(String),
+    /// No backend answered: a static page, or the server stopped.
+    Offline(String),
+}
+
+/// Takes the token from the URL into sessionStorage (removing it from the address
+/// bar), and returns whichever token the session has.
+pub fn take_token() -> Option<String> {
+    let window = web_sys::window()?;
+    let storage = window.session_storage().ok().flatten();
+    let location = window.location();
+    let search = location.search().unwrap_or_default();
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
+    if let Some(token) = params.as_ref().and_then(|p| p.get("token")) {
+        if let Some(s) = &storage {
+            // A failed write only means a reload will ask for the token again.
+            let _ = s.set_item(TOKEN_KEY, &token);
+        }
+        if let Some(p) = &params {
+            p.delete("token");
+            let rest = String::from(p.to_string());
+            let path = location.pathname().unwrap_or_else(|_| "/".into());
+            let hash = location.hash().unwrap_or_default();
+            let clean = if rest.is_empty() {
+                format!("{path}{hash}")
+            } else {
+                format!("{path}?{rest}{hash}")
+            };
+            if let Ok(history) = window.history() {
+                let _ =
+                    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&clean));
+            }
+        }
+        return Some(token);
+    }
+    storage.and_then(|s| s.get_item(TOKEN_KEY).ok().flatten())
+}
+
+/// The message shown when there is no token at all.
+pub const TOKEN_HELP: &str = "A token is needed to reach this isolab server. Open the URL that \
+`isolab serve` printed in its terminal: it ends in ?token=…";
+
+/// Asks the backend for `/api/v1/version` and classifies the answer.
+pub async fn check_backend(token: Option<String>) -> Connection {
+    let Some(token) = token else {
+        return Connection::TokenNeeded(TOKEN_HELP.to_string());
+    };
+    let response = Request::get("/api/v1/version")
+        .header("Authorization", &format!("Bearer {token}"))
+        .send()
+        .await;
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => return Connection::Offline(format!("no isolab server answered: {e}")),
+    };
+    match response.status() {
+        200 => match response.json::<VersionInfo>().await {
+            Ok(v) => Connection::Connected(v),
+            Err(e) => Connection::Offline(format!("the server's answer was not understood: {e}")),
+        },
+        401 => {
+            let message = match response.json::<ApiError>().await {
+                Ok(e) => e.error.message,
+                Err(_) => TOKEN_HELP.to_string(),
+            };
+            Connection::TokenNeeded(message)
+        }
+        status => Connection::Offline(format!("the server answered HTTP {status}")),
+    }
+}

@@ -1,0 +1,18 @@
+//! isolab's shared vocabulary: what the live backend and the simulator both speak.
+//!
+//! # Layout
+//! - [`protocol`]: the serde types of the API: [`protocol::Snapshot`], [`protocol::Event`],
+//!   [`protocol::ContainerSpec`], [`protocol::ContainerState`], and the typed API error.
+//! - [`namespace`]: the seven namespace kinds, their flags and what each isolates.
+//! - [`limits`]: parsing and checking of resource limits (`64M`, `0.5` cpus).
+//! - [`sim`]: the simulator, a model of the kernel's isolation rules (no IO).
+//!
+//! Nothing here does IO, so the crate builds for the host and for `wasm32-unknown-unknown`.
+
+pub mod limits;
+pub mod namespace;
+pub mod protocol;
+pub mod sim;
+
+pub use namespace::{NamespaceKind, NamespaceSet};
+pub use protocol::*;

@@ -1,0 +1,580 @@
+//! The API vocabulary: every type the backend sends or takes, and the simulator produces.
+//!
+//! Bodies on the wire are JSON of these types. Field names are snake_case; enums that
+//! travel alone are tagged with `"type"`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::{LimitError, Limits};
+use crate::namespace::{NamespaceKind, NamespaceSet};
+
+/// The version of this API; bumped on any incompatible change.
+pub const API_VERSION: u32 = 1;
+
+/// The image name that means "the host's own /usr, /bin and /lib, read-only".
+pub const HOST_IMAGE: &str = "host";
+
+/// What `GET /api/v1/version` answers.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct VersionInfo {
+    /// isolab's own version.
+    pub version: String,
+    /// [`API_VERSION`] of the server.
+    pub api_version: u32,
+    /// Whether real containers can be made here, and why not.
+    pub live: LiveStatus,
+    /// How the host mounts its cgroups.
+    pub cgroup_mode: CgroupMode,
+    /// `uname -r` of the host.
+    pub kernel_release: String,
+}
+
+/// Whether the server can create real containers.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct LiveStatus {
+    /// True when real containers can be created.
+    pub available: bool,
+    /// Why live mode is off, in one line; `None` when it is on.
+    pub reason: Option<String>,
+}
+
+/// The host's cgroup layout.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CgroupMode {
+    /// Only cgroup v1 hierarchies are mounted.
+    V1,
+    /// cgroup2 is mounted at /sys/fs/cgroup (the unified hierarchy).
+    V2,
+    /// v1 controllers plus a cgroup2 mount beside them (usually /sys/fs/cgroup/unified).
+    Hybrid,
+    /// No cgroup filesystem is mounted.
+    None,
+}
+
+impl std::fmt::Display for CgroupMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CgroupMode::V1 => "v1",
+            CgroupMode::V2 => "v2",
+            CgroupMode::Hybrid => "hybrid",
+            CgroupMode::None => "none",
+        })
+    }
+}
+
+fn default_image() -> String {
+    HOST_IMAGE.to_string()
+}
+
+fn default_command() -> Vec<String> {
+    vec!["/bin/sh".to_string()]
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What a user asks for when creating a container (the body of `POST /containers`).
+/// Every field has a default, so `{}` is a valid spec: a shell on the host image.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerSpec {
+    /// A human name; the server makes one up when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `host`, or the path of a directory holding a root filesystem.
+    #[serde(default = "default_image")]
+    pub image: String,
+    /// The argv of the container's first process.
+    #[serde(default = "default_command")]
+    pub command: Vec<String>,
+    /// The container's hostname; defaults to its name.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// Which namespaces to create; the rest are shared with the host.
+    #[serde(default)]
+    pub namespaces: NamespaceSet,
+    /// cgroup limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Run with a terminal (true) or with pipes (false).
+    #[serde(default = "yes")]
+    pub tty: bool,
+    /// Extra environment as `KEY=value` strings.
+    #[serde(default)]
+    pub env: Vec<String>,
+}
+
+impl Default for ContainerSpec {
+    fn default() -> Self {
+        ContainerSpec {
+            name: None,
+            image: default_image(),
+            command: default_command(),
+            hostname: None,
+            namespaces: NamespaceSet::default(),
+            limits: Limits::default(),
+            tty: true,
+            env: Vec::new(),
+        }
+    }
+}
+
+/// A spec the runtime cannot accept, found without touching the system.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SpecError {
+    #[error("the command is empty: give at least the program to run")]
+    EmptyCommand,
+    #[error("bad name '{0}': use 1-63 letters, digits, '-', '_' or '.'")]
+    BadName(String),
+    #[error("bad hostname '{0}': use 1-63 letters, digits or '-'")]
+    BadHostname(String),
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+}
+
+impl ContainerSpec {
+    /// Checks what can be checked without the kernel: names, command and limit ranges.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if self.command.first().is_none_or(|c| c.is_empty()) {
+            return Err(SpecError::EmptyCommand);
+        }
+        if let Some(name) = &self.name {
+            let ok = !name.is_empty()
+                && name.len() <= 63
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !ok {
+                return Err(SpecError::BadName(name.clone()));
+            }
+        }
+        if let Some(h) = &self.hostname {
+            let ok = !h.is_empty()
+                && h.len() <= 63
+                && !h.starts_with('-')
+                && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if !ok {
+                return Err(SpecError::BadHostname(h.clone()));
+            }
+        }
+        self.limits.validate()?;
+        Ok(())
+    }
+}
+
+/// Where a container is in its life.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerStatus {
+    /// Set up, first process not yet started.
+    Created,
+    /// Its first process runs.
+    Running,
+    /// Its first process has ended; see [`ExitStatus`].
+    Exited,
+}
+
+/// How a container's first process ended.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct ExitStatus {
+    /// The exit code, when it exited normally.
+    pub code: Option<i32>,
+    /// The signal that killed it, when one did.
+    pub signal: Option<i32>,
+    /// Whether the kernel's OOM killer was involved.
+    pub oom_killed: bool,
+}
+
+impl ExitStatus {
+    /// The code a shell would report: the exit code, or 128 + the signal.
+    pub fn shell_code(&self) -> i32 {
+        match (self.code, self.signal) {
+            (Some(c), _) => c,
+            (None, Some(s)) => 128 + s,
+            (None, None) => 255,
+        }
+    }
+}
+
+/// Which part of container setup a step belongs to.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SetupPhase {
+    Namespaces,
+    Mounts,
+    Cgroup,
+    Limits,
+    Security,
+    Process,
+}
+
+/// One applied step of container setup, recorded so the UI can replay it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SetupStep {
+    /// The phase this step belongs to.
+    pub phase: SetupPhase,
+    /// What the step does, for people: "make / private", "pivot_root".
+    pub name: String,
+    /// The syscall or file write with its arguments: `mount("proc", "/proc", "proc", MS_NOSUID|…)`.
+    pub call: String,
+    /// `None` when it worked; the error text when it failed.
+    pub error: Option<String>,
+    /// How long it took, in microseconds.
+    pub duration_us: u64,
+}
+
+/// Namespace inode numbers per kind, as `/proc/PID/ns/*` shows them.
+pub type NamespaceIds = BTreeMap<NamespaceKind, u64>;
+
+/// One process as observed from the host (or modelled by the simulator).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ProcessInfo {
+    /// The PID in the host's (initial) pid namespace.
+    pub host_pid: u32,
+    /// The PID in each nested pid namespace, outermost first (the `NSpid:` line).
+    pub nspid: Vec<u32>,
+    /// The parent's host PID.
+    pub ppid: u32,
+    /// The command line, or `[comm]` for kernel threads.
+    pub cmdline: String,
+    /// One-letter state as in /proc/PID/stat (R, S, D, Z, T…).
+    pub state: String,
+    /// The real uid as seen from the host.
+    pub uid: u32,
+    /// The namespaces it belongs to.
+    pub namespaces: NamespaceIds,
+}
+
+/// A network interface in some net namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    /// The name, e.g. `lo` or `eth0`.
+    pub name: String,
+    /// Whether it is administratively up.
+    pub up: bool,
+    /// Addresses in CIDR form.
+    pub addresses: Vec<String>,
+}
+
+/// cgroup usage and ceilings of one container. Missing numbers are `None`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct CgroupUsage {
+    pub memory_current: Option<u64>,
+    pub memory_max: Option<u64>,
+    pub pids_current: Option<u64>,
+    pub pids_max: Option<u64>,
+    /// Total cpu time consumed, in microseconds.
+    pub cpu_usage_us: Option<u64>,
+    /// How many times the memory limit triggered the OOM killer.
+    pub oom_kills: Option<u64>,
+    /// How many forks were refused at pids.max.
+    pub pids_rejected: Option<u64>,
+}
+
+/// One line of a uid or gid map: `inside outside count`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdMapEntry {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+/// The security facts of a container, shown so that hardening can be seen.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct IsolationFacts {
+    /// Effective capabilities, as `CAP_*` names.
+    pub capabilities: Vec<String>,
+    /// The bounding set, as `CAP_*` names.
+    pub bounding: Vec<String>,
+    /// Whether no_new_privs is set.
+    pub no_new_privs: bool,
+    /// The seccomp mode: "disabled", "strict" or "filter".
+    pub seccomp: String,
+    /// Paths hidden from the container.
+    pub masked_paths: Vec<String>,
+    /// Paths made read-only.
+    pub readonly_paths: Vec<String>,
+    /// The uid map; empty without a user namespace.
+    pub uid_map: Vec<IdMapEntry>,
+    /// The gid map; empty without a user namespace.
+    pub gid_map: Vec<IdMapEntry>,
+}
+
+/// Everything known about one container.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ContainerState {
+    /// A short unique id.
+    pub id: String,
+    /// The human name.
+    pub name: String,
+    /// What was asked for.
+    pub spec: ContainerSpec,
+    pub status: ContainerStatus,
+    /// Set once the first process has ended.
+    pub exit: Option<ExitStatus>,
+    /// Host PID of the container's first process.
+    pub init_pid: Option<u32>,
+    /// When it was created, in milliseconds since the Unix epoch.
+    pub created_at_ms: u64,
+    /// When its first process started.
+    pub started_at_ms: Option<u64>,
+    /// Its processes, first process first.
+    pub processes: Vec<ProcessInfo>,
+    /// The namespaces of its first process.
+    pub namespaces: NamespaceIds,
+    /// cgroup usage, when a cgroup exists.
+    pub cgroup: Option<CgroupUsage>,
+    /// Interfaces of its net namespace.
+    pub interfaces: Vec<Interface>,
+    /// The recorded setup steps, in order.
+    pub setup: Vec<SetupStep>,
+    /// Its security facts.
+    pub isolation: IsolationFacts,
+}
+
+/// The host as a whole: its own namespaces and a process summary.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct HostState {
+    pub hostname: String,
+    pub kernel_release: String,
+    /// The namespaces of PID 1 (the initial namespaces).
+    pub namespaces: NamespaceIds,
+    /// How many processes the host runs in all.
+    pub process_count: u32,
+    /// Processes by one-letter state.
+    pub process_states: BTreeMap<String, u32>,
+    /// Host processes worth drawing (not those inside containers).
+    pub processes: Vec<ProcessInfo>,
+}
+
+/// The full picture at one moment: the first message on the event stream.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Snapshot {
+    /// The sequence number of the last event folded into this snapshot.
+    pub seq: u64,
+    pub host: HostState,
+    pub containers: Vec<ContainerState>,
+}
+
+/// Which limit a container ran into.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitKind {
+    Pids,
+    Memory,
+    Cpu,
+}
+
+/// One numbered change, in order, after the snapshot.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Strictly increasing across the server's life.
+    pub seq: u64,
+    /// Milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    ContainerCreated {
+        container: Box<ContainerState>,
+    },
+    ContainerStarted {
+        id: String,
+        init_pid: u32,
+    },
+    ContainerExited {
+        id: String,
+        exit: ExitStatus,
+    },
+    ContainerOomKilled {
+        id: String,
+    },
+    ContainerRemoved {
+        id: String,
+    },
+    /// A container found in the state dir at start whose init still lives.
+    ContainerAdopted {
+        container: Box<ContainerState>,
+    },
+    /// A container found dead in the state dir at start, and cleaned up.
+    ContainerCleaned {
+        id: String,
+    },
+    /// `container` is `None` for a host process.
+    ProcessStarted {
+        container: Option<String>,
+        process: ProcessInfo,
+    },
+    ProcessExited {
+        container: Option<String>,
+        host_pid: u32,
+    },
+    LimitHit {
+        id: String,
+        limit: LimitKind,
+    },
+    LimitsChanged {
+        id: String,
+        limits: Limits,
+    },
+    /// Periodic usage figures of every container.
+    Stats {
+        usage: BTreeMap<String, CgroupUsage>,
+    },
+}
+
+/// Stable error codes of the API; each has one meaning forever.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Unauthorized,
+    ForbiddenOrigin,
+    BadJson,
+    BadRequest,
+    UnknownMessage,
+    NotFound,
+    ImageNotFound,
+    LimitOutOfRange,
+    TooManyContainers,
+    LiveUnavailable,
+    Conflict,
+    Internal,
+}
+
+/// The body of every API error: `{"error":{"code":"…","message":"…"}}`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ApiError {
+    pub error: ApiErrorBody,
+}
+
+/// The inside of [`ApiError`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ApiErrorBody {
+    pub code: ErrorCode,
+    /// One line for a person.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with `code` and a one-line `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            error: ApiErrorBody {
+                code,
+                message: message.into(),
+            },
+        }
+    }
+}
+
+/// Control messages on a terminal WebSocket (text frames); bytes go in binary frames.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TerminalControl {
+    Resize { cols: u16, rows: u16 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_spec_means_a_shell_on_the_host_image() {
+        let spec: ContainerSpec = serde_json::from_str("{}").expect("empty spec parses");
+        assert_eq!(spec, ContainerSpec::default());
+        assert_eq!(spec.command, vec!["/bin/sh"]);
+        assert_eq!(spec.image, HOST_IMAGE);
+        assert!(spec.tty);
+        assert!(spec.validate().is_ok());
+    }
+
+    #[test]
+    fn spec_from_the_api_example_parses() {
+        let spec: ContainerSpec = serde_json::from_str(
+            r#"{"name":"web","image":"host","command":["/bin/sh"],"tty":true,"namespaces":["pid","uts"]}"#,
+        )
+        .expect("example parses");
+        assert_eq!(spec.name.as_deref(), Some("web"));
+        assert!(spec.namespaces.contains(NamespaceKind::Uts));
+        assert!(!spec.namespaces.contains(NamespaceKind::Net));
+    }
+
+    #[test]
+    fn spec_rejects_unknown_fields_and_bad_values() {
+        assert!(serde_json::from_str::<ContainerSpec>(r#"{"imgae":"host"}"#).is_err());
+        assert!(serde_json::from_str::<ContainerSpec>(r#"{"tty":"yes"}"#).is_err());
+        let spec = ContainerSpec {
+            command: vec![],
+            ..Default::default()
+        };
+        assert_eq!(spec.validate(), Err(SpecError::EmptyCommand));
+        let spec = ContainerSpec {
+            hostname: Some("bad host".into()),
+            ..Default::default()
+        };
+        assert!(matches!(spec.validate(), Err(SpecError::BadHostname(_))));
+        let spec = ContainerSpec {
+            name: Some("../x".into()),
+            ..Default::default()
+        };
+        assert!(matches!(spec.validate(), Err(SpecError::BadName(_))));
+    }
+
+    #[test]
+    fn events_are_tagged_by_type() {
+        let ev = Event {
+            seq: 7,
+            at_ms: 1,
+            kind: EventKind::ContainerExited {
+                id: "c1".into(),
+                exit: ExitStatus {
+                    code: Some(3),
+                    ..Default::default()
+                },
+            },
+        };
+        let json = serde_json::to_value(&ev).expect("serializes");
+        assert_eq!(json["type"], "container_exited");
+        assert_eq!(json["seq"], 7);
+        assert_eq!(json["exit"]["code"], 3);
+        let back: Event = serde_json::from_value(json).expect("parses back");
+        assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn api_errors_have_the_documented_shape() {
+        let e = ApiError::new(ErrorCode::NotFound, "no container 'x'");
+        let json = serde_json::to_string(&e).expect("serializes");
+        assert_eq!(
+            json,
+            r#"{"error":{"code":"not_found","message":"no container 'x'"}}"#
+        );
+    }
+
+    #[test]
+    fn exit_status_maps_signals_like_a_shell() {
+        let killed = ExitStatus {
+            code: None,
+            signal: Some(9),
+            oom_killed: true,
+        };
+        assert_eq!(killed.shell_code(), 137);
+        assert_eq!(
+            ExitStatus {
+                code: Some(0),
+                ..Default::default()
+            }
+            .shell_code(),
+            0
+        );
+    }
+}
