@@ -2,10 +2,14 @@
 //!
 //! # Layout
 //! - [`sysinfo`]: facts about the host (kernel release, cgroup layout, whether live mode works).
+//! - [`runtime`]: the container runtime library (spec -> plan -> apply; lifecycle).
+//! - [`observe`]: reads /proc and cgroupfs into shared types.
 //! - [`server`]: axum routes: the embedded UI, token auth, the REST API.
 //!
 //! The runtime is a library with no axum or clap in it; `main.rs` only parses flags
 //! and calls in here.
 
+pub mod observe;
+pub mod runtime;
 pub mod server;
 pub mod sysinfo;

@@ -1,0 +1,9 @@
+//! The container runtime: a [`isolab_shared::ContainerSpec`] becomes a plan of setup
+//! steps, which is applied; every applied step is recorded.
+//!
+//! # Layout
+//! - [`steps`]: the recorder of applied setup steps.
+//!
+//! No axum and no clap in here: the server and the CLI are thin users of this library.
+
+pub mod steps;
