@@ -81,12 +81,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
         if !args.bind.is_loopback() {
             tracing::warn!("listening on {local}: anyone who can reach it and has the token controls containers");
         }
+        let shutdown = shutdown_signal()?;
         let host = match local.ip() {
             IpAddr::V6(ip) => format!("[{ip}]"),
             IpAddr::V4(ip) => ip.to_string(),
         };
         println!("isolab is serving at:\n    http://{host}:{}/?token={}", local.port(), token.as_str());
-        server::run(listener, AppState::new(token), shutdown_signal())
+        server::run(listener, AppState::new(token), shutdown)
             .await
             .context("the server failed")?;
         tracing::info!("stopped");
@@ -94,27 +95,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
     })
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!("cannot listen for Ctrl-C: {e}");
-            std::future::pending::<()>().await;
+/// Completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed before this
+/// returns, so a signal sent right after the URL is printed is not lost.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
+    })
 }

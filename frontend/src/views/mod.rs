@@ -3,7 +3,7 @@
 //! - [`connection_badge`]: the always-visible connection status.
 //! - [`live`]: the live host dashboard.
 //! - [`simulator`]: the in-browser model kernel.
-//! - [`learn`]: lessons.
+//! - [`learn`]: lessons on namespaces and cgroups.
 
 pub mod connection_badge;
 pub mod learn;

@@ -1,0 +1,122 @@
+//! The router driven without a port (`oneshot`), and the real server on port 0.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use isolab::server::{app, auth::AccessToken, AppState};
+use isolab_shared::{ApiError, ErrorCode, VersionInfo, API_VERSION};
+use tower::ServiceExt;
+
+const TOKEN: &str = "test-token-1234";
+
+fn state() -> AppState {
+    AppState::new(AccessToken::from_user(TOKEN).expect("valid token"))
+}
+
+async fn send(req: Request<Body>) -> (StatusCode, Vec<u8>) {
+    let response = app(state()).oneshot(req).await.expect("router answers");
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body reads")
+        .to_bytes()
+        .to_vec();
+    (status, body)
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri)
+        .body(Body::empty())
+        .expect("request builds")
+}
+
+#[tokio::test]
+async fn version_with_bearer_token() {
+    let req = Request::get("/api/v1/version")
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .expect("request builds");
+    let (status, body) = send(req).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: VersionInfo = serde_json::from_slice(&body).expect("a VersionInfo");
+    assert_eq!(v.api_version, API_VERSION);
+    assert_eq!(v.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(v.kernel_release, isolab::sysinfo::kernel_release());
+    assert_eq!(v.live.available, v.live.reason.is_none());
+}
+
+#[tokio::test]
+async fn version_with_query_token() {
+    let (status, _) = send(get(&format!("/api/v1/version?token={TOKEN}"))).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn missing_or_wrong_token_is_401_with_a_json_error() {
+    for uri in [
+        "/api/v1/version",
+        "/api/v1/version?token=wrong-token",
+        "/api/v1/nope",
+    ] {
+        let (status, body) = send(get(uri)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+        let e: ApiError = serde_json::from_slice(&body).expect("a JSON error");
+        assert_eq!(e.error.code, ErrorCode::Unauthorized);
+        assert!(e.error.message.contains("token"), "{}", e.error.message);
+    }
+}
+
+#[tokio::test]
+async fn unknown_api_route_is_404_json() {
+    let (status, body) = send(get(&format!("/api/v1/nope?token={TOKEN}"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let e: ApiError = serde_json::from_slice(&body).expect("a JSON error");
+    assert_eq!(e.error.code, ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn the_page_is_served_without_a_token() {
+    let (status, body) = send(get("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8_lossy(&body);
+    assert!(html.contains("isolab"), "{html}");
+    // Client-side routes fall back to the page too.
+    let (status, _) = send(get("/live/some/view")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn real_server_on_port_zero_answers_and_shuts_down() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let addr = listener.local_addr().expect("local addr");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(isolab::server::run(listener, state(), async move {
+        let _ = stop_rx.await;
+    }));
+    let client = reqwest::Client::new();
+    let v: VersionInfo = client
+        .get(format!("http://{addr}/api/v1/version"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("server answers")
+        .json()
+        .await
+        .expect("a VersionInfo");
+    assert_eq!(v.api_version, API_VERSION);
+    let unauth = client
+        .get(format!("http://{addr}/api/v1/version"))
+        .send()
+        .await
+        .expect("server answers");
+    assert_eq!(unauth.status(), reqwest::StatusCode::UNAUTHORIZED);
+    stop_tx.send(()).expect("server still running");
+    server
+        .await
+        .expect("server task joins")
+        .expect("server exits cleanly");
+}
