@@ -4,6 +4,7 @@
 //! - [`sysinfo`]: facts about the host (kernel release, cgroup layout, whether live mode works).
 //! - [`runtime`]: the container runtime library (spec -> plan -> apply; lifecycle).
 //! - [`observe`]: reads /proc and cgroupfs into shared types.
+//! - [`terminal`]: PTY sessions shared by many clients, with scrollback.
 //! - [`server`]: axum routes: the embedded UI, token auth, the REST API.
 //!
 //! The runtime is a library with no axum or clap in it; `main.rs` only parses flags
@@ -13,3 +14,4 @@ pub mod observe;
 pub mod runtime;
 pub mod server;
 pub mod sysinfo;
+pub mod terminal;

@@ -5,6 +5,7 @@
 //!   [`protocol::ContainerSpec`], [`protocol::ContainerState`], and the typed API error.
 //! - [`namespace`]: the seven namespace kinds, their flags and what each isolates.
 //! - [`limits`]: parsing and checking of resource limits (`64M`, `0.5` cpus).
+//! - [`stream`]: the event stream's messages and [`protocol::Snapshot::apply`].
 //! - [`sim`]: the simulator, a model of the kernel's isolation rules (no IO).
 //!
 //! Nothing here does IO, so the crate builds for the host and for `wasm32-unknown-unknown`.
@@ -13,6 +14,8 @@ pub mod limits;
 pub mod namespace;
 pub mod protocol;
 pub mod sim;
+pub mod stream;
 
 pub use namespace::{NamespaceKind, NamespaceSet};
 pub use protocol::*;
+pub use stream::{ClientMessage, StreamMessage};

@@ -476,11 +476,26 @@ impl ApiError {
     }
 }
 
-/// Control messages on a terminal WebSocket (text frames); bytes go in binary frames.
+/// Control messages from a client on a terminal WebSocket (text frames); the
+/// terminal's bytes go in binary frames both ways.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TerminalControl {
+    /// The client's terminal size; the server clamps it.
     Resize { cols: u16, rows: u16 },
+}
+
+/// Notices from the server on a terminal WebSocket (text frames).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TerminalNotice {
+    /// First message: the binary frames that follow start at byte `offset` of the
+    /// terminal's output. `read_only` is true in view mode.
+    Attached { offset: u64, read_only: bool },
+    /// The terminal's processes are gone; the socket closes after this.
+    Ended,
+    /// A client message was refused; the socket stays open.
+    Error { error: ApiErrorBody },
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! REST handlers under `/api/v1`.
 
-use axum::http::Uri;
+use axum::extract::State;
+use axum::http::{header, Uri};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use isolab_shared::{ErrorCode, VersionInfo, API_VERSION};
@@ -11,7 +13,18 @@ use crate::sysinfo;
 
 /// The routes of `/api/v1`, before auth is layered on.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/version", get(version))
+    Router::new()
+        .route("/version", get(version))
+        .route("/events", get(super::events_ws::upgrade))
+        .route("/metrics", get(metrics))
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        super::metrics::render(&state.hub().snapshot(), state.metrics()),
+    )
 }
 
 /// `GET /version`: what this server is and what it can do here.

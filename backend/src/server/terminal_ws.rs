@@ -1,0 +1,206 @@
+//! Terminal WebSockets: binary frames carry the terminal's bytes both ways, text
+//! frames carry JSON control messages. `?mode=view` attaches read-only (the teacher
+//! broadcast); `?offset=N` resumes after the N bytes a client already has.
+
+use std::sync::Arc;
+
+use axum::extract::ws::Message;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use isolab_shared::{ApiErrorBody, ErrorCode, TerminalControl, TerminalNotice};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::metrics::ServerMetrics;
+use crate::terminal::TerminalSession;
+
+/// The largest binary frame sent; keeps frames well under the client's cap.
+const SEND_CHUNK: usize = 64 * 1024;
+
+/// How a client is attached.
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AttachMode {
+    /// Input and resize are taken.
+    #[default]
+    Control,
+    /// Output only; input is dropped.
+    View,
+}
+
+/// The query of a terminal WebSocket.
+#[derive(Deserialize, Default)]
+pub struct TerminalQuery {
+    #[serde(default)]
+    pub mode: AttachMode,
+    /// Bytes of output the client already has.
+    pub offset: Option<u64>,
+}
+
+fn notice(n: &TerminalNotice) -> Option<Message> {
+    serde_json::to_string(n)
+        .ok()
+        .map(|t| Message::Text(t.into()))
+}
+
+fn error_notice(code: ErrorCode, message: impl Into<String>) -> Option<Message> {
+    notice(&TerminalNotice::Error {
+        error: ApiErrorBody {
+            code,
+            message: message.into(),
+        },
+    })
+}
+
+/// Sends `bytes` as binary frames of at most [`SEND_CHUNK`].
+async fn send_bytes<W: Sink<Message> + Unpin>(
+    write: &mut W,
+    bytes: &[u8],
+    metrics: &ServerMetrics,
+) -> bool {
+    for chunk in bytes.chunks(SEND_CHUNK) {
+        if write
+            .send(Message::Binary(chunk.to_vec().into()))
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        metrics.frames_out.inc();
+    }
+    true
+}
+
+/// Handles one client frame; returns a frame to send back, if any.
+async fn take_frame(
+    frame: Message,
+    session: &TerminalSession,
+    mode: AttachMode,
+) -> Option<Message> {
+    match frame {
+        Message::Binary(bytes) => {
+            if mode == AttachMode::View {
+                return None;
+            }
+            match session.write_input(&bytes).await {
+                Ok(()) => None,
+                Err(e) => error_notice(
+                    ErrorCode::Internal,
+                    format!("cannot write to the terminal: {e}"),
+                ),
+            }
+        }
+        Message::Text(text) => {
+            let value = match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) => v,
+                Err(e) => return error_notice(ErrorCode::BadJson, format!("not JSON: {e}")),
+            };
+            match serde_json::from_value::<TerminalControl>(value.clone()) {
+                Ok(TerminalControl::Resize { cols, rows }) => {
+                    if mode == AttachMode::View {
+                        return None;
+                    }
+                    match session.resize(cols, rows) {
+                        Ok(()) => None,
+                        Err(e) => error_notice(ErrorCode::Internal, format!("cannot resize: {e}")),
+                    }
+                }
+                Err(e) if value.get("type").and_then(|t| t.as_str()) == Some("resize") => {
+                    error_notice(ErrorCode::BadRequest, format!("bad resize message: {e}"))
+                }
+                Err(_) => error_notice(
+                    ErrorCode::UnknownMessage,
+                    format!(
+                        "unknown message type {}: terminals take binary input and {{\"type\":\"resize\",\"cols\":N,\"rows\":N}}",
+                        value.get("type").unwrap_or(&serde_json::Value::Null)
+                    ),
+                ),
+            }
+        }
+        Message::Ping(_) | Message::Pong(_) | Message::Close(_) => None,
+    }
+}
+
+/// Runs one attached client until it leaves or the terminal ends.
+pub async fn terminal_socket<W, R>(
+    mut write: W,
+    mut read: R,
+    session: Arc<TerminalSession>,
+    query: TerminalQuery,
+    metrics: Arc<ServerMetrics>,
+) where
+    W: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let mut attachment = session.attach(query.offset);
+    let hello = TerminalNotice::Attached {
+        offset: attachment.backlog_offset,
+        read_only: query.mode == AttachMode::View,
+    };
+    let Some(hello) = notice(&hello) else { return };
+    if write.send(hello).await.is_err() {
+        return;
+    }
+    if !send_bytes(&mut write, &attachment.backlog, &metrics).await {
+        return;
+    }
+    // The offset up to which this client has been sent output.
+    let mut sent_until = attachment.backlog_offset + attachment.backlog.len() as u64;
+    let mut ended = attachment.ended.clone();
+    loop {
+        tokio::select! {
+            output = attachment.live.recv() => match output {
+                Ok(out) => {
+                    let end = out.offset + out.bytes.len() as u64;
+                    if end <= sent_until {
+                        continue;
+                    }
+                    let skip = usize::try_from(sent_until.saturating_sub(out.offset)).unwrap_or(0);
+                    if !send_bytes(&mut write, &out.bytes[skip..], &metrics).await {
+                        return;
+                    }
+                    sent_until = end;
+                }
+                // Fell behind the live channel: catch up from the scrollback.
+                Err(RecvError::Lagged(_)) => {
+                    attachment = session.attach(Some(sent_until));
+                    if !send_bytes(&mut write, &attachment.backlog, &metrics).await {
+                        return;
+                    }
+                    sent_until = attachment.backlog_offset + attachment.backlog.len() as u64;
+                }
+                Err(RecvError::Closed) => break,
+            },
+            changed = ended.changed() => {
+                if changed.is_err() || *ended.borrow() {
+                    // Drain what is left before saying goodbye.
+                    while let Ok(out) = attachment.live.try_recv() {
+                        let end = out.offset + out.bytes.len() as u64;
+                        if end > sent_until {
+                            let skip = usize::try_from(sent_until.saturating_sub(out.offset)).unwrap_or(0);
+                            let _ = send_bytes(&mut write, &out.bytes[skip..], &metrics).await;
+                            sent_until = end;
+                        }
+                    }
+                    break;
+                }
+            }
+            frame = read.next() => {
+                let frame = match frame {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(frame)) => frame,
+                };
+                metrics.frames_in.inc();
+                if let Some(reply) = take_frame(frame, &session, query.mode).await {
+                    metrics.errors.inc();
+                    if write.send(reply).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(bye) = notice(&TerminalNotice::Ended) {
+        let _ = write.send(bye).await;
+    }
+    let _ = write.send(Message::Close(None)).await;
+}
