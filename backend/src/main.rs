@@ -221,7 +221,15 @@ fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::ExitC
     // Blocked before any thread exists, so every thread inherits the mask.
     let signals = forwarded_signals();
     signals.thread_block().context("cannot block signals")?;
-    let mut container = Container::create(&config, &spec, runtime::Stdio::Inherit)?;
+    let mut container = match Container::create(&config, &spec, runtime::Stdio::Inherit) {
+        Ok(c) => c,
+        // Like a shell (and docker run): 127 when the command is not there.
+        Err(e @ runtime::RuntimeError::CommandNotFound(_)) => {
+            eprintln!("isolab: {e}");
+            return Ok(std::process::ExitCode::from(127));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let master = container.take_tty();
     let raw_mode = match &master {
         Some(m) => {

@@ -117,6 +117,18 @@ pub fn apply(
                 )
             })
         }
+        PlannedStep::BindHostProc { target } => {
+            let call = format!("mount(\"/proc\", {target:?}, NULL, MS_BIND|MS_REC)");
+            timed(log, phase, "host /proc", call, || {
+                mount(
+                    Some("/proc"),
+                    target,
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None::<&str>,
+                )
+            })
+        }
         PlannedStep::MountSysfs { target } => {
             let call = format!(
                 "mount(\"sysfs\", {target:?}, \"sysfs\", MS_RDONLY|MS_NOSUID|MS_NOEXEC|MS_NODEV)"

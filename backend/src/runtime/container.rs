@@ -236,7 +236,10 @@ impl Container {
                     created = Some((steps, isolation));
                 }
                 Ok((ControlMessage::Failed { step, error, .. }, _)) => {
-                    return Err(RuntimeError::SetupFailed { step, error })
+                    if step == super::init_process::FIND_COMMAND_STEP {
+                        return Err(RuntimeError::CommandNotFound(error));
+                    }
+                    return Err(RuntimeError::SetupFailed { step, error });
                 }
                 Ok((other, _)) => {
                     return Err(RuntimeError::Protocol(format!("unexpected {other:?}")))

@@ -26,6 +26,9 @@ use super::steps::StepLog;
 /// The argv[0] the runtime gives the helper; `main` dispatches on it.
 pub const INIT_ARGV0: &str = "isolab-init";
 
+/// The name of the step that looks the command up (its failure means exit code 127).
+pub const FIND_COMMAND_STEP: &str = "find the command";
+
 /// Entry point of the helper process. Never returns.
 pub fn init_helper_main() -> ! {
     let code = match run_helper() {
@@ -274,7 +277,7 @@ fn container_init(
 /// the container's files, never the host's).
 fn resolve_program(plan: &Plan) -> Result<CString, StepFailed> {
     let not_found = |what: String| StepFailed {
-        step: "find the command".into(),
+        step: FIND_COMMAND_STEP.into(),
         error: what,
     };
     let first = plan

@@ -46,7 +46,7 @@ use std::path::PathBuf;
 use isolab_shared::{NamespaceKind, SpecError};
 
 pub use cleanup::{gc, remove, GcReport};
-pub use container::{resize, Container, Stdio};
+pub use container::{resize, Container, ContainerPipes, Stdio};
 pub use describe::describe;
 pub use init_process::{init_helper_main, INIT_ARGV0};
 pub use state::{list, ContainerRecord};
@@ -94,6 +94,8 @@ pub enum RuntimeError {
     NameTaken(String),
     #[error("no container '{0}'")]
     NotFound(String),
+    #[error("{0}")]
+    CommandNotFound(String),
     #[error("container setup failed at {step}: {error}")]
     SetupFailed { step: String, error: String },
     #[error("cannot start the init helper {0}: {1}")]

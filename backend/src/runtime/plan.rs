@@ -87,6 +87,9 @@ pub enum PlannedStep {
     WriteFile { path: PathBuf, contents: String },
     /// A fresh procfs (nosuid, noexec, nodev).
     MountProc { target: PathBuf },
+    /// The host's /proc bound in: a user namespace may not mount a procfs for a pid
+    /// namespace it does not own (when the pid namespace is shared).
+    BindHostProc { target: PathBuf },
     /// A read-only sysfs of the container's own net namespace.
     MountSysfs { target: PathBuf },
     /// The host's /sys bound read-only (when the net namespace is shared).
@@ -202,7 +205,15 @@ pub fn build(
     let ns = |k| spec.namespaces.contains(k);
     let mut steps = Vec::new();
     if ns(NamespaceKind::Mnt) {
-        rootfs_steps(spec, hostname, paths, ns(NamespaceKind::Net), &mut steps);
+        let fresh_proc = ns(NamespaceKind::Pid) || !ns(NamespaceKind::User);
+        rootfs_steps(
+            spec,
+            hostname,
+            paths,
+            ns(NamespaceKind::Net),
+            fresh_proc,
+            &mut steps,
+        );
     }
     if ns(NamespaceKind::Uts) {
         steps.push(PlannedStep::SetHostname {
@@ -233,6 +244,7 @@ fn rootfs_steps(
     hostname: &str,
     paths: &ContainerPaths,
     own_net: bool,
+    fresh_proc: bool,
     steps: &mut Vec<PlannedStep>,
 ) {
     let root = &paths.rootfs;
@@ -287,8 +299,14 @@ fn rootfs_steps(
             mode: 0o755,
         });
     }
-    steps.push(PlannedStep::MountProc {
-        target: inside("/proc"),
+    steps.push(if fresh_proc {
+        PlannedStep::MountProc {
+            target: inside("/proc"),
+        }
+    } else {
+        PlannedStep::BindHostProc {
+            target: inside("/proc"),
+        }
     });
     steps.push(if own_net {
         PlannedStep::MountSysfs {
