@@ -51,7 +51,11 @@ impl ContainerRecord {
     }
 
     /// Writes `state.json` atomically (write a temp file, then rename).
+    /// A container removed meanwhile (by `isolab rm`) has no dir left; nothing is saved.
     pub fn save(&self) -> Result<(), RuntimeError> {
+        if !self.state_dir.is_dir() {
+            return Ok(());
+        }
         let path = self.state_dir.join("state.json");
         let tmp = self.state_dir.join("state.json.tmp");
         let io = |e| RuntimeError::StateDir(self.state_dir.clone(), e);
