@@ -1,7 +1,7 @@
 //! Observation of real namespaced processes (as root): a child made by `unshare` in new
 //! pid, net, uts, ipc and mnt namespaces is seen from the host as the UI will show it.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,28 +12,43 @@ use isolab_shared::{IdMapEntry, NamespaceKind};
 /// Everything is killed and reaped on drop, even when the test fails.
 struct Sandbox {
     unshare: Child,
-    _stdout: BufReader<ChildStdout>,
+    stdout: BufReader<ChildStdout>,
 }
 
 impl Sandbox {
-    /// Runs `script` under `unshare` with `flags`; returns once it printed "ready".
+    /// Runs `script` under `unshare` with `flags`; returns once it printed "ready",
+    /// or at once if the script starts with `read go` (then see [`Sandbox::release`]).
     fn start(flags: &[&str], script: &str) -> Sandbox {
+        let gated = script.starts_with("read go");
         let mut unshare = Command::new("unshare")
             .args(flags)
             .arg("--kill-child")
             .args(["/bin/sh", "-c", script])
+            .stdin(if gated { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn unshare");
-        let mut stdout = BufReader::new(unshare.stdout.take().expect("piped"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("read from the sandbox");
-        assert_eq!(line.trim(), "ready", "the sandbox did not start");
-        Sandbox {
-            unshare,
-            _stdout: stdout,
+        let stdout = BufReader::new(unshare.stdout.take().expect("piped"));
+        let mut sandbox = Sandbox { unshare, stdout };
+        if !gated {
+            sandbox.wait_ready();
         }
+        sandbox
+    }
+
+    fn wait_ready(&mut self) {
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .expect("read from the sandbox");
+        assert_eq!(line.trim(), "ready", "the sandbox did not start");
+    }
+
+    /// Lets a gated script go on.
+    fn release(&mut self) {
+        let mut stdin = self.unshare.stdin.take().expect("gated sandbox");
+        stdin.write_all(b"go\n").expect("write to the gate");
     }
 
     fn unshare_pid(&self) -> u32 {
@@ -202,4 +217,99 @@ fn isolation_facts_show_dropped_caps_no_new_privs_and_a_user_namespace() {
     assert_eq!(facts.uid_map, vec![one]);
     assert_eq!(facts.gid_map, vec![one]);
     assert!(facts.masked_paths.is_empty());
+}
+
+/// The server's per-tick work for 100 containers of 3 processes each: the process
+/// list of each (with namespaces), found by walking the tree or from the cgroup, and
+/// its cgroup usage. Run with `cargo test -p isolab --test observe
+/// --config 'profile.dev.package.isolab.opt-level=3' -- --ignored --nocapture tick`.
+#[test]
+#[ignore = "a measurement: starts 100 sandboxes"]
+fn tick_cost_with_100_containers() {
+    use isolab::runtime::cgroup::ContainerCgroup;
+    use isolab::runtime::steps::StepLog;
+
+    const CONTAINERS: usize = 100;
+    const TICKS: u32 = 20;
+
+    /// Sandboxes die first, then their (then empty) groups are removed.
+    struct Fleet {
+        sandboxes: Vec<Sandbox>,
+        groups: Vec<ContainerCgroup>,
+    }
+    impl Drop for Fleet {
+        fn drop(&mut self) {
+            self.sandboxes.clear();
+            for g in &self.groups {
+                let _ = g.kill_all();
+                let _ = g.remove();
+            }
+        }
+    }
+    let mut fleet = Fleet {
+        sandboxes: Vec::new(),
+        groups: Vec::new(),
+    };
+    let mut inits = Vec::new();
+    for i in 0..CONTAINERS {
+        let id = format!("tick-{}-{i}", std::process::id());
+        let group = ContainerCgroup::create(&id, &Default::default(), &mut StepLog::new())
+            .expect("create a group");
+        fleet.groups.push(group);
+        let sandbox = Sandbox::start(
+            &["--pid", "--fork"],
+            "read go; sleep 60 & sleep 60 & echo ready; exec sleep 60",
+        );
+        fleet.sandboxes.push(sandbox);
+    }
+    for (sandbox, group) in fleet.sandboxes.iter_mut().zip(&fleet.groups) {
+        // The shell joins its group before it forks the sleeps.
+        let inner = sandbox.inner_pid();
+        group.add_process(inner).expect("join the group");
+        sandbox.release();
+        inits.push(inner);
+    }
+    for sandbox in &mut fleet.sandboxes {
+        sandbox.wait_ready();
+    }
+
+    let time = |f: &mut dyn FnMut() -> usize| {
+        let start = Instant::now();
+        let mut n = 0;
+        for _ in 0..TICKS {
+            n = f();
+        }
+        (n, start.elapsed() / TICKS)
+    };
+    let (walked, walk_tick) = time(&mut || {
+        inits
+            .iter()
+            .map(|p| observe::processes_in_container(*p).len())
+            .sum()
+    });
+    let (grouped, group_tick) = time(&mut || {
+        inits
+            .iter()
+            .zip(&fleet.groups)
+            .map(|(p, g)| observe::processes_in_group(*p, &g.pids()).len())
+            .sum()
+    });
+    let (_, usage_tick) = time(&mut || {
+        fleet
+            .groups
+            .iter()
+            .map(|g| g.usage().pids_current.unwrap_or(0) as usize)
+            .sum()
+    });
+    let (host_procs, host_tick) = time(&mut || observe::host_state().processes.len());
+    println!(
+        "{CONTAINERS} containers, {walked} processes, per tick: tree walk {walk_tick:?} \
+         ({:?}/process), from cgroups {group_tick:?}, cgroup usage {usage_tick:?}, \
+         host_state {host_tick:?} ({host_procs} host processes)",
+        walk_tick / walked as u32
+    );
+    assert_eq!(walked, CONTAINERS * 3);
+    assert_eq!(grouped, CONTAINERS * 3);
+    // Well inside a 1 s tick even on 2 busy cores.
+    assert!(walk_tick + usage_tick < Duration::from_millis(250));
 }

@@ -28,7 +28,7 @@ pub use host::host_state;
 pub use isolation::isolation_facts_of;
 pub use namespaces::namespaces_of;
 pub use net::interfaces_of;
-pub use process::{process_info, processes_by_pid, processes_in_container};
+pub use process::{process_info, processes_by_pid, processes_in_container, processes_in_group};
 
 /// What can go wrong while observing.
 #[derive(Debug, thiserror::Error)]

@@ -26,6 +26,8 @@ pub struct ProcStatus {
     pub no_new_privs: bool,
     /// 0 disabled, 1 strict, 2 filter.
     pub seccomp: u8,
+    /// How many threads the process has.
+    pub threads: u32,
 }
 
 /// The path of a file of process `pid`.
@@ -70,6 +72,7 @@ pub fn parse_status(text: &str) -> Option<ProcStatus> {
             "CapBnd" => status.cap_bnd = u64::from_str_radix(value, 16).ok()?,
             "NoNewPrivs" => status.no_new_privs = value == "1",
             "Seccomp" => status.seccomp = value.parse().ok()?,
+            "Threads" => status.threads = value.parse().ok()?,
             _ => {}
         }
     }
@@ -176,7 +179,7 @@ mod tests {
     #[test]
     fn status_lines_parse() {
         let text = "Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t7\nPPid:\t3\n\
-                    Uid:\t1000\t1000\t1000\t1000\nNSpid:\t4242\t7\t1\nCapEff:\t00000000a80425fb\n\
+                    Uid:\t1000\t1000\t1000\t1000\nNSpid:\t4242\t7\t1\nThreads:\t1\nCapEff:\t00000000a80425fb\n\
                     CapBnd:\t000001ffffffffff\nNoNewPrivs:\t1\nSeccomp:\t2\n";
         let s = parse_status(text).expect("parses");
         assert_eq!(s.name, "sleep");
@@ -187,6 +190,7 @@ mod tests {
         assert_eq!(s.cap_eff, 0xa80425fb);
         assert!(s.no_new_privs);
         assert_eq!(s.seccomp, 2);
+        assert_eq!(s.threads, 1);
         assert_eq!(parse_status("Name:\tx\n"), None);
     }
 

@@ -16,6 +16,11 @@ use super::ObserveError;
 
 /// Host PID, NSpid chain, parent, command line, state, uid and namespaces of `pid`.
 pub fn process_info(pid: u32) -> Result<ProcessInfo, ObserveError> {
+    read_process(pid).map(|(info, _)| info)
+}
+
+/// [`process_info`] and the thread count, from one read of status.
+fn read_process(pid: u32) -> Result<(ProcessInfo, u32), ObserveError> {
     let status = read_status(pid)?;
     let cmdline = read_cmdline(pid, &status.name)?;
     // Hidden links (ptrace rules, sandboxes) leave the map empty, not the process out.
@@ -29,7 +34,7 @@ pub fn process_info(pid: u32) -> Result<ProcessInfo, ObserveError> {
     } else {
         status.nspid
     };
-    Ok(ProcessInfo {
+    let info = ProcessInfo {
         host_pid: pid,
         nspid,
         ppid: status.ppid,
@@ -37,13 +42,50 @@ pub fn process_info(pid: u32) -> Result<ProcessInfo, ObserveError> {
         state: status.state.to_string(),
         uid: status.uid,
         namespaces,
-    })
+    };
+    Ok((info, status.threads))
 }
 
 /// `init_pid` and all its descendants, init first; processes that vanish meanwhile
-/// are skipped.
+/// are skipped. Each process's files are read once, for its info and its children.
 pub fn processes_in_container(init_pid: u32) -> Vec<ProcessInfo> {
-    processes_by_pid(&descendants(init_pid))
+    if !children_files_exist() {
+        return processes_by_pid(&descendants_by_scan(init_pid));
+    }
+    let mut seen = HashSet::from([init_pid]);
+    let mut queue = VecDeque::from([init_pid]);
+    let mut found = Vec::new();
+    while let Some(pid) = queue.pop_front() {
+        let Ok((info, threads)) = read_process(pid) else {
+            continue;
+        };
+        // Single-threaded (the usual case): its one task's file, no directory listing.
+        let children = if threads == 1 {
+            read_children(&format!("/proc/{pid}/task/{pid}/children"))
+        } else {
+            children_of(pid)
+        };
+        for child in children {
+            // A set guards against loops made by PID reuse during the walk.
+            if seen.insert(child) {
+                queue.push_back(child);
+            }
+        }
+        found.push(info);
+    }
+    found
+}
+
+/// The processes of a container known by its cgroup: `init_pid` first, then the other
+/// `members` (from `ContainerCgroup::pids`) by PID. Cheaper than walking the tree, and
+/// it keeps orphans that were reparented outside the container.
+pub fn processes_in_group(init_pid: u32, members: &[u32]) -> Vec<ProcessInfo> {
+    let mut pids = Vec::with_capacity(members.len() + 1);
+    pids.push(init_pid);
+    let mut rest: Vec<u32> = members.iter().copied().filter(|p| *p != init_pid).collect();
+    rest.sort_unstable();
+    pids.extend(rest);
+    processes_by_pid(&pids)
 }
 
 /// [`process_info`] of each PID (for example a cgroup's members), skipping the
@@ -80,15 +122,20 @@ fn children_of(pid: u32) -> Vec<u32> {
     let task_dir = format!("/proc/{pid}/task");
     let mut children = Vec::new();
     for tid in list_pids(Path::new(&task_dir)) {
-        let path = format!("{task_dir}/{tid}/children");
-        if let Ok(text) = std::fs::read_to_string(path) {
-            children.extend(
-                text.split_whitespace()
-                    .filter_map(|c| c.parse::<u32>().ok()),
-            );
-        }
+        children.extend(read_children(&format!("{task_dir}/{tid}/children")));
     }
     children
+}
+
+/// The PIDs in one /proc/PID/task/TID/children file; none if it is gone.
+fn read_children(path: &str) -> Vec<u32> {
+    std::fs::read_to_string(path)
+        .map(|text| {
+            text.split_whitespace()
+                .filter_map(|c| c.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn children_files_exist() -> bool {

@@ -172,9 +172,16 @@ impl ContainerCgroup {
 
     /// Host PIDs of every process in the group, sorted.
     pub fn pids(&self) -> Vec<u32> {
-        let mut pids: Vec<u32> = self.dirs.iter().flat_map(|d| read_pids(&d.path)).collect();
+        // Members join every hierarchy together and children inherit them all, so one
+        // directory tells: cgroup2's if there is one, else the pids controller's.
+        let dir = self
+            .dirs
+            .iter()
+            .find(|d| d.version == CgroupVersion::V2)
+            .or_else(|| self.dir_of(Controller::Pids))
+            .or_else(|| self.dirs.first());
+        let mut pids = dir.map(|d| read_pids(&d.path)).unwrap_or_default();
         pids.sort_unstable();
-        pids.dedup();
         pids
     }
 
