@@ -15,15 +15,18 @@ use nix::net::if_::InterfaceFlags;
 use nix::sched::{setns, CloneFlags};
 use nix::sys::socket::SockaddrStorage;
 
-use super::namespaces::namespace_of;
+use super::namespaces::{namespace_of, parse_ns_link};
 use super::proc_files::proc_path;
 use super::{proc_error, ObserveError};
 
 /// Name, up flag and CIDR addresses of each interface in `pid`'s net namespace.
 pub fn interfaces_of(pid: u32) -> Result<Vec<Interface>, ObserveError> {
     let theirs = namespace_of(pid, NamespaceKind::Net)?;
-    let ours = namespace_of(std::process::id(), NamespaceKind::Net)?;
-    if theirs == ours {
+    // The calling thread's own namespace, which is what getifaddrs would read.
+    let ours = std::fs::read_link("/proc/thread-self/ns/net")
+        .ok()
+        .and_then(|t| parse_ns_link(&t.to_string_lossy()));
+    if theirs.is_some() && theirs == ours {
         // Same namespace: no need for a thread.
         return list_interfaces(pid);
     }

@@ -52,6 +52,20 @@ pub enum ProcEvent {
 }
 
 impl ProcEvent {
+    /// Whether the event is about a thread other than a process's main one (thread
+    /// creation or exit), which a process list can ignore.
+    pub fn is_thread_event(&self) -> bool {
+        match *self {
+            ProcEvent::Fork {
+                child_pid,
+                child_tgid,
+                ..
+            } => child_pid != child_tgid,
+            ProcEvent::Exec { pid, tgid } | ProcEvent::Exit { pid, tgid, .. } => pid != tgid,
+            ProcEvent::Lost => false,
+        }
+    }
+
     /// The exit code of an [`ProcEvent::Exit`] that ended normally.
     pub fn exit_code(&self) -> Option<i32> {
         match self {
@@ -314,6 +328,7 @@ mod tests {
             }
         );
         assert_eq!(events[1].exit_code(), Some(3));
+        assert!(!events[0].is_thread_event());
         assert_eq!(events[1].exit_signal(), None);
         assert!(parse_datagram(&datagram[..10]).is_empty());
     }
