@@ -187,7 +187,7 @@ mod tests {
             parse_memory("1K"),
             Err(LimitError::MemoryOutOfRange(1024))
         ));
-        assert!(matches!(parse_memory("99999999999T"), Err(_)));
+        assert!(parse_memory("99999999999T").is_err());
     }
 
     #[test]
