@@ -5,6 +5,7 @@
 //! - [`runtime`]: the container runtime library (spec -> plan -> apply; lifecycle).
 //! - [`observe`]: reads /proc and cgroupfs into shared types.
 //! - [`server`]: axum routes: the embedded UI, token auth, the REST API.
+//! - [`sim_cli`]: `isolab sim`, the simulator's shell in a terminal.
 //!
 //! The runtime is a library with no axum or clap in it; `main.rs` only parses flags
 //! and calls in here.
@@ -12,4 +13,5 @@
 pub mod observe;
 pub mod runtime;
 pub mod server;
+pub mod sim_cli;
 pub mod sysinfo;

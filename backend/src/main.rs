@@ -25,6 +25,12 @@ struct Cli {
 enum Command {
     /// Serve the web UI and the API (as root for real containers).
     Serve(ServeArgs),
+    /// Run the simulated shell (no real containers): `--scenario two-containers`.
+    Sim {
+        /// Starting scenario: empty, two-containers, nested-pid, bridge, pids-limit, rootless.
+        #[arg(long, default_value = "empty")]
+        scenario: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -51,6 +57,9 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Sim { scenario } => isolab::sim_cli::run(&scenario)
+            .map(|()| std::process::ExitCode::SUCCESS)
+            .map_err(anyhow::Error::from),
     };
     match result {
         Ok(code) => code,
