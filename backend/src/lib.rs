@@ -6,6 +6,7 @@
 //! - [`observe`]: reads /proc and cgroupfs into shared types.
 //! - [`terminal`]: PTY sessions shared by many clients, with scrollback.
 //! - [`server`]: axum routes: the embedded UI, token auth, the REST API.
+//! - [`sim_cli`]: `isolab sim`, the simulator's shell in a terminal.
 //!
 //! The runtime is a library with no axum or clap in it; `main.rs` only parses flags
 //! and calls in here.
@@ -13,5 +14,6 @@
 pub mod observe;
 pub mod runtime;
 pub mod server;
+pub mod sim_cli;
 pub mod sysinfo;
 pub mod terminal;

@@ -32,6 +32,12 @@ struct Cli {
 enum Command {
     /// Serve the web UI and the API (as root for real containers).
     Serve(ServeArgs),
+    /// Run the simulated shell (no real containers): `--scenario two-containers`.
+    Sim {
+        /// Starting scenario: empty, two-containers, nested-pid, bridge, pids-limit, rootless.
+        #[arg(long, default_value = "empty")]
+        scenario: String,
+    },
     /// Run a command in a new container and exit with its exit code.
     Run(RunArgs),
     /// List containers.
@@ -124,6 +130,9 @@ fn main() -> std::process::ExitCode {
         Command::Rm { containers } => rm(&containers, state_root),
         Command::Gc => gc(state_root),
         Command::InitHelper => runtime::init_helper_main(),
+        Command::Sim { scenario } => isolab::sim_cli::run(&scenario)
+            .map(|()| std::process::ExitCode::SUCCESS)
+            .map_err(anyhow::Error::from),
     };
     match result {
         Ok(code) => code,

@@ -1,3 +1,35 @@
 //! The simulator: a model of the kernel's isolation rules, with no IO.
 //!
 //! It produces the same [`crate::protocol`] types as the live backend.
+//!
+//! # Layout
+//! - [`errno`]: errno-like error values of the model's syscalls.
+//! - [`ns`]: namespace identity (inode-like numbers) and lifetime by reference count.
+//! - [`process`]: a process: tree links, ids, capabilities, namespaces, cgroup.
+//! - [`pidns`], [`net`], [`mount`], [`uts`], [`ipc`], [`user`]: each namespace kind's state.
+//! - [`cgroup`]: the cgroup tree with pids and memory limits.
+//! - [`kernel`]: all of the above together, and the syscalls over it.
+//! - [`shell`]: the simulated shell and its commands (ps, ip, mount, unshare…).
+//! - [`container`]: a simulated container made from a [`crate::ContainerSpec`].
+//! - [`scenario`]: named starting points (`empty`, `two-containers`, `nested-pid`…).
+//! - [`simulator`]: [`Simulator`], the API a UI or the CLI drives.
+
+pub mod cgroup;
+pub mod container;
+pub mod errno;
+pub mod ipc;
+pub mod kernel;
+pub mod mount;
+pub mod net;
+pub mod ns;
+pub mod pidns;
+pub mod process;
+pub mod scenario;
+pub mod shell;
+pub mod simulator;
+pub mod user;
+pub mod uts;
+
+pub use errno::Errno;
+pub use kernel::Kernel;
+pub use simulator::{SimError, Simulator};

@@ -1,0 +1,531 @@
+//! [`Simulator`]: the model kernel, a shell over it, and its containers, behind the
+//! API a UI (wasm) or `isolab sim` drives: `run_line`, `snapshot`, `drain_events`,
+//! `create_container`.
+
+use std::collections::BTreeMap;
+
+use crate::namespace::NamespaceKind;
+use crate::protocol::{
+    CgroupUsage, ContainerSpec, ContainerState, ContainerStatus, Event, EventKind, ExitStatus,
+    HostState, Interface, IsolationFacts, LimitKind, ProcessInfo, Snapshot,
+};
+
+use super::container::{self, SimContainer};
+use super::errno::Errno;
+use super::kernel::{Kernel, KernelEvent, INIT_PID};
+use super::process::{cap_names, Pid, Process, WaitStatus};
+use super::scenario::{self, HOST_DAEMONS, SCENARIOS};
+use super::shell::{NewShell, Shell};
+
+/// Logical time zero as Unix milliseconds (2026-01-01T08:00:00Z), for events.
+pub const EPOCH_MS: u64 = 1_767_254_400_000;
+/// At most this many undrained events are kept; older ones are dropped.
+const MAX_PENDING_EVENTS: usize = 10_000;
+
+/// What the simulator refuses.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SimError {
+    #[error("unknown scenario '{0}' (try: empty, two-containers, nested-pid, bridge, pids-limit, rootless)")]
+    UnknownScenario(String),
+    #[error(transparent)]
+    BadSpec(#[from] crate::protocol::SpecError),
+    #[error("a container named '{0}' exists already")]
+    NameTaken(String),
+    #[error("no container '{0}'")]
+    NoSuchContainer(String),
+    #[error("container '{0}' is not running")]
+    NotRunning(String),
+    #[error("the simulated kernel refused: {0}")]
+    Kernel(#[from] Errno),
+}
+
+/// A simulated machine with a terminal.
+#[derive(Clone, Debug)]
+pub struct Simulator {
+    kernel: Kernel,
+    shell: Shell,
+    containers: Vec<SimContainer>,
+    /// The `isolab` process that parents containers.
+    runtime_pid: Pid,
+    seq: u64,
+    events: Vec<Event>,
+    next_container: u32,
+    scenario: String,
+}
+
+impl Simulator {
+    /// A machine in the named starting scenario (see [`SCENARIOS`]).
+    pub fn new(scenario_name: &str) -> Result<Simulator, SimError> {
+        if !SCENARIOS.iter().any(|(n, _)| *n == scenario_name) {
+            return Err(SimError::UnknownScenario(scenario_name.to_string()));
+        }
+        let mut k = Kernel::boot("isolab-host");
+        let mut runtime_pid = INIT_PID;
+        for (cmd, _) in HOST_DAEMONS {
+            let argv: Vec<&str> = cmd.split(' ').collect();
+            let pid = k.spawn(INIT_PID, &argv, false)?;
+            if *cmd == "isolab serve" {
+                runtime_pid = pid;
+            }
+        }
+        let sshd = k.find_pid(k.procs[&INIT_PID].ns.pid, 5).unwrap_or(INIT_PID);
+        let shell = k.spawn(sshd, &["-sh"], false)?;
+        k.exec(shell, &["sh"])?;
+        let rootless = scenario_name == "rootless";
+        if let Ok(p) = k.proc_mut(shell) {
+            p.tty = Some("pts/0".to_string());
+            p.reaps_children = true;
+            if rootless {
+                p.uid = 1000;
+                p.gid = 1000;
+                p.caps = 0;
+            }
+        }
+        let mut sim = Simulator {
+            kernel: k,
+            shell: Shell::new(shell),
+            containers: Vec::new(),
+            runtime_pid,
+            seq: 0,
+            events: Vec::new(),
+            next_container: 1,
+            scenario: scenario_name.to_string(),
+        };
+        sim.kernel.take_events();
+        sim.build_scenario(scenario_name)?;
+        sim.sync();
+        sim.events.clear();
+        Ok(sim)
+    }
+
+    fn build_scenario(&mut self, name: &str) -> Result<(), SimError> {
+        match name {
+            "two-containers" => {
+                self.create_container(scenario::spec("web"))?;
+                self.create_container(scenario::spec("db"))?;
+            }
+            "nested-pid" => {
+                let c = self.create_container(scenario::spec("outer"))?;
+                let outer_sh = self.container(&c.id)?.command_pid;
+                let k = &mut self.kernel;
+                let unshare = k.spawn(
+                    outer_sh,
+                    &["unshare", "-p", "-f", "--mount-proc", "sh"],
+                    false,
+                )?;
+                k.unshare(unshare, &[NamespaceKind::Pid, NamespaceKind::Mnt])?;
+                let inner = k.spawn(unshare, &["sh"], false)?;
+                if let Ok(p) = k.proc_mut(unshare) {
+                    p.reaps_children = true;
+                }
+                if let Ok(p) = k.proc_mut(inner) {
+                    p.reaps_children = true;
+                }
+                k.spawn(inner, &["sleep", "1000"], false)?;
+            }
+            "bridge" => {
+                let a = self.create_container(scenario::spec("left"))?;
+                let b = self.create_container(scenario::spec("right"))?;
+                let host = self.runtime_pid;
+                let k = &mut self.kernel;
+                k.add_bridge(host, "br0")?;
+                k.set_link_up(host, "br0", true)?;
+                for (i, c) in [a, b].iter().enumerate() {
+                    let init = c.init_pid.ok_or(Errno::ESRCH)?;
+                    let (outside, inside) = (format!("veth{i}"), format!("ceth{i}"));
+                    k.add_veth(host, &outside, &inside)?;
+                    k.set_master(host, &outside, Some("br0"))?;
+                    k.set_link_up(host, &outside, true)?;
+                    let net = k.proc(init)?.ns.net;
+                    k.move_link(host, &inside, net)?;
+                    let tmp = k.fork(init)?;
+                    k.set_link_up(tmp, &inside, true)?;
+                    let addr = super::net::Cidr::parse(&format!("10.10.0.{}/24", i + 2))
+                        .ok_or(Errno::EINVAL)?;
+                    k.add_addr(tmp, &inside, addr)?;
+                    k.exit(tmp, WaitStatus::Exited(0));
+                }
+            }
+            "pids-limit" => {
+                let mut s = scenario::spec("tiny");
+                s.limits.pids = Some(8);
+                self.create_container(s)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The scenario it started from.
+    pub fn scenario(&self) -> &str {
+        &self.scenario
+    }
+
+    /// The scenario names and descriptions.
+    pub fn scenarios() -> &'static [(&'static str, &'static str)] {
+        SCENARIOS
+    }
+
+    /// Runs one line in the simulated shell and returns its output.
+    pub fn run_line(&mut self, line: &str) -> String {
+        let out = self.shell.run_line(&mut self.kernel, line);
+        self.sync();
+        out
+    }
+
+    /// The prompt the current shell shows.
+    pub fn prompt(&self) -> String {
+        self.shell.prompt(&self.kernel)
+    }
+
+    /// True once the last shell has exited.
+    pub fn is_finished(&self) -> bool {
+        self.shell.pid().is_none()
+    }
+
+    /// The host PID of the current shell.
+    pub fn shell_pid(&self) -> Option<Pid> {
+        self.shell.pid()
+    }
+
+    /// The model kernel, for views that want more than the snapshot.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    /// The model kernel, mutable (tests and scenario builders).
+    pub fn kernel_mut(&mut self) -> &mut Kernel {
+        &mut self.kernel
+    }
+
+    fn container(&self, id: &str) -> Result<&SimContainer, SimError> {
+        self.containers
+            .iter()
+            .find(|c| c.id == id || c.name == id)
+            .ok_or_else(|| SimError::NoSuchContainer(id.to_string()))
+    }
+
+    /// Creates and starts a container from `spec`, as `POST /containers` does live.
+    pub fn create_container(&mut self, spec: ContainerSpec) -> Result<ContainerState, SimError> {
+        spec.validate()?;
+        let n = self.next_container;
+        let id = format!("c{n:04x}sim");
+        let name = spec.name.clone().unwrap_or_else(|| format!("box{n}"));
+        if self.containers.iter().any(|c| c.name == name) {
+            return Err(SimError::NameTaken(name));
+        }
+        self.next_container += 1;
+        let c = container::create(&mut self.kernel, self.runtime_pid, &id, &name, &spec)?;
+        self.containers.push(c);
+        let state = self.container_state(&self.containers[self.containers.len() - 1]);
+        self.push_event(EventKind::ContainerCreated {
+            container: Box::new(state.clone()),
+        });
+        self.push_event(EventKind::ContainerStarted {
+            id: id.clone(),
+            init_pid: state.init_pid.unwrap_or(0),
+        });
+        self.sync();
+        Ok(state)
+    }
+
+    /// Stops (SIGKILL to its init) and forgets a container.
+    pub fn remove_container(&mut self, id: &str) -> Result<(), SimError> {
+        let c = self.container(id)?.clone();
+        self.kernel.exit(c.init_pid, WaitStatus::Signaled(9));
+        self.sync();
+        let _ = self.kernel.cgroups.remove(c.cgroup);
+        self.containers.retain(|x| x.id != c.id);
+        self.push_event(EventKind::ContainerRemoved { id: c.id });
+        Ok(())
+    }
+
+    /// Opens a shell inside a running container (its namespaces and cgroup), as
+    /// `isolab exec` would; `exit` returns to the previous shell.
+    pub fn attach(&mut self, id: &str) -> Result<(), SimError> {
+        let c = self.container(id)?.clone();
+        if c.exit.is_some() {
+            return Err(SimError::NotRunning(c.name));
+        }
+        let k = &mut self.kernel;
+        let shell = k.fork(self.runtime_pid)?;
+        k.setns(shell, c.init_pid, &NamespaceKind::ALL)?;
+        k.move_to_cgroup(shell, c.cgroup)?;
+        let runner = k.fork(shell)?;
+        k.exit(shell, WaitStatus::Exited(0));
+        let init_uid = k.proc(c.init_pid)?.uid;
+        k.exec(runner, &["sh"])?;
+        let p = k.proc_mut(runner)?;
+        p.uid = init_uid;
+        p.gid = init_uid;
+        p.cap_bound = super::process::CAPS_CONTAINER;
+        p.caps = super::process::CAPS_CONTAINER;
+        p.tty = Some("pts/0".to_string());
+        p.reaps_children = true;
+        k.events.push(KernelEvent::ProcessStarted(runner));
+        self.shell.push(NewShell {
+            pid: runner,
+            wrappers: Vec::new(),
+        });
+        self.sync();
+        Ok(())
+    }
+
+    fn push_event(&mut self, kind: EventKind) {
+        self.seq += 1;
+        if self.events.len() >= MAX_PENDING_EVENTS {
+            self.events.remove(0);
+        }
+        self.events.push(Event {
+            seq: self.seq,
+            at_ms: EPOCH_MS + self.kernel.now_ms,
+            kind,
+        });
+    }
+
+    /// Removes and returns the events since the last call.
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn container_of(&self, p: &Process) -> Option<&SimContainer> {
+        self.containers
+            .iter()
+            .find(|c| self.kernel.cgroups.is_within(p.cgroup, c.cgroup))
+    }
+
+    /// Turns kernel events into protocol events and notices containers that ended.
+    fn sync(&mut self) {
+        for ev in self.kernel.take_events() {
+            match ev {
+                KernelEvent::ProcessStarted(pid) => {
+                    let Some(p) = self.kernel.procs.get(&pid) else {
+                        continue;
+                    };
+                    let container = self.container_of(p).map(|c| c.id.clone());
+                    let process = self.process_info(p);
+                    self.push_event(EventKind::ProcessStarted { container, process });
+                }
+                KernelEvent::ProcessExited { pid, transient, .. } => {
+                    if !transient {
+                        let container = self
+                            .containers
+                            .iter()
+                            .find(|c| c.init_pid == pid || c.command_pid == pid)
+                            .map(|c| c.id.clone());
+                        self.push_event(EventKind::ProcessExited {
+                            container,
+                            host_pid: pid,
+                        });
+                    }
+                }
+                KernelEvent::OomKill { cgroup, .. } => {
+                    if let Some(c) = self.containers.iter().find(|c| {
+                        self.kernel.cgroups.is_within(cgroup, c.cgroup)
+                            || self.kernel.cgroups.is_within(c.cgroup, cgroup)
+                    }) {
+                        let id = c.id.clone();
+                        self.push_event(EventKind::ContainerOomKilled { id: id.clone() });
+                        self.push_event(EventKind::LimitHit {
+                            id,
+                            limit: LimitKind::Memory,
+                        });
+                    }
+                }
+                KernelEvent::ForkRejected { cgroup } => {
+                    if let Some(c) = self
+                        .containers
+                        .iter()
+                        .find(|c| self.kernel.cgroups.is_within(cgroup, c.cgroup))
+                    {
+                        let id = c.id.clone();
+                        self.push_event(EventKind::LimitHit {
+                            id,
+                            limit: LimitKind::Pids,
+                        });
+                    }
+                }
+            }
+        }
+        // A container ends when its command ends: isolab-init then exits with its status.
+        let mut ended = Vec::new();
+        for (i, c) in self.containers.iter().enumerate() {
+            if c.exit.is_some() {
+                continue;
+            }
+            let cmd = self
+                .kernel
+                .procs
+                .get(&c.command_pid)
+                .filter(|p| p.is_alive());
+            let init = self.kernel.procs.get(&c.init_pid).filter(|p| p.is_alive());
+            if cmd.is_none() || init.is_none() {
+                ended.push(i);
+            }
+        }
+        for i in ended {
+            let (init, cmd, cg) = (
+                self.containers[i].init_pid,
+                self.containers[i].command_pid,
+                self.containers[i].cgroup,
+            );
+            let status = self
+                .kernel
+                .procs
+                .get(&cmd)
+                .and_then(|p| p.exit)
+                .unwrap_or(WaitStatus::Signaled(9));
+            self.kernel.exit(init, status);
+            let oom = self.kernel.cgroups.get(cg).is_some_and(|c| c.oom_kills > 0);
+            let exit = match status {
+                WaitStatus::Exited(code) => ExitStatus {
+                    code: Some(code),
+                    signal: None,
+                    oom_killed: oom,
+                },
+                WaitStatus::Signaled(sig) => ExitStatus {
+                    code: None,
+                    signal: Some(sig),
+                    oom_killed: oom,
+                },
+            };
+            self.containers[i].exit = Some(exit.clone());
+            let id = self.containers[i].id.clone();
+            // Drain the exits this caused before announcing the container's end.
+            let _ = self.kernel.take_events();
+            self.push_event(EventKind::ContainerExited { id, exit });
+        }
+    }
+
+    fn process_info(&self, p: &Process) -> ProcessInfo {
+        ProcessInfo {
+            host_pid: p.pid,
+            nspid: p.nspid.clone(),
+            ppid: p.ppid,
+            cmdline: p.cmdline(),
+            state: p.state.letter().to_string(),
+            uid: p.uid,
+            namespaces: NamespaceKind::ALL
+                .into_iter()
+                .map(|k| (k, p.ns.get(k).0))
+                .collect(),
+        }
+    }
+
+    fn container_state(&self, c: &SimContainer) -> ContainerState {
+        let k = &self.kernel;
+        let running = c.exit.is_none();
+        let mut processes: Vec<ProcessInfo> = k
+            .procs
+            .values()
+            .filter(|p| k.cgroups.is_within(p.cgroup, c.cgroup))
+            .map(|p| self.process_info(p))
+            .collect();
+        processes.sort_by_key(|p| (p.host_pid != c.init_pid, p.host_pid));
+        let init = k.procs.get(&c.init_pid);
+        let namespaces = init
+            .map(|p| {
+                NamespaceKind::ALL
+                    .into_iter()
+                    .map(|kd| (kd, p.ns.get(kd).0))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let cg = k.cgroups.get(c.cgroup);
+        let cgroup = cg.map(|n| CgroupUsage {
+            memory_current: Some(n.memory_current),
+            memory_max: n.memory_max,
+            pids_current: Some(n.pids_current),
+            pids_max: n.pids_max,
+            cpu_usage_us: Some(0),
+            oom_kills: Some(n.oom_kills),
+            pids_rejected: Some(n.pids_rejected),
+        });
+        let interfaces = init
+            .and_then(|p| k.netns.get(&p.ns.net))
+            .map(|n| {
+                n.ifaces
+                    .values()
+                    .map(|i| Interface {
+                        name: i.name.clone(),
+                        up: i.up,
+                        addresses: i.addrs.iter().map(|a| a.to_string()).collect(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let cmd = k.procs.get(&c.command_pid);
+        let user = init
+            .and_then(|p| k.userns.get(&p.ns.user))
+            .filter(|u| u.parent.is_some());
+        ContainerState {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            spec: c.spec.clone(),
+            status: if running {
+                ContainerStatus::Running
+            } else {
+                ContainerStatus::Exited
+            },
+            exit: c.exit.clone(),
+            init_pid: Some(c.init_pid),
+            created_at_ms: EPOCH_MS + c.created_ms,
+            started_at_ms: Some(EPOCH_MS + c.created_ms),
+            processes,
+            namespaces,
+            cgroup,
+            interfaces,
+            setup: c.setup.clone(),
+            isolation: IsolationFacts {
+                capabilities: cmd.map(|p| cap_names(p.caps)).unwrap_or_default(),
+                bounding: cmd.map(|p| cap_names(p.cap_bound)).unwrap_or_default(),
+                no_new_privs: true,
+                seccomp: "disabled".to_string(),
+                masked_paths: Vec::new(),
+                readonly_paths: vec!["/usr".into(), "/bin".into(), "/lib".into(), "/etc".into()],
+                uid_map: user.map(|u| u.uid_map.clone()).unwrap_or_default(),
+                gid_map: user.map(|u| u.gid_map.clone()).unwrap_or_default(),
+            },
+        }
+    }
+
+    /// The whole picture now, in the live backend's vocabulary.
+    pub fn snapshot(&self) -> Snapshot {
+        let k = &self.kernel;
+        let init = &k.procs[&INIT_PID];
+        let mut states: BTreeMap<String, u32> = BTreeMap::new();
+        for p in k.procs.values() {
+            *states.entry(p.state.letter().to_string()).or_default() += 1;
+        }
+        let host_processes = k
+            .procs
+            .values()
+            .filter(|p| self.container_of(p).is_none())
+            .take(500)
+            .map(|p| self.process_info(p))
+            .collect();
+        Snapshot {
+            seq: self.seq,
+            host: HostState {
+                hostname: k
+                    .utsns
+                    .get(&init.ns.uts)
+                    .map(|u| u.hostname.clone())
+                    .unwrap_or_default(),
+                kernel_release: super::shell::misc::KERNEL_RELEASE.to_string(),
+                namespaces: NamespaceKind::ALL
+                    .into_iter()
+                    .map(|kd| (kd, init.ns.get(kd).0))
+                    .collect(),
+                process_count: k.procs.len() as u32,
+                process_states: states,
+                processes: host_processes,
+            },
+            containers: self
+                .containers
+                .iter()
+                .map(|c| self.container_state(c))
+                .collect(),
+        }
+    }
+}
