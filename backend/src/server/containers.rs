@@ -4,6 +4,7 @@
 use std::str::FromStr;
 
 use axum::extract::rejection::JsonRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -178,11 +179,17 @@ async fn exec(
 fn upgrade_terminal(
     state: AppState,
     headers: &HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     session: std::sync::Arc<TerminalSession>,
     query: TerminalQuery,
 ) -> Result<Response, HttpError> {
     origin::check(headers, state.allowed_origins())?;
+    let ws = ws.map_err(|e| {
+        HttpError::new(
+            ErrorCode::BadRequest,
+            format!("this is a WebSocket endpoint: {}", e.body_text()),
+        )
+    })?;
     let metrics = state.metrics().clone();
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
@@ -200,7 +207,7 @@ async fn terminal(
     Path(id): Path<String>,
     Query(query): Query<TerminalQuery>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, HttpError> {
     let session = state.live().terminal(&id)?;
     upgrade_terminal(state, &headers, ws, session, query)
@@ -211,7 +218,7 @@ async fn exec_terminal(
     Path((id, exec_id)): Path<(String, String)>,
     Query(query): Query<TerminalQuery>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, HttpError> {
     let session = state.live().exec_terminal(&id, &exec_id)?;
     upgrade_terminal(state, &headers, ws, session, query)
