@@ -593,13 +593,6 @@ impl Supervisor {
                 }
             }
         }
-        // Cgroups whose state dir is already gone.
-        let config = self.config.runtime.clone();
-        if let Ok(Ok(report)) = blocking(move || runtime::gc(&config)).await {
-            for id in report.removed {
-                self.hub.publish(EventKind::ContainerCleaned { id });
-            }
-        }
     }
 
     async fn adopt(self: &Arc<Self>, record: ContainerRecord) {
