@@ -66,6 +66,8 @@ impl Simulator {
             let pid = k.spawn(INIT_PID, &argv, false)?;
             if *cmd == "isolab serve" {
                 runtime_pid = pid;
+                // The runtime waits for its containers' inits.
+                k.proc_mut(pid)?.reaps_children = true;
             }
         }
         let sshd = k.find_pid(k.procs[&INIT_PID].ns.pid, 5).unwrap_or(INIT_PID);
@@ -113,6 +115,8 @@ impl Simulator {
                     &["unshare", "-p", "-f", "--mount-proc", "sh"],
                     false,
                 )?;
+                // As if the container ran privileged: a default one may not unshare.
+                k.proc_mut(unshare)?.caps = super::process::CAPS_FULL;
                 k.unshare(unshare, &[NamespaceKind::Pid, NamespaceKind::Mnt])?;
                 let inner = k.spawn(unshare, &["sh"], false)?;
                 if let Ok(p) = k.proc_mut(unshare) {
@@ -138,7 +142,8 @@ impl Simulator {
                     k.set_link_up(host, &outside, true)?;
                     let net = k.proc(init)?.ns.net;
                     k.move_link(host, &inside, net)?;
-                    let tmp = k.fork(init)?;
+                    let tmp = k.fork(host)?;
+                    k.setns(tmp, init, &[NamespaceKind::Net])?;
                     k.set_link_up(tmp, &inside, true)?;
                     let addr = super::net::Cidr::parse(&format!("10.10.0.{}/24", i + 2))
                         .ok_or(Errno::EINVAL)?;

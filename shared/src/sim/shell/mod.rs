@@ -397,7 +397,13 @@ pub(crate) fn finish_child(k: &mut Kernel, child: Pid, status: i32, out: &mut St
             out.push_str("Killed\n");
             128 + sig
         }
-        _ => status,
+        // Already reaped: a status past 128 means a signal (the OOM killer) ended it.
+        _ => {
+            if status > 128 {
+                out.push_str("Killed\n");
+            }
+            status
+        }
     }
 }
 
