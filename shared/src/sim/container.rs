@@ -334,7 +334,7 @@ pub fn create(
     )?;
     let base = spec.command[0].rsplit('/').next().unwrap_or("");
     if let Ok(p) = k.proc_mut(command) {
-        p.tty = spec.tty.then(|| "pts/1".to_string());
+        p.tty = spec.tty.then_some(1);
         p.reaps_children = matches!(base, "sh" | "bash" | "dash");
     }
     if base == "sleep" {

@@ -75,7 +75,7 @@ impl Simulator {
         k.exec(shell, &["sh"])?;
         let rootless = scenario_name == "rootless";
         if let Ok(p) = k.proc_mut(shell) {
-            p.tty = Some("pts/0".to_string());
+            p.tty = Some(0);
             p.reaps_children = true;
             if rootless {
                 p.uid = 1000;
@@ -265,7 +265,7 @@ impl Simulator {
         p.gid = init_uid;
         p.cap_bound = super::process::CAPS_CONTAINER;
         p.caps = super::process::CAPS_CONTAINER;
-        p.tty = Some("pts/0".to_string());
+        p.tty = Some(0);
         p.reaps_children = true;
         k.events.push(KernelEvent::ProcessStarted(runner));
         self.shell.push(NewShell {

@@ -310,22 +310,25 @@ pub fn ls(ctx: &mut Ctx, args: &[String]) -> i32 {
         .iter()
         .find(|a| !a.starts_with('-'))
         .map_or("/root".to_string(), |d| clean_path("/", d));
-    let entries: Vec<String> = if dir == "/proc" {
-        match ctx.k.proc_listing(ctx.pid) {
-            Ok(list) => {
-                let mut e: Vec<String> = list.iter().map(|(nr, _)| nr.to_string()).collect();
-                e.extend(
-                    [
-                        "cgroups", "cmdline", "cpuinfo", "meminfo", "mounts", "self", "stat",
-                        "sys", "uptime", "version",
-                    ]
-                    .map(String::from),
-                );
-                e
-            }
-            Err(_) => Vec::new(),
+    if dir == "/proc" && !long {
+        // Written straight into the output: /proc may list 10,000 PIDs.
+        let Ok(view) = ctx.k.proc_view(ctx.pid) else {
+            return 0;
+        };
+        let Some(ns) = ctx.k.pidns.get(&view) else {
+            return 0;
+        };
+        let out = &mut ctx.out;
+        for nr in ns.members.keys() {
+            super::ps::push_num(out, (*nr).into(), 0);
+            out.push_str("  ");
         }
-    } else if let Some(who) = dir
+        out.push_str(
+            "cgroups  cmdline  cpuinfo  meminfo  mounts  self  stat  sys  uptime  version\n",
+        );
+        return 0;
+    }
+    let entries: Vec<String> = if let Some(who) = dir
         .strip_prefix("/proc/")
         .and_then(|r| r.strip_suffix("/ns"))
     {
