@@ -1,9 +1,115 @@
-//! The container runtime: a [`isolab_shared::ContainerSpec`] becomes a plan of setup
-//! steps, which is applied; every applied step is recorded.
+//! The container runtime: a [`isolab_shared::ContainerSpec`] becomes a [`plan::Plan`] of
+//! setup steps, which the container's init applies; every applied step is recorded.
 //!
 //! # Layout
+//! - [`cgroup`]: the container's cgroup: detect the layout, make groups, limits, usage.
 //! - [`steps`]: the recorder of applied setup steps.
+//! - [`plan`]: spec -> ordered [`plan::PlannedStep`]s (pure; unit-tested).
+//! - [`channel`]: the runtime <-> init helper messages over a socketpair, with fd passing.
+//! - [`container`]: the lifecycle API: create, start, stop, kill, wait, delete, resize.
+//! - [`init_process`]: the re-exec'd init helper: unshare, id maps, clone PID 1.
+//! - [`apply`]: applies planned steps (mounts, pivot_root, hostname, lo, masks).
+//! - [`reaper`]: the container's minimal PID 1: runs the command as PID 2, forwards
+//!   signals, reaps zombies.
+//! - [`security`]: capabilities, no-dumpable, fd hygiene, the cwd check.
+//! - [`state`]: `state.json` per container under the state root; PID reuse detection.
+//! - [`cleanup`]: `remove` from any process, and `gc` of leftovers.
+//! - [`describe`]: [`isolab_shared::ContainerState`] from a record plus live observation.
+//! - [`terminal`]: raw mode and PTY relay for the CLI.
+//!
+//! # Why a re-exec'd helper, not clone() from the server
+//! The server is a multi-threaded tokio process: between fork and exec only
+//! async-signal-safe code may run there. So the runtime only spawns
+//! [`RuntimeConfig::helper_exe`] (the isolab binary itself) with `std::process::Command`,
+//! which does the fork+exec safely; no Rust code of ours runs in between. The helper is
+//! a fresh single-threaded process, free to unshare, fork and mount. Its path is a
+//! parameter because in integration tests `/proc/self/exe` is the test binary.
 //!
 //! No axum and no clap in here: the server and the CLI are thin users of this library.
 
+pub mod apply;
+pub mod cgroup;
+pub mod channel;
+pub mod cleanup;
+pub mod container;
+pub mod describe;
+pub mod init_process;
+pub mod plan;
+pub mod reaper;
+pub mod security;
+pub mod state;
 pub mod steps;
+pub mod terminal;
+
+use std::path::PathBuf;
+
+use isolab_shared::{NamespaceKind, SpecError};
+
+pub use cleanup::{gc, remove, GcReport};
+pub use container::{resize, Container, ContainerPipes, Stdio};
+pub use describe::describe;
+pub use init_process::{init_helper_main, INIT_ARGV0};
+pub use state::{list, ContainerRecord};
+
+/// The default state root.
+pub const DEFAULT_STATE_ROOT: &str = "/run/isolab";
+
+/// Where the runtime keeps state and which binary it re-execs as the init helper.
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// The isolab binary, re-exec'd as the init helper.
+    pub helper_exe: PathBuf,
+    /// One dir per container lives here (default [`DEFAULT_STATE_ROOT`]).
+    pub state_root: PathBuf,
+    /// First host uid/gid that container root maps to in a user namespace.
+    pub id_map_base: u32,
+    /// How many ids the user namespace maps.
+    pub id_map_count: u32,
+}
+
+impl RuntimeConfig {
+    /// The defaults with this helper binary.
+    pub fn new(helper_exe: PathBuf) -> Self {
+        RuntimeConfig {
+            helper_exe,
+            state_root: PathBuf::from(DEFAULT_STATE_ROOT),
+            id_map_base: 100_000,
+            id_map_count: 65_536,
+        }
+    }
+}
+
+/// Why the runtime could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("real containers need root: run isolab as root")]
+    NotRoot,
+    #[error("this kernel does not support {0} namespaces (no /proc/self/ns/{0})")]
+    NamespaceUnsupported(NamespaceKind),
+    #[error("image directory '{0}' does not exist")]
+    ImageMissing(String),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("a container named '{0}' already exists")]
+    NameTaken(String),
+    #[error("no container '{0}'")]
+    NotFound(String),
+    #[error("{0}")]
+    CommandNotFound(String),
+    #[error("container setup failed at {step}: {error}")]
+    SetupFailed { step: String, error: String },
+    #[error("cannot start the init helper {0}: {1}")]
+    Helper(PathBuf, std::io::Error),
+    #[error(transparent)]
+    Channel(#[from] channel::ChannelError),
+    #[error("the init helper broke protocol: {0}")]
+    Protocol(String),
+    #[error("cgroup: {0}")]
+    Cgroup(String),
+    #[error("state dir {0}: {1}")]
+    StateDir(PathBuf, std::io::Error),
+    #[error("container '{0}' is not running")]
+    NotRunning(String),
+    #[error("{0}: {1}")]
+    Sys(&'static str, nix::Error),
+}

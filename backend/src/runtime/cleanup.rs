@@ -1,0 +1,113 @@
+//! Removing containers from any process (`isolab rm`) and collecting leftovers whose
+//! init is dead (`isolab gc`, a restarted server).
+
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use super::cgroup;
+use super::state::{self, ContainerRecord};
+use super::{RuntimeConfig, RuntimeError};
+
+/// What `gc` removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GcReport {
+    /// Ids of containers (state dir and/or cgroup) cleaned up.
+    pub removed: Vec<String>,
+}
+
+/// Finds a container by id or name.
+pub fn find(config: &RuntimeConfig, id_or_name: &str) -> Result<ContainerRecord, RuntimeError> {
+    state::list(&config.state_root)
+        .into_iter()
+        .find(|r| r.id == id_or_name || r.name == id_or_name)
+        .ok_or_else(|| RuntimeError::NotFound(id_or_name.to_string()))
+}
+
+/// Kills a container (if it runs), waits for its init to go, and removes its cgroup,
+/// directories and state dir. Works from any process, not only the one that made it.
+pub fn remove(config: &RuntimeConfig, id_or_name: &str) -> Result<(), RuntimeError> {
+    let record = find(config, id_or_name)?;
+    remove_record(&record)
+}
+
+fn remove_record(record: &ContainerRecord) -> Result<(), RuntimeError> {
+    let cg = record
+        .cgroup
+        .clone()
+        .or_else(|| cgroup::open_existing(&record.id));
+    if record.init_alive() {
+        if let Some(pid) = record.init_pid {
+            kill_and_await(pid);
+        }
+    }
+    if let Some(cg) = cg {
+        let _ = cg.kill_all();
+        cg.remove()
+            .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+    }
+    state::remove_state_dir(&record.state_dir)
+}
+
+/// SIGKILLs `pid` and waits (up to 5 s) for it to be gone, through a pidfd: it need not
+/// be our child.
+fn kill_and_await(pid: u32) {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+    if fd >= 0 {
+        // SAFETY: the fd was just returned to us.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, PollTimeout::from(5000u16));
+    }
+}
+
+/// Removes every container whose init is dead (state dir, cgroup, directories), and
+/// cgroups under `isolab/` that no live container owns. Running containers stay.
+pub fn gc(config: &RuntimeConfig) -> Result<GcReport, RuntimeError> {
+    let mut report = GcReport::default();
+    let mut live = Vec::new();
+    for dir in state::state_dirs(&config.state_root) {
+        match ContainerRecord::load(&dir) {
+            Ok(r) if r.init_alive() => live.push(r.id.clone()),
+            Ok(r) => {
+                remove_record(&r)?;
+                report.removed.push(r.id);
+            }
+            Err(_) => {
+                // A state dir without a readable record: a crash during create.
+                state::remove_state_dir(&dir)?;
+                if let Some(name) = dir.file_name().and_then(|n| n.to_str()) {
+                    report.removed.push(name.to_string());
+                }
+            }
+        }
+    }
+    for id in cgroup::leftover_ids() {
+        if live.contains(&id) || !owned_by_gc(&config.state_root, &id) {
+            continue;
+        }
+        if let Some(cg) = cgroup::open_existing(&id) {
+            if cg.pids().is_empty() {
+                cg.remove()
+                    .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+                if !report.removed.contains(&id) {
+                    report.removed.push(id);
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// A cgroup may be collected when no state dir (under this root) claims it alive.
+fn owned_by_gc(state_root: &Path, id: &str) -> bool {
+    match ContainerRecord::load(&state_root.join(id)) {
+        Ok(r) => !r.init_alive(),
+        Err(_) => true,
+    }
+}

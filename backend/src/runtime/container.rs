@@ -1,0 +1,533 @@
+//! The lifecycle of a container made by this process: create (set up, stopped before
+//! the command's exec), start, stop, kill, wait, delete; plus PTY resize.
+//!
+//! Every call blocks; the server runs them on blocking threads.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::{chown, DirBuilderExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use isolab_shared::{
+    limits::Limits, ContainerSpec, ContainerStatus, ExitStatus, NamespaceKind, SetupPhase,
+    HOST_IMAGE,
+};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+
+use super::cgroup::ContainerCgroup;
+use super::channel::{ControlChannel, ControlMessage};
+use super::plan::{self, ContainerPaths, IdMapping, PlannedStep};
+use super::state::{self, ContainerRecord};
+use super::steps::StepLog;
+use super::{RuntimeConfig, RuntimeError, INIT_ARGV0};
+
+/// Where the command's stdin, stdout and stderr go when it has no terminal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stdio {
+    /// This process's own 0, 1 and 2 (the CLI).
+    Inherit,
+    /// New pipes; take this side with [`Container::take_pipes`].
+    Pipes,
+    /// /dev/null for all three.
+    Null,
+}
+
+/// This side of the pipes of a container run with [`Stdio::Pipes`].
+#[derive(Debug)]
+pub struct ContainerPipes {
+    /// Write end of the command's stdin.
+    pub stdin: OwnedFd,
+    /// Read end of its stdout.
+    pub stdout: OwnedFd,
+    /// Read end of its stderr.
+    pub stderr: OwnedFd,
+}
+
+/// A container created by this process (its init is our child).
+#[derive(Debug)]
+pub struct Container {
+    record: ContainerRecord,
+    channel: ControlChannel,
+    cgroup: Option<ContainerCgroup>,
+    tty: Option<OwnedFd>,
+    pipes: Option<ContainerPipes>,
+}
+
+/// Undoes a half-made container when setup fails: processes, cgroup, state dir.
+struct SetupGuard {
+    state_dir: PathBuf,
+    helper: Option<std::process::Child>,
+    init_pid: Option<u32>,
+    cgroup: Option<ContainerCgroup>,
+    armed: bool,
+}
+
+impl Drop for SetupGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some(mut helper) = self.helper.take() {
+            let _ = helper.kill();
+            let _ = helper.wait();
+        }
+        if let Some(pid) = self.init_pid {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid as i32), None);
+        }
+        if let Some(cg) = self.cgroup.take() {
+            let _ = cg.kill_all();
+            let _ = cg.remove();
+        }
+        let _ = state::remove_state_dir(&self.state_dir);
+    }
+}
+
+/// Checks what can fail before anything is created.
+fn preflight(config: &RuntimeConfig, spec: &ContainerSpec) -> Result<(), RuntimeError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(RuntimeError::NotRoot);
+    }
+    spec.validate()?;
+    for kind in spec.namespaces.iter() {
+        if !Path::new("/proc/self/ns").join(kind.name()).exists() {
+            return Err(RuntimeError::NamespaceUnsupported(kind));
+        }
+    }
+    if spec.image != HOST_IMAGE && !Path::new(&spec.image).is_dir() {
+        return Err(RuntimeError::ImageMissing(spec.image.clone()));
+    }
+    if let Some(name) = &spec.name {
+        if state::list(&config.state_root)
+            .iter()
+            .any(|r| &r.name == name)
+        {
+            return Err(RuntimeError::NameTaken(name.clone()));
+        }
+    }
+    Ok(())
+}
+
+fn new_id() -> String {
+    format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
+
+fn make_dir(path: &Path, mode: u32) -> Result<(), RuntimeError> {
+    let io = |e| RuntimeError::StateDir(path.to_path_buf(), e);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(path)
+        .map_err(io)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io)
+}
+
+impl Container {
+    /// Sets a container up: namespaces, root filesystem, cgroup, hardening. Its command
+    /// is not started yet. On error nothing is left behind.
+    pub fn create(
+        config: &RuntimeConfig,
+        spec: &ContainerSpec,
+        stdio: Stdio,
+    ) -> Result<Container, RuntimeError> {
+        preflight(config, spec)?;
+        let mut spec = spec.clone();
+        if spec.image != HOST_IMAGE {
+            spec.image = std::fs::canonicalize(&spec.image)
+                .map_err(|_| RuntimeError::ImageMissing(spec.image.clone()))?
+                .display()
+                .to_string();
+        }
+        let id = new_id();
+        let name = spec.name.clone().unwrap_or_else(|| id.clone());
+        let hostname = spec.hostname.clone().unwrap_or_else(|| {
+            name.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .take(63)
+                .collect()
+        });
+        make_dir(&config.state_root, 0o711)?;
+        let state_dir = config.state_root.join(&id);
+        let io = |e| RuntimeError::StateDir(state_dir.clone(), e);
+        std::fs::DirBuilder::new()
+            .mode(0o711)
+            .create(&state_dir)
+            .map_err(io)?;
+        let mut guard = SetupGuard {
+            state_dir: state_dir.clone(),
+            helper: None,
+            init_pid: None,
+            cgroup: None,
+            armed: true,
+        };
+        let paths = ContainerPaths::under(&state_dir);
+        let user_ns = spec.namespaces.contains(NamespaceKind::User);
+        let mapping = user_ns.then_some(IdMapping {
+            outside: config.id_map_base,
+            count: config.id_map_count,
+        });
+        let mut owned_dirs = Vec::new();
+        if spec.namespaces.contains(NamespaceKind::Mnt) {
+            make_dir(&paths.rootfs, 0o755)?;
+            owned_dirs.push(paths.rootfs.clone());
+            if spec.image != HOST_IMAGE {
+                for dir in [&paths.upper, &paths.work] {
+                    make_dir(dir, 0o755)?;
+                    if let Some(m) = mapping {
+                        chown(dir, Some(m.outside), Some(m.outside)).map_err(io)?;
+                    }
+                    owned_dirs.push(dir.clone());
+                }
+            }
+        }
+        let plan = plan::build(&id, &spec, &hostname, &paths, mapping);
+        let mut log = StepLog::new();
+        let cgroup = ContainerCgroup::create(&id, &spec.limits, &mut log)
+            .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        guard.cgroup = Some(cgroup);
+
+        let (ours, theirs) = ControlChannel::pair()?;
+        let helper = std::process::Command::new(&config.helper_exe)
+            .arg0(INIT_ARGV0)
+            .env_clear()
+            .stdin(std::process::Stdio::from(theirs.into_fd()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| RuntimeError::Helper(config.helper_exe.clone(), e))?;
+        let helper_pid = helper.id();
+        guard.helper = Some(helper);
+        if let Some(cg) = &guard.cgroup {
+            log.record(
+                SetupPhase::Cgroup,
+                "join cgroup",
+                format!("add pid {helper_pid} (the init helper) to the container's cgroup"),
+                || cg.add_process(helper_pid),
+            )
+            .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        }
+
+        let (their_stdio, pipes) = stdio_fds(stdio, spec.tty)?;
+        let fds: Vec<BorrowedFd<'_>> = their_stdio.iter().map(|f| f.as_fd()).collect();
+        ours.send(&ControlMessage::Plan(Box::new(plan.clone())), &fds)?;
+        drop(their_stdio);
+
+        let mut init_pid = None;
+        let mut created = None;
+        let mut tty = None;
+        while init_pid.is_none() || created.is_none() {
+            match ours.recv() {
+                Ok((ControlMessage::UidMapNeeded { pid }, _)) => {
+                    let m = mapping.ok_or_else(|| {
+                        RuntimeError::Protocol("unexpected id map request".into())
+                    })?;
+                    write_id_maps(pid, m)?;
+                    ours.send(&ControlMessage::UidMapped, &[])?;
+                }
+                Ok((ControlMessage::Spawned { init_pid: pid }, _)) => {
+                    init_pid = Some(pid);
+                    guard.init_pid = Some(pid);
+                }
+                Ok((ControlMessage::Created { steps, isolation }, mut fds)) => {
+                    tty = fds.pop();
+                    created = Some((steps, isolation));
+                }
+                Ok((ControlMessage::Failed { step, error, .. }, _)) => {
+                    if step == super::init_process::FIND_COMMAND_STEP {
+                        return Err(RuntimeError::CommandNotFound(error));
+                    }
+                    return Err(RuntimeError::SetupFailed { step, error });
+                }
+                Ok((other, _)) => {
+                    return Err(RuntimeError::Protocol(format!("unexpected {other:?}")))
+                }
+                Err(e) => {
+                    let status = guard.helper.as_mut().and_then(|h| h.wait().ok());
+                    return Err(RuntimeError::Protocol(format!("{e} (helper: {status:?})")));
+                }
+            }
+        }
+        if let Some(mut helper) = guard.helper.take() {
+            let _ = helper.wait();
+        }
+        let (init_pid, (steps, isolation)) = match (init_pid, created) {
+            (Some(p), Some(c)) => (p, c),
+            _ => return Err(RuntimeError::Protocol("setup ended early".into())),
+        };
+        log.extend(steps);
+        let mounts = plan
+            .steps
+            .iter()
+            .filter(|s| {
+                s.phase() == SetupPhase::Mounts
+                    && !matches!(
+                        s,
+                        PlannedStep::MakeDir { .. }
+                            | PlannedStep::WriteFile { .. }
+                            | PlannedStep::Symlink { .. }
+                    )
+            })
+            .map(|s| format!("{s:?}"))
+            .collect();
+        let record = ContainerRecord {
+            id,
+            name,
+            spec,
+            status: ContainerStatus::Created,
+            exit: None,
+            init_pid: Some(init_pid),
+            init_start_time: state::process_start_time(init_pid),
+            created_at_ms: state::now_ms(),
+            started_at_ms: None,
+            state_dir,
+            owned_dirs,
+            mounts,
+            cgroup: guard.cgroup.clone(),
+            setup: log.into_steps(),
+            isolation,
+        };
+        record.save()?;
+        let cgroup = guard.cgroup.take();
+        guard.armed = false;
+        Ok(Container {
+            record,
+            channel: ours,
+            cgroup,
+            tty,
+            pipes,
+        })
+    }
+
+    /// The container's id.
+    pub fn id(&self) -> &str {
+        &self.record.id
+    }
+
+    /// What the state dir holds about it.
+    pub fn record(&self) -> &ContainerRecord {
+        &self.record
+    }
+
+    /// Host PID of its init.
+    pub fn init_pid(&self) -> Option<u32> {
+        self.record.init_pid
+    }
+
+    /// Its cgroup.
+    pub fn cgroup(&self) -> Option<&ContainerCgroup> {
+        self.cgroup.as_ref()
+    }
+
+    /// The PTY master (with a tty), once.
+    pub fn take_tty(&mut self) -> Option<OwnedFd> {
+        self.tty.take()
+    }
+
+    /// Our side of the pipes (with [`Stdio::Pipes`]), once.
+    pub fn take_pipes(&mut self) -> Option<ContainerPipes> {
+        self.pipes.take()
+    }
+
+    /// Runs the command. A command that cannot be exec'd is an error, and the container
+    /// is then exited (status 127).
+    pub fn start(&mut self) -> Result<(), RuntimeError> {
+        self.channel.send(&ControlMessage::Start, &[])?;
+        match self.channel.recv()? {
+            (ControlMessage::Started { steps }, _) => {
+                self.record.setup.extend(steps);
+                self.record.status = ContainerStatus::Running;
+                self.record.started_at_ms = Some(state::now_ms());
+                self.record.save()
+            }
+            (ControlMessage::Failed { step, error, steps }, _) => {
+                self.record.setup.extend(steps);
+                let _ = self.wait();
+                Err(RuntimeError::SetupFailed { step, error })
+            }
+            (other, _) => Err(RuntimeError::Protocol(format!("unexpected {other:?}"))),
+        }
+    }
+
+    /// Sends `signal` to the container's init, which forwards it to the command.
+    pub fn kill(&self, signal: Signal) -> Result<(), RuntimeError> {
+        if self.record.status == ContainerStatus::Exited || !self.record.init_alive() {
+            return Err(RuntimeError::NotRunning(self.record.id.clone()));
+        }
+        let pid = self.record.init_pid.unwrap_or(0) as i32;
+        nix::sys::signal::kill(Pid::from_raw(pid), signal).map_err(|e| RuntimeError::Sys("kill", e))
+    }
+
+    /// SIGTERM, then SIGKILL (to every process of the container) after `grace`.
+    pub fn stop(&mut self, grace: Duration) -> Result<ExitStatus, RuntimeError> {
+        if self.record.status != ContainerStatus::Exited {
+            let _ = self.kill(Signal::SIGTERM);
+            let ms = i32::try_from(grace.as_millis()).unwrap_or(i32::MAX);
+            if !self.channel.readable_within(ms) {
+                self.kill_everything();
+            }
+        }
+        self.wait()
+    }
+
+    fn kill_everything(&self) {
+        let _ = self.kill(Signal::SIGKILL);
+        if let Some(cg) = &self.cgroup {
+            let _ = cg.kill_all();
+        }
+    }
+
+    /// Waits for the command to end; gives its exit code or signal, and whether the
+    /// OOM killer struck.
+    pub fn wait(&mut self) -> Result<ExitStatus, RuntimeError> {
+        if let Some(exit) = &self.record.exit {
+            return Ok(exit.clone());
+        }
+        let mut reported = None;
+        loop {
+            match self.channel.recv() {
+                Ok((ControlMessage::Exited { code, signal }, _)) => reported = Some((code, signal)),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        let pid = Pid::from_raw(self.record.init_pid.unwrap_or(0) as i32);
+        let waited = loop {
+            match waitpid(pid, None) {
+                Err(nix::Error::EINTR) => continue,
+                other => break other,
+            }
+        };
+        let (code, signal) = match (reported, waited) {
+            (Some(r), _) => r,
+            (None, Ok(WaitStatus::Exited(_, c))) => (Some(c), None),
+            (None, Ok(WaitStatus::Signaled(_, s, _))) => (None, Some(s as i32)),
+            (None, _) => (None, None),
+        };
+        let oom_killed = self.cgroup.as_ref().is_some_and(|cg| cg.oom_kills() > 0);
+        let exit = ExitStatus {
+            code,
+            signal,
+            oom_killed,
+        };
+        self.record.status = ContainerStatus::Exited;
+        self.record.exit = Some(exit.clone());
+        self.record.save()?;
+        Ok(exit)
+    }
+
+    /// Changes the cgroup limits of the running container.
+    pub fn set_limits(&mut self, limits: &Limits) -> Result<(), RuntimeError> {
+        limits
+            .validate()
+            .map_err(|e| RuntimeError::Spec(e.into()))?;
+        let cg = self
+            .cgroup
+            .as_ref()
+            .ok_or_else(|| RuntimeError::Cgroup("no cgroup".into()))?;
+        let mut log = StepLog::new();
+        cg.set_limits(limits, &mut log)
+            .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        self.record.spec.limits = limits.clone();
+        self.record.setup.extend(log.into_steps());
+        self.record.save()
+    }
+
+    /// Kills what still runs, reaps it, and removes the cgroup, the container's host
+    /// directories and its state dir.
+    pub fn delete(mut self) -> Result<(), RuntimeError> {
+        if self.record.status != ContainerStatus::Exited {
+            self.kill_everything();
+            let _ = self.wait();
+        }
+        if let Some(cg) = self.cgroup.take() {
+            cg.remove()
+                .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        }
+        state::remove_state_dir(&self.record.state_dir)
+    }
+}
+
+/// The fds the command gets (sent to the helper) and, for pipes, our ends.
+fn stdio_fds(
+    stdio: Stdio,
+    tty: bool,
+) -> Result<(Vec<OwnedFd>, Option<ContainerPipes>), RuntimeError> {
+    if tty {
+        return Ok((Vec::new(), None));
+    }
+    let sys = |e| RuntimeError::Sys("stdio", e);
+    match stdio {
+        Stdio::Inherit => {
+            let fds = (0..3)
+                .map(|fd| {
+                    // SAFETY: 0, 1 and 2 are open for the life of the process.
+                    let b = unsafe { BorrowedFd::borrow_raw(fd) };
+                    b.try_clone_to_owned().map_err(|e| {
+                        RuntimeError::Sys(
+                            "dup stdio",
+                            nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((fds, None))
+        }
+        Stdio::Null => {
+            let null = std::fs::File::options()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map_err(|_| sys(nix::Error::ENOENT))?;
+            let fd = OwnedFd::from(null);
+            let a = fd.try_clone().map_err(|_| sys(nix::Error::EMFILE))?;
+            let b = fd.try_clone().map_err(|_| sys(nix::Error::EMFILE))?;
+            Ok((vec![fd, a, b], None))
+        }
+        Stdio::Pipes => {
+            let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
+            let (in_r, in_w) = nix::unistd::pipe2(cloexec).map_err(sys)?;
+            let (out_r, out_w) = nix::unistd::pipe2(cloexec).map_err(sys)?;
+            let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(sys)?;
+            Ok((
+                vec![in_r, out_w, err_w],
+                Some(ContainerPipes {
+                    stdin: in_w,
+                    stdout: out_r,
+                    stderr: err_r,
+                }),
+            ))
+        }
+    }
+}
+
+/// Writes setgroups "deny" and the uid/gid maps of a helper in a new user namespace.
+fn write_id_maps(pid: u32, m: IdMapping) -> Result<(), RuntimeError> {
+    let line = format!("0 {} {}\n", m.outside, m.count);
+    for (file, text) in [
+        ("setgroups", "deny"),
+        ("uid_map", line.as_str()),
+        ("gid_map", line.as_str()),
+    ] {
+        let path = PathBuf::from(format!("/proc/{pid}/{file}"));
+        std::fs::write(&path, text).map_err(|e| RuntimeError::StateDir(path, e))?;
+    }
+    Ok(())
+}
+
+/// Sets a PTY's window size (TIOCSWINSZ); the command gets SIGWINCH.
+pub fn resize(master: BorrowedFd<'_>, cols: u16, rows: u16) -> Result<(), RuntimeError> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads the winsize we pass.
+    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
+        return Err(RuntimeError::Sys("TIOCSWINSZ", nix::Error::last()));
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! The state dir: one `<state_root>/<id>/state.json` per container, so another
+//! process (or a restarted server) can find, inspect and clean it up.
+
+use std::path::{Path, PathBuf};
+
+use isolab_shared::{ContainerSpec, ContainerStatus, ExitStatus, IsolationFacts, SetupStep};
+use serde::{Deserialize, Serialize};
+
+use super::RuntimeError;
+
+/// What `state.json` holds about one container.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: String,
+    pub spec: ContainerSpec,
+    pub status: ContainerStatus,
+    #[serde(default)]
+    pub exit: Option<ExitStatus>,
+    /// Host PID of the container's init.
+    pub init_pid: Option<u32>,
+    /// Its start time (field 22 of /proc/PID/stat), to tell it from a reused PID.
+    pub init_start_time: Option<u64>,
+    pub created_at_ms: u64,
+    #[serde(default)]
+    pub started_at_ms: Option<u64>,
+    /// The container's state dir.
+    pub state_dir: PathBuf,
+    /// Host directories that belong to the container (rootfs mount point, overlay layers).
+    #[serde(default)]
+    pub owned_dirs: Vec<PathBuf>,
+    /// Mounts made in the container's own mount namespace (gone with it).
+    #[serde(default)]
+    pub mounts: Vec<String>,
+    /// The container's cgroup, when it has one.
+    #[serde(default)]
+    pub cgroup: Option<super::cgroup::ContainerCgroup>,
+    #[serde(default)]
+    pub setup: Vec<SetupStep>,
+    #[serde(default)]
+    pub isolation: IsolationFacts,
+}
+
+impl ContainerRecord {
+    /// Whether the recorded init still runs (same PID and same start time).
+    pub fn init_alive(&self) -> bool {
+        match (self.init_pid, self.init_start_time) {
+            (Some(pid), Some(start)) => process_start_time(pid) == Some(start),
+            _ => false,
+        }
+    }
+
+    /// Writes `state.json` atomically (write a temp file, then rename).
+    /// A container removed meanwhile (by `isolab rm`) has no dir left; nothing is saved.
+    pub fn save(&self) -> Result<(), RuntimeError> {
+        if !self.state_dir.is_dir() {
+            return Ok(());
+        }
+        let path = self.state_dir.join("state.json");
+        let tmp = self.state_dir.join("state.json.tmp");
+        let io = |e| RuntimeError::StateDir(self.state_dir.clone(), e);
+        let json = serde_json::to_vec_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
+        std::fs::write(&tmp, json).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)
+    }
+
+    /// Reads one container's `state.json`.
+    pub fn load(state_dir: &Path) -> Result<ContainerRecord, RuntimeError> {
+        let io = |e| RuntimeError::StateDir(state_dir.to_path_buf(), e);
+        let bytes = std::fs::read(state_dir.join("state.json")).map_err(io)?;
+        serde_json::from_slice(&bytes).map_err(|e| io(std::io::Error::other(e)))
+    }
+}
+
+/// Every container record under `root`, oldest first; unreadable ones are skipped.
+pub fn list(root: &Path) -> Vec<ContainerRecord> {
+    let mut records: Vec<ContainerRecord> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| ContainerRecord::load(&e.path()).ok())
+        .collect();
+    records.sort_by_key(|r| r.created_at_ms);
+    records
+}
+
+/// The state dirs under `root` (with or without a readable record).
+pub fn state_dirs(root: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Field 22 of /proc/PID/stat: when the process started, in clock ticks after boot.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces or ')'; the fields after the last ')' do not.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    // A zombie has ended; only its entry waits to be reaped.
+    if matches!(fields.next(), Some("Z" | "X")) {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Removes a container's host directories and its state dir. Anything still mounted
+/// under it on the host (there should be nothing) is detached first.
+pub fn remove_state_dir(state_dir: &Path) -> Result<(), RuntimeError> {
+    // Never widen the mount sweep below to the whole tree by accident.
+    if !state_dir.is_absolute() || state_dir.components().count() < 3 {
+        return Err(RuntimeError::StateDir(
+            state_dir.to_path_buf(),
+            std::io::Error::other("refusing to remove a state dir this close to /"),
+        ));
+    }
+    if let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") {
+        let mut under: Vec<&str> = mountinfo
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|m| Path::new(m).starts_with(state_dir))
+            .collect();
+        under.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in under {
+            let _ = nix::mount::umount2(m, nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+    match std::fs::remove_dir_all(state_dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(RuntimeError::StateDir(state_dir.to_path_buf(), e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_of_self_is_stable_and_of_a_dead_pid_absent() {
+        let me = std::process::id();
+        let a = process_start_time(me).expect("own start time");
+        assert_eq!(process_start_time(me), Some(a));
+        assert_eq!(process_start_time(u32::MAX), None);
+    }
+}

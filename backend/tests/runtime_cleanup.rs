@@ -1,0 +1,257 @@
+//! Nothing is left behind: after rm, after 50 concurrent containers, after a failed
+//! start, and after `gc` of a container whose owner died.
+
+mod runtime_common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use isolab::runtime::{cgroup, Container, Stdio};
+use runtime_common::{sh, TestContainer, TestRoot};
+
+/// Tests here compare global leftovers, so they run one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Container-like cgroup ids (12 hex digits) under `isolab/` right now.
+fn isolab_cgroups() -> BTreeSet<String> {
+    cgroup::leftover_ids()
+        .into_iter()
+        .filter(|id| id.len() == 12 && id.chars().all(|c| c.is_ascii_hexdigit()))
+        .collect()
+}
+
+/// PIDs whose parent is this test process (zombies included).
+fn my_children() -> Vec<u32> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .expect("read /proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().nth(1))
+                    == Some(me.as_str())
+            })
+        })
+        .collect()
+}
+
+fn mounted_under(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .expect("mountinfo")
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+        .filter(|m| std::path::Path::new(m).starts_with(dir))
+        .collect()
+}
+
+struct Trace {
+    pids: Vec<u32>,
+    cgroup_dirs: Vec<PathBuf>,
+    state_dir: PathBuf,
+    owned: Vec<PathBuf>,
+}
+
+fn trace(c: &Container) -> Trace {
+    let cg = c.cgroup().expect("cgroup");
+    Trace {
+        pids: cg.pids(),
+        cgroup_dirs: cg.paths(),
+        state_dir: c.record().state_dir.clone(),
+        owned: c.record().owned_dirs.clone(),
+    }
+}
+
+fn assert_gone(t: &Trace) {
+    for pid in &t.pids {
+        assert!(
+            !PathBuf::from(format!("/proc/{pid}")).exists(),
+            "process {pid} left"
+        );
+    }
+    for d in t.cgroup_dirs.iter().chain(&t.owned).chain([&t.state_dir]) {
+        assert!(!d.exists(), "{} left", d.display());
+    }
+    assert!(mounted_under(&t.state_dir).is_empty());
+}
+
+#[test]
+fn after_rm_nothing_is_left() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let root = TestRoot::new();
+    let mut spec = sh("sleep 30 & sleep 30");
+    spec.image = busybox_dir().display().to_string();
+    let mut tc = TestContainer::create(&root, &spec);
+    tc.get().start().expect("starts");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let t = trace(tc.get());
+    assert!(t.pids.len() >= 3, "init, sh and sleep run: {:?}", t.pids);
+    assert!(
+        t.owned.iter().any(|d| d.ends_with("upper")),
+        "overlay dirs: {:?}",
+        t.owned
+    );
+    tc.delete();
+    assert_gone(&t);
+    assert!(root.leftover_dirs().is_empty());
+}
+
+/// A tiny image: busybox and its applet links for sh and sleep.
+fn busybox_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("isolab-test-busybox-{}", std::process::id()));
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).expect("mkdir image");
+        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("busybox (busybox-static) is installed");
+        std::fs::copy(busybox, bin.join("busybox")).expect("copy busybox");
+        for applet in ["sh", "sleep", "true", "ls", "cat"] {
+            let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
+        }
+        dir
+    })
+    .clone()
+}
+
+#[test]
+fn fifty_concurrent_containers_leave_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let root = TestRoot::new();
+    let before = isolab_cgroups();
+    let spec = sh("sleep 30");
+    let mut all: Vec<TestContainer> = Vec::new();
+    let mut traces = Vec::new();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..5)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..10)
+                        .map(|_| {
+                            let c = Container::create(&root.config, &spec, Stdio::Null)
+                                .expect("create");
+                            TestContainer { container: Some(c) }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for w in workers {
+            all.extend(w.join().expect("worker"));
+        }
+    });
+    for tc in &mut all {
+        tc.get().start().expect("start");
+    }
+    assert_eq!(all.len(), 50);
+    let running = all
+        .iter()
+        .filter(|tc| {
+            tc.container
+                .as_ref()
+                .is_some_and(|c| c.record().init_alive())
+        })
+        .count();
+    assert_eq!(running, 50, "all 50 run at once");
+    assert_eq!(isolab_cgroups().difference(&before).count(), 50);
+    for tc in &mut all {
+        traces.push(trace(tc.get()));
+    }
+    std::thread::scope(|s| {
+        let mut chunks: Vec<Vec<TestContainer>> = Vec::new();
+        while !all.is_empty() {
+            let n = all.len().min(10);
+            chunks.push(all.drain(..n).collect());
+        }
+        for chunk in chunks {
+            s.spawn(move || chunk.into_iter().for_each(TestContainer::delete));
+        }
+    });
+    for t in &traces {
+        assert_gone(t);
+    }
+    assert!(root.leftover_dirs().is_empty());
+    assert!(isolab_cgroups().difference(&before).next().is_none());
+    assert!(
+        my_children().is_empty(),
+        "children left: {:?}",
+        my_children()
+    );
+}
+
+#[test]
+fn a_failed_start_leaves_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let root = TestRoot::new();
+    let before = isolab_cgroups();
+    let empty_image = std::env::temp_dir().join(runtime_common::unique("isolab-empty-image"));
+    std::fs::create_dir_all(&empty_image).expect("mkdir");
+    let cases = [
+        // Fails in the init, after cgroup, overlay and mounts exist.
+        isolab_shared::ContainerSpec {
+            image: empty_image.display().to_string(),
+            ..sh("true")
+        },
+        isolab_shared::ContainerSpec {
+            command: vec!["/no/such/command".into()],
+            ..sh("true")
+        },
+        // Fails before anything is made.
+        isolab_shared::ContainerSpec {
+            image: "/no/such/image".into(),
+            ..sh("true")
+        },
+    ];
+    for spec in &cases {
+        let err = Container::create(&root.config, spec, Stdio::Null).expect_err("must fail");
+        assert!(!err.to_string().contains('\n'), "one line: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&empty_image);
+    assert!(
+        root.leftover_dirs().is_empty(),
+        "{:?}",
+        root.leftover_dirs()
+    );
+    assert!(isolab_cgroups().difference(&before).next().is_none());
+    assert!(
+        my_children().is_empty(),
+        "children left: {:?}",
+        my_children()
+    );
+}
+
+#[test]
+fn gc_cleans_up_after_a_dead_owner() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let root = TestRoot::new();
+    let mut c = Container::create(&root.config, &sh("sleep 30"), Stdio::Null).expect("create");
+    c.start().expect("start");
+    let t = trace(&c);
+    let pid = c.init_pid().expect("init pid");
+    // The owner "crashes": its container dies, the record still says running.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill init");
+    nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None).expect("reap");
+    std::mem::forget(c);
+    assert_eq!(root.leftover_dirs().len(), 1);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_isolab"))
+        .arg("gc")
+        .env("ISOLAB_STATE_ROOT", &root.config.state_root)
+        .output()
+        .expect("isolab gc runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("removed"));
+    assert_gone(&t);
+}

@@ -1,0 +1,126 @@
+//! `isolab run/ps/rm/gc` as a user sees them: exit codes pass through, errors are one
+//! line with a non-zero exit, and nothing is left behind.
+
+mod runtime_common;
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Output, Stdio};
+
+use runtime_common::TestRoot;
+
+fn isolab(root: &TestRoot, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_isolab"))
+        .args(args)
+        .env("ISOLAB_STATE_ROOT", &root.config.state_root)
+        .stdin(Stdio::null())
+        .output()
+        .expect("isolab runs")
+}
+
+fn one_error_line(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "must fail: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    assert!(err.starts_with("isolab: "), "{err}");
+    err
+}
+
+#[test]
+fn run_passes_exit_codes_and_output_through() {
+    let root = TestRoot::new();
+    let out = isolab(
+        &root,
+        &[
+            "run",
+            "--rm",
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo out; echo err >&2; exit 7",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    let out = isolab(&root, &["run", "--rm", "--", "/bin/sh", "-c", "kill -9 $$"]);
+    assert_eq!(out.status.code(), Some(137));
+    let out = isolab(&root, &["run", "--rm", "--", "no-such-command"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(root.leftover_dirs().is_empty());
+}
+
+#[test]
+fn user_errors_are_one_line_and_leave_nothing() {
+    let root = TestRoot::new();
+    let e = one_error_line(&isolab(
+        &root,
+        &["run", "--image", "/no/such/dir", "--", "true"],
+    ));
+    assert!(e.contains("/no/such/dir"), "{e}");
+    let e = one_error_line(&isolab(&root, &["run", "--memory", "64Q", "--", "true"]));
+    assert!(e.contains("64Q"), "{e}");
+    let e = one_error_line(&isolab(&root, &["run", "--pids", "0", "--", "true"]));
+    assert!(e.contains("pids"), "{e}");
+    let e = one_error_line(&isolab(&root, &["run", "--ns", "pid,time", "--", "true"]));
+    assert!(e.contains("time"), "{e}");
+    // Not root: drop to nobody for this one command.
+    let out = Command::new(env!("CARGO_BIN_EXE_isolab"))
+        .args(["run", "--", "true"])
+        .env("ISOLAB_STATE_ROOT", &root.config.state_root)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("runs as nobody");
+    let e = one_error_line(&out);
+    assert!(e.contains("root"), "{e}");
+    assert!(
+        root.leftover_dirs().is_empty(),
+        "{:?}",
+        root.leftover_dirs()
+    );
+}
+
+#[test]
+fn ps_lists_and_rm_removes_a_running_container() {
+    let root = TestRoot::new();
+    let name = runtime_common::unique("cli");
+    let mut run = Command::new(env!("CARGO_BIN_EXE_isolab"))
+        .args(["run", "--name", &name, "--", "sleep", "30"])
+        .env("ISOLAB_STATE_ROOT", &root.config.state_root)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("isolab run starts");
+    let mut listed = String::new();
+    for _ in 0..100 {
+        listed = String::from_utf8_lossy(&isolab(&root, &["ps"]).stdout).into_owned();
+        if listed
+            .lines()
+            .any(|l| l.contains(&name) && l.contains("running"))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains(&name) && l.contains("running")),
+        "{listed}"
+    );
+    let out = isolab(&root, &["rm", &name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = run.wait().expect("isolab run ends");
+    assert_eq!(status.code(), Some(137), "killed by SIGKILL");
+    assert!(
+        root.leftover_dirs().is_empty(),
+        "{:?}",
+        root.leftover_dirs()
+    );
+    assert!(!String::from_utf8_lossy(&isolab(&root, &["ps"]).stdout).contains(&name));
+    let e = one_error_line(&isolab(&root, &["rm", &name]));
+    assert!(e.contains("no container"), "{e}");
+}
