@@ -12,10 +12,12 @@
 //! - [`shell`]: the simulated shell and its commands (ps, ip, mount, unshare…).
 //! - [`container`]: a simulated container made from a [`crate::ContainerSpec`].
 //! - [`scenario`]: named starting points (`empty`, `two-containers`, `nested-pid`…).
+//! - [`differential`]: scenarios, probe and normaliser shared by both sides of the harness.
 //! - [`simulator`]: [`Simulator`], the API a UI or the CLI drives.
 
 pub mod cgroup;
 pub mod container;
+pub mod differential;
 pub mod errno;
 pub mod ipc;
 pub mod kernel;
