@@ -74,11 +74,13 @@ pub struct RawProbe {
 pub const KINDS: [&str; 7] = ["cgroup", "ipc", "mnt", "net", "pid", "user", "uts"];
 
 /// The `sh -c` script the real side runs inside the container: sections start with `@`.
+/// Interfaces come from netlink (`ip link`), not /sys/class/net: sysfs shows the net
+/// namespace of whoever mounted it, so without a new mount namespace it lists the host's.
 pub fn probe_script(fork_attempts: u32) -> String {
     let mut s = String::from(
         "echo @hostname; hostname; echo @pid1; tr '\\0' ' ' < /proc/1/cmdline; echo; \
          echo @commands; for p in /proc/[0-9]*; do cat $p/comm 2>/dev/null; done; \
-         echo @interfaces; ls /sys/class/net; echo @uid; id -u; echo @uidmap; cat /proc/self/uid_map; \
+         echo @interfaces; ip -o link show | cut -d: -f2 | cut -d@ -f1; echo @uid; id -u; echo @uidmap; cat /proc/self/uid_map; \
          echo @ns; for k in cgroup ipc mnt net pid user uts; do echo $k $(readlink /proc/self/ns/$k); done; ",
     );
     if fork_attempts > 0 {
