@@ -6,8 +6,7 @@ use std::fmt::Write;
 use super::super::kernel::mountops::{MountRequest, PropagationChange};
 use super::super::kernel::Kernel;
 use super::super::mount::clean_path;
-use super::super::process::{cap_names, Pid, Process, CAPS_FULL};
-use super::super::user::map_up;
+use super::super::process::{Pid, Process, CAPS_FULL};
 use super::Ctx;
 use crate::namespace::NamespaceKind;
 
@@ -281,7 +280,6 @@ fn status(k: &Kernel, p: &Process, reader: &Process, view: super::super::ns::NsI
     };
     let uid = k.uid_in(p.uid, reader.ns.user);
     let gid = k.gid_in(p.gid, reader.ns.user);
-    let _ = (map_up, CAPS_FULL, cap_names);
     let state = match p.state {
         super::super::process::ProcState::Running => "R (running)",
         super::super::process::ProcState::Sleeping => "S (sleeping)",

@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::super::errno::Errno;
 use super::super::kernel::mountops::{MountRequest, PropagationChange};
-use super::super::process::{Pid, ProcNamespaces, WaitStatus};
+use super::super::process::{Pid, ProcNamespaces};
 use super::super::user::user_name;
-use super::{external, finish_child, Ctx, NewShell, SHELL_NAME};
+use super::{external, finish_child, Ctx, NewShell};
 use crate::namespace::NamespaceKind;
 use crate::protocol::IdMapEntry;
 
@@ -349,14 +348,4 @@ pub fn lsns(ctx: &mut Ctx, _: &[String]) -> i32 {
     }
     ctx.out.push_str(&out);
     0
-}
-
-/// What a failed fork looks like from the shell.
-pub fn fork_failed(ctx: &mut Ctx, e: Errno) {
-    ctx.line(format!("{SHELL_NAME}: fork: {}", super::fork_error(e)));
-}
-
-/// Ends process `pid` with `code`.
-pub fn end(ctx: &mut Ctx, pid: Pid, code: i32) {
-    ctx.k.exit(pid, WaitStatus::Exited(code));
 }
