@@ -186,6 +186,8 @@ pub struct Process {
     pub tty: Option<u16>,
     /// /proc/PID/comm, kept inline so listings need not chase argv.
     pub comm: Comm,
+    /// argv joined by spaces, kept whole so listings read one string.
+    pub command_line: String,
     /// Whether it reaps its children as soon as they die (inits and shells do).
     pub reaps_children: bool,
     /// Bytes it has allocated (charged to its cgroup).
@@ -207,8 +209,8 @@ impl Process {
     }
 
     /// The command line joined by spaces.
-    pub fn cmdline(&self) -> String {
-        self.argv.join(" ")
+    pub fn cmdline(&self) -> &str {
+        &self.command_line
     }
 
     /// The PID as seen in its own (innermost) pid namespace.

@@ -20,7 +20,7 @@ impl Simulator {
             host_pid: p.pid,
             nspid: p.nspid.clone(),
             ppid: p.ppid,
-            cmdline: p.cmdline(),
+            cmdline: p.cmdline().to_string(),
             state: p.state.letter().to_string(),
             uid: p.uid,
             namespaces: NamespaceKind::ALL

@@ -150,6 +150,7 @@ impl Kernel {
             cgroup: 0,
             tty: None,
             comm: Comm::new("/sbin/init"),
+            command_line: "/sbin/init".to_string(),
             reaps_children: true,
             memory: 0,
             started_ms: 0,

@@ -68,11 +68,11 @@ struct Names {
 
 impl Names {
     fn user(&mut self, k: &Kernel, uid: u32, view: NsId) -> &str {
-        let shown = k.uid_in(uid, view);
-        let pos = match self.users.iter().position(|(u, _)| *u == shown) {
+        // Keyed by the kernel's uid: the mapping into `view` is done once per uid.
+        let pos = match self.users.iter().position(|(u, _)| *u == uid) {
             Some(p) => p,
             None => {
-                self.users.push((shown, user_name(shown)));
+                self.users.push((uid, user_name(k.uid_in(uid, view))));
                 self.users.len() - 1
             }
         };
@@ -209,21 +209,17 @@ fn push_cmdline(out: &mut String, p: &Process) {
         out.push_str("] <defunct>");
         return;
     }
-    for (i, a) in p.argv.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        out.push_str(a);
-    }
+    out.push_str(&p.command_line);
 }
 
 /// The parent's PID as seen from `view` (at `level`), or 0 when it is outside.
 fn parent_nr(k: &Kernel, p: &Process, view: NsId, level: usize) -> u32 {
-    let Some(parent) = k.procs.get(&p.ppid) else {
-        return 0;
-    };
     if level == 0 {
-        return parent.pid;
+        // In the host's namespace the parent's number is its host PID.
+        return p.ppid;
     }
-    k.pid_in(parent, view).unwrap_or(0)
+    k.procs
+        .get(&p.ppid)
+        .and_then(|parent| k.pid_in(parent, view))
+        .unwrap_or(0)
 }
