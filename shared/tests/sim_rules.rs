@@ -344,6 +344,8 @@ fn ipc_objects_are_visible_only_in_their_namespace() {
             .count(),
         1
     );
+    assert_eq!(s.run_line("ipcmk -M 64K"), "Shared memory id: 1\n");
+    assert_eq!(s.run_line("ipcmk -Q"), "Message queue id: 2\n");
     s.run_line("exit");
     assert_eq!(
         s.run_line("ipcs -m")

@@ -124,12 +124,12 @@ fn mount_error(e: super::super::errno::Errno) -> String {
 fn ns_file(k: &Kernel, reader: Pid, path: &str) -> Option<super::super::ns::NsId> {
     let rest = path.strip_prefix("/proc/")?;
     let (who, rest) = rest.split_once('/')?;
-    let kind: NamespaceKind = rest
-        .strip_prefix("ns/")?
-        .trim_end_matches("_for_children")
-        .parse()
-        .ok()?;
+    let name = rest.strip_prefix("ns/")?;
     let p = k.procs.get(&resolve_proc_pid(k, reader, who)?)?;
+    if name == "pid_for_children" {
+        return Some(p.ns.pid_for_children);
+    }
+    let kind: NamespaceKind = name.parse().ok()?;
     Some(p.ns.get(kind))
 }
 
