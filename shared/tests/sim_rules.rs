@@ -613,3 +613,26 @@ fn every_scenario_starts_and_serialises() {
     }
     assert!(Simulator::new("nope").is_err());
 }
+
+#[test]
+fn posix_message_queues_belong_to_an_ipc_namespace() {
+    let mut s = sim("empty");
+    let host = s.shell_pid().expect("shell");
+    s.kernel_mut().mq_open(host, "/jobs").expect("created");
+    assert_eq!(s.run_line("ls /dev/mqueue"), "jobs\n");
+    s.run_line("unshare -i");
+    assert_eq!(
+        s.run_line("ls /dev/mqueue"),
+        "",
+        "a new ipc namespace has none"
+    );
+    let inner = s.shell_pid().expect("shell");
+    s.kernel_mut().mq_open(inner, "/mine").expect("created");
+    assert_eq!(s.run_line("ls /dev/mqueue"), "mine\n");
+    s.run_line("exit");
+    assert_eq!(s.run_line("ls /dev/mqueue"), "jobs\n");
+    assert_eq!(
+        s.kernel_mut().mq_unlink(host, "/nope"),
+        Err(isolab_shared::sim::Errno::ENOENT)
+    );
+}

@@ -3,12 +3,14 @@
 //! # Layout
 //! - [`lifecycle`]: fork, exec, exit, kill, wait, timers and memory (OOM).
 //! - [`namespaces`]: unshare, setns, id maps, and freeing namespaces nobody holds.
+//! - [`ipcops`]: POSIX message queues.
 //! - [`netops`]: interfaces, addresses, routes and ping.
 //! - [`mountops`]: mount, umount, propagation changes and pivot_root.
 //!
 //! Every syscall takes the calling process's host PID first and checks permissions
 //! relative to that process's namespaces, as the real kernel does.
 
+pub mod ipcops;
 pub mod lifecycle;
 pub mod mountops;
 pub mod namespaces;

@@ -354,6 +354,8 @@ pub fn ls(ctx: &mut Ctx, args: &[String]) -> i32 {
         } else {
             kinds.iter().map(|(n, _)| n.to_string()).collect()
         }
+    } else if dir == "/dev/mqueue" {
+        ctx.k.mq_list(ctx.pid).unwrap_or_default()
     } else if dir == "/run/netns" {
         let mnt = ctx.k.procs.get(&ctx.pid).map(|p| p.ns.mnt);
         mnt.and_then(|m| ctx.k.mntns.get(&m))
