@@ -110,7 +110,10 @@ impl Simulator {
     /// The whole picture now, in the live backend's vocabulary.
     pub fn snapshot(&self) -> Snapshot {
         let k = &self.kernel;
-        let init = &k.procs[&INIT_PID];
+        // The host's init cannot die in the model; an empty picture if it somehow did.
+        let Some(init) = k.procs.get(&INIT_PID) else {
+            return Snapshot::default();
+        };
         let mut states: BTreeMap<String, u32> = BTreeMap::new();
         for p in k.procs.values() {
             *states.entry(p.state.letter().to_string()).or_default() += 1;

@@ -280,7 +280,9 @@ fn status(k: &Kernel, p: &Process, reader: &Process, view: super::super::ns::NsI
     };
     let uid = k.uid_in(p.uid, reader.ns.user);
     let gid = k.gid_in(p.gid, reader.ns.user);
+    // The reader itself is running while it reads.
     let state = match p.state {
+        _ if p.pid == reader.pid => "R (running)",
         super::super::process::ProcState::Running => "R (running)",
         super::super::process::ProcState::Sleeping => "S (sleeping)",
         super::super::process::ProcState::Zombie => "Z (zombie)",
