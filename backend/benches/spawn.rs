@@ -27,7 +27,9 @@ impl Drop for Scratch {
 
 fn find_tool(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
-    let dirs = path.split(':').chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
+    let dirs = path
+        .split(':')
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
     for dir in dirs {
         for name in names {
             let p = Path::new(dir).join(name);
@@ -134,7 +136,9 @@ fn bench() -> Result<(), String> {
     if !nix::unistd::geteuid().is_root() {
         return Err("run as root (the contenders create namespaces and cgroups)".into());
     }
-    let missing = |pkg: &str, what: &str| format!("{what} not found: install the Debian package '{pkg}' (./x bench spawn does)");
+    let missing = |pkg: &str, what: &str| {
+        format!("{what} not found: install the Debian package '{pkg}' (./x bench spawn does)")
+    };
     let bwrap = find_tool(&["bwrap"]).ok_or_else(|| missing("bubblewrap", "bwrap"))?;
     let runc = find_tool(&["runc"]).ok_or_else(|| missing("runc", "runc"))?;
     let unshare = find_tool(&["unshare"]).ok_or_else(|| missing("util-linux", "unshare"))?;
@@ -145,7 +149,8 @@ fn bench() -> Result<(), String> {
         .unwrap_or(30)
         .max(20);
 
-    let scratch = Scratch(std::env::temp_dir().join(format!("isolab-bench-{}", std::process::id())));
+    let scratch =
+        Scratch(std::env::temp_dir().join(format!("isolab-bench-{}", std::process::id())));
     std::fs::create_dir_all(&scratch.0).map_err(|e| e.to_string())?;
     let rootfs = make_rootfs(&scratch.0, &busybox).map_err(|e| format!("rootfs: {e}"))?;
     let bundle = scratch.0.join("bundle");
@@ -158,27 +163,69 @@ fn bench() -> Result<(), String> {
     let mut contenders = vec![
         Contender {
             name: "isolab run --rm (host image)",
-            argv: vec![isolab.clone(), "--state-root".into(), s(&state_root), "run".into(), "--rm".into(), "--".into(), "/bin/true".into()],
+            argv: vec![
+                isolab.clone(),
+                "--state-root".into(),
+                s(&state_root),
+                "run".into(),
+                "--rm".into(),
+                "--".into(),
+                "/bin/true".into(),
+            ],
             times: Vec::new(),
         },
         Contender {
             name: "isolab run --rm --image busybox",
-            argv: vec![isolab.clone(), "--state-root".into(), s(&state_root), "run".into(), "--rm".into(), "--image".into(), s(&rootfs), "--".into(), "/bin/true".into()],
+            argv: vec![
+                isolab.clone(),
+                "--state-root".into(),
+                s(&state_root),
+                "run".into(),
+                "--rm".into(),
+                "--image".into(),
+                s(&rootfs),
+                "--".into(),
+                "/bin/true".into(),
+            ],
             times: Vec::new(),
         },
         Contender {
             name: "bwrap --unshare-all",
-            argv: vec![s(&bwrap), "--unshare-all".into(), "--bind".into(), s(&rootfs), "/".into(), "--proc".into(), "/proc".into(), "--dev".into(), "/dev".into(), "/bin/true".into()],
+            argv: vec![
+                s(&bwrap),
+                "--unshare-all".into(),
+                "--bind".into(),
+                s(&rootfs),
+                "/".into(),
+                "--proc".into(),
+                "/proc".into(),
+                "--dev".into(),
+                "/dev".into(),
+                "/bin/true".into(),
+            ],
             times: Vec::new(),
         },
         Contender {
             name: "runc run",
-            argv: vec![s(&runc), "--root".into(), s(&runc_root), "run".into(), "--bundle".into(), s(&bundle), "RUNC_ID".into()],
+            argv: vec![
+                s(&runc),
+                "--root".into(),
+                s(&runc_root),
+                "run".into(),
+                "--bundle".into(),
+                s(&bundle),
+                "RUNC_ID".into(),
+            ],
             times: Vec::new(),
         },
         Contender {
             name: "unshare -pfnimu --mount-proc",
-            argv: vec![s(&unshare), "-pfnimu".into(), "--mount-proc".into(), "/bin/true".into()],
+            argv: vec![
+                s(&unshare),
+                "-pfnimu".into(),
+                "--mount-proc".into(),
+                "/bin/true".into(),
+            ],
             times: Vec::new(),
         },
     ];
@@ -188,7 +235,13 @@ fn bench() -> Result<(), String> {
             let argv: Vec<String> = c
                 .argv
                 .iter()
-                .map(|a| if a == "RUNC_ID" { format!("isolab-bench-{}-{round}", std::process::id()) } else { a.clone() })
+                .map(|a| {
+                    if a == "RUNC_ID" {
+                        format!("isolab-bench-{}-{round}", std::process::id())
+                    } else {
+                        a.clone()
+                    }
+                })
                 .collect();
             let t = time_once(&argv)?;
             if round > 0 {

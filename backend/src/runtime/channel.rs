@@ -27,7 +27,10 @@ pub enum ControlMessage {
     /// Runtime -> helper: the maps are written.
     UidMapped,
     /// Helper -> runtime: the container's PID 1 exists, with this host PID.
-    Spawned { init_pid: u32 },
+    Spawned {
+        init_pid: u32,
+        steps: Vec<SetupStep>,
+    },
     /// Init -> runtime: set up, waiting for [`ControlMessage::Start`]. Carries the PTY
     /// master with a tty.
     Created {
@@ -173,10 +176,10 @@ mod tests {
     fn messages_and_fds_cross_the_pair() {
         let (a, b) = ControlChannel::pair().expect("socketpair");
         let file = std::fs::File::open("/dev/null").expect("open /dev/null");
-        a.send(&ControlMessage::Spawned { init_pid: 42 }, &[file.as_fd()])
+        a.send(&ControlMessage::UidMapNeeded { pid: 42 }, &[file.as_fd()])
             .expect("send");
         let (msg, fds) = b.recv().expect("recv");
-        assert_eq!(msg, ControlMessage::Spawned { init_pid: 42 });
+        assert_eq!(msg, ControlMessage::UidMapNeeded { pid: 42 });
         assert_eq!(fds.len(), 1);
         drop(a);
         assert!(matches!(b.recv(), Err(ChannelError::Closed)));

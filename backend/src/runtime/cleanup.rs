@@ -78,6 +78,7 @@ pub fn gc(config: &RuntimeConfig) -> Result<GcReport, RuntimeError> {
                 remove_record(&r)?;
                 report.removed.push(r.id);
             }
+            Err(_) if recently_modified(&dir) => {} // A create in progress.
             Err(_) => {
                 // A state dir without a readable record: a crash during create.
                 state::remove_state_dir(&dir)?;
@@ -102,6 +103,15 @@ pub fn gc(config: &RuntimeConfig) -> Result<GcReport, RuntimeError> {
         }
     }
     Ok(report)
+}
+
+/// Whether `dir` changed in the last minute (a container being made has no record yet).
+fn recently_modified(dir: &Path) -> bool {
+    std::fs::metadata(dir)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age < std::time::Duration::from_secs(60))
 }
 
 /// A cgroup may be collected when no state dir (under this root) claims it alive.

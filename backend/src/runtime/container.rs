@@ -171,8 +171,6 @@ impl Container {
         });
         let mut owned_dirs = Vec::new();
         if spec.namespaces.contains(NamespaceKind::Mnt) {
-            make_dir(&paths.rootfs, 0o755)?;
-            owned_dirs.push(paths.rootfs.clone());
             if spec.image != HOST_IMAGE {
                 for dir in [&paths.upper, &paths.work] {
                     make_dir(dir, 0o755)?;
@@ -183,10 +181,12 @@ impl Container {
                 }
             }
         }
-        let plan = plan::build(&id, &spec, &hostname, &paths, mapping);
+        let mut plan = plan::build(&id, &spec, &hostname, &paths, mapping);
         let mut log = StepLog::new();
         let cgroup = ContainerCgroup::create(&id, &spec.limits, &mut log)
             .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        plan.cgroup = cgroup_join(&cgroup);
+        plan.cgroup = cgroup_join(&cgroup);
         guard.cgroup = Some(cgroup);
 
         let (ours, theirs) = ControlChannel::pair()?;
@@ -198,17 +198,7 @@ impl Container {
             .stderr(std::process::Stdio::null())
             .spawn()
             .map_err(|e| RuntimeError::Helper(config.helper_exe.clone(), e))?;
-        let helper_pid = helper.id();
         guard.helper = Some(helper);
-        if let Some(cg) = &guard.cgroup {
-            log.record(
-                SetupPhase::Cgroup,
-                "join cgroup",
-                format!("add pid {helper_pid} (the init helper) to the container's cgroup"),
-                || cg.add_process(helper_pid),
-            )
-            .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
-        }
 
         let (their_stdio, pipes) = stdio_fds(stdio, spec.tty)?;
         let fds: Vec<BorrowedFd<'_>> = their_stdio.iter().map(|f| f.as_fd()).collect();
@@ -216,6 +206,7 @@ impl Container {
         drop(their_stdio);
 
         let mut init_pid = None;
+        let mut helper_steps = Vec::new();
         let mut created = None;
         let mut tty = None;
         while init_pid.is_none() || created.is_none() {
@@ -227,7 +218,14 @@ impl Container {
                     write_id_maps(pid, m)?;
                     ours.send(&ControlMessage::UidMapped, &[])?;
                 }
-                Ok((ControlMessage::Spawned { init_pid: pid }, _)) => {
+                Ok((
+                    ControlMessage::Spawned {
+                        init_pid: pid,
+                        steps,
+                    },
+                    _,
+                )) => {
+                    helper_steps = steps;
                     init_pid = Some(pid);
                     guard.init_pid = Some(pid);
                 }
@@ -257,6 +255,7 @@ impl Container {
             (Some(p), Some(c)) => (p, c),
             _ => return Err(RuntimeError::Protocol("setup ended early".into())),
         };
+        log.extend(helper_steps);
         log.extend(steps);
         let mounts = plan
             .steps
@@ -336,12 +335,7 @@ impl Container {
     pub fn start(&mut self) -> Result<(), RuntimeError> {
         self.channel.send(&ControlMessage::Start, &[])?;
         match self.channel.recv()? {
-            (ControlMessage::Started { steps }, _) => {
-                self.record.setup.extend(steps);
-                self.record.status = ContainerStatus::Running;
-                self.record.started_at_ms = Some(state::now_ms());
-                self.record.save()
-            }
+            (ControlMessage::Started { steps }, _) => self.record.mark_started(steps),
             (ControlMessage::Failed { step, error, steps }, _) => {
                 self.record.setup.extend(steps);
                 let _ = self.wait();
@@ -412,9 +406,7 @@ impl Container {
             signal,
             oom_killed,
         };
-        self.record.status = ContainerStatus::Exited;
-        self.record.exit = Some(exit.clone());
-        self.record.save()?;
+        self.record.mark_exited(exit.clone())?;
         Ok(exit)
     }
 
@@ -448,6 +440,19 @@ impl Container {
         }
         state::remove_state_dir(&self.record.state_dir)
     }
+}
+
+/// Which directories the helper joins itself to (v1) or bears PID 1 into (v2).
+fn cgroup_join(cg: &ContainerCgroup) -> plan::CgroupJoin {
+    use super::cgroup::CgroupVersion;
+    let mut join = plan::CgroupJoin::default();
+    for dir in cg.dirs() {
+        match dir.version {
+            CgroupVersion::V1 => join.v1_dirs.push(dir.path.clone()),
+            CgroupVersion::V2 => join.v2_dir = Some(dir.path.clone()),
+        }
+    }
+    join
 }
 
 /// The fds the command gets (sent to the helper) and, for pipes, our ends.
