@@ -170,15 +170,13 @@ impl Container {
             count: config.id_map_count,
         });
         let mut owned_dirs = Vec::new();
-        if spec.namespaces.contains(NamespaceKind::Mnt) {
-            if spec.image != HOST_IMAGE {
-                for dir in [&paths.upper, &paths.work] {
-                    make_dir(dir, 0o755)?;
-                    if let Some(m) = mapping {
-                        chown(dir, Some(m.outside), Some(m.outside)).map_err(io)?;
-                    }
-                    owned_dirs.push(dir.clone());
+        if spec.namespaces.contains(NamespaceKind::Mnt) && spec.image != HOST_IMAGE {
+            for dir in [&paths.upper, &paths.work] {
+                make_dir(dir, 0o755)?;
+                if let Some(m) = mapping {
+                    chown(dir, Some(m.outside), Some(m.outside)).map_err(io)?;
                 }
+                owned_dirs.push(dir.clone());
             }
         }
         let mut plan = plan::build(&id, &spec, &hostname, &paths, mapping);
