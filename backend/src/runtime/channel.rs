@@ -119,7 +119,26 @@ impl ControlChannel {
 
     /// Receives one message and the fds attached to it (close-on-exec).
     pub fn recv(&self) -> Result<(ControlMessage, Vec<OwnedFd>), ChannelError> {
-        let mut buf = vec![0u8; MAX_MESSAGE];
+        // Peek at the packet's size first: a fixed 1 MB buffer costs more in page
+        // faults and zeroing than the whole message exchange.
+        let size = loop {
+            // SAFETY: a zero-length peek with MSG_TRUNC only reports the packet size.
+            let n = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    0,
+                    libc::MSG_PEEK | libc::MSG_TRUNC,
+                )
+            };
+            match nix::errno::Errno::result(n) {
+                Err(nix::Error::EINTR) => continue,
+                Err(nix::Error::ECONNRESET) => return Err(ChannelError::Closed),
+                Err(e) => return Err(e.into()),
+                Ok(n) => break usize::try_from(n).unwrap_or(0).min(MAX_MESSAGE),
+            }
+        };
+        let mut buf = vec![0u8; size.max(1)];
         let mut space = nix::cmsg_space!([RawFd; 4]);
         let (len, fds) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];

@@ -93,7 +93,10 @@ pub fn gc(config: &RuntimeConfig) -> Result<GcReport, RuntimeError> {
             continue;
         }
         if let Some(cg) = cgroup::open_existing(&id) {
-            if cg.pids().is_empty() {
+            // A cgroup with no state dir may belong to a create in progress (or to
+            // another state root): only old, empty ones are orphans.
+            let young = cg.paths().iter().any(|p| recently_modified(p));
+            if cg.pids().is_empty() && !young {
                 cg.remove()
                     .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
                 if !report.removed.contains(&id) {

@@ -38,9 +38,41 @@ pub fn init_helper_main() -> ! {
     std::process::exit(code)
 }
 
+/// Rewrites this process's command line (the argv area /proc/PID/cmdline reads) to
+/// `title`, so `ps` in the container shows a sane PID 1 even when the helper was
+/// forked from `isolab run ...` rather than exec'd.
+fn retitle(title: &str) {
+    let _ = nix::sys::prctl::set_name(c"isolab-init");
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return;
+    };
+    // Fields 48 and 49 (arg_start, arg_end); `rest` starts at field 3.
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (Some(start), Some(end)) = (
+        fields.get(45).and_then(|f| f.parse::<usize>().ok()),
+        fields.get(46).and_then(|f| f.parse::<usize>().ok()),
+    ) else {
+        return;
+    };
+    if end <= start || title.len() >= end - start {
+        return;
+    }
+    // SAFETY: [start, end) is this process's own argv area, mapped and writable for its
+    // whole life; nothing holds a Rust reference into it.
+    unsafe {
+        let area = std::slice::from_raw_parts_mut(start as *mut u8, end - start);
+        area.fill(0);
+        area[..title.len()].copy_from_slice(title.as_bytes());
+    }
+}
+
 /// The helper's work; `Err` is the exit code after a failure was reported.
 fn run_helper() -> Result<(), i32> {
     let _ = security::set_not_dumpable();
+    retitle(INIT_ARGV0);
     // The channel arrives as stdin; move it to a close-on-exec fd and put /dev/null on 0.
     // SAFETY: F_DUPFD_CLOEXEC only duplicates fd 0.
     let channel =
@@ -282,7 +314,6 @@ fn enter_own_namespaces(
 /// PID 1 of the container: set up, report, wait for Start, run the command, reap.
 fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) -> i32 {
     let mut log = StepLog::new();
-    let _ = nix::sys::prctl::set_name(c"isolab-init");
     // Block the signals init handles, before anything else can arrive.
     let signals = reaper::handled_signals();
     let _ = signals.thread_block();
@@ -335,9 +366,11 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
         None => (None, None),
     };
     drop(master);
-    match channel.recv() {
-        Ok((ControlMessage::Start, _)) => {}
-        _ => return 1,
+    if !plan.start_now {
+        match channel.recv() {
+            Ok((ControlMessage::Start, _)) => {}
+            _ => return 1,
+        }
     }
     let mut log = StepLog::new();
     let stdio: Vec<OwnedFd> = match slave {

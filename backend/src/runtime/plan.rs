@@ -182,6 +182,9 @@ pub struct Plan {
     pub env: Vec<String>,
     /// Whether the command gets a terminal from the container's devpts.
     pub tty: bool,
+    /// Run the command right after setup instead of waiting for `Start`.
+    #[serde(default)]
+    pub start_now: bool,
 }
 
 /// Where a container's files live on the host.
@@ -250,6 +253,7 @@ pub fn build(
         command: spec.command.clone(),
         env: environment(spec, hostname),
         tty: spec.tty,
+        start_now: false,
     }
 }
 
