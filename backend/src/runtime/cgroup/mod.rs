@@ -172,9 +172,16 @@ impl ContainerCgroup {
 
     /// Host PIDs of every process in the group, sorted.
     pub fn pids(&self) -> Vec<u32> {
-        let mut pids: Vec<u32> = self.dirs.iter().flat_map(|d| read_pids(&d.path)).collect();
+        // Members join every hierarchy together and children inherit them all, so one
+        // directory tells: cgroup2's if there is one, else the pids controller's.
+        let dir = self
+            .dirs
+            .iter()
+            .find(|d| d.version == CgroupVersion::V2)
+            .or_else(|| self.dir_of(Controller::Pids))
+            .or_else(|| self.dirs.first());
+        let mut pids = dir.map(|d| read_pids(&d.path)).unwrap_or_default();
         pids.sort_unstable();
-        pids.dedup();
         pids
     }
 
@@ -391,4 +398,52 @@ fn read_pids(dir: &Path) -> Vec<u32> {
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// kill_all without cgroup.kill: the v1 path, signalling each member until none
+    /// is left (cgroup2's cgroup.kill is what the integration tests exercise here).
+    #[test]
+    fn kill_all_without_cgroup_kill_empties_the_group() {
+        let id = format!("unit-v1kill-{}", std::process::id());
+        let cg = ContainerCgroup::create(&id, &Limits::default(), &mut StepLog::new())
+            .expect("create a group");
+        let mut v1_only = cg.clone();
+        v1_only.dirs.retain(|d| d.version == CgroupVersion::V1);
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", "read go; sleep 60 & exec sleep 61"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn sh");
+        let joined = cg.add_process(child.id());
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write;
+            let _ = stdin.write_all(b"go\n");
+        }
+        let start = std::time::Instant::now();
+        while v1_only.pids().len() < 2 && start.elapsed() < Duration::from_secs(5) {
+            thread::sleep(RETRY_PAUSE);
+        }
+        let members = v1_only.pids().len();
+        let killed = v1_only.kill_all();
+        let emptied = v1_only.pids().is_empty();
+        // Whatever happened above, nothing outlives the test.
+        let _ = cg.kill_all();
+        let status = child.wait();
+        let removed = cg.remove();
+
+        joined.expect("join the group");
+        if v1_only.dirs.is_empty() {
+            return; // a pure cgroup2 host: no v1 path to test
+        }
+        assert_eq!(members, 2);
+        killed.expect("kill through v1");
+        assert!(emptied);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.expect("wait").signal(), Some(9));
+        removed.expect("remove");
+    }
 }
