@@ -266,7 +266,8 @@ fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::ExitC
     // Blocked before any thread exists, so every thread inherits the mask.
     let signals = forwarded_signals();
     signals.thread_block().context("cannot block signals")?;
-    let mut container = match Container::create(&config, &spec, runtime::Stdio::Inherit) {
+    // Create and start in one go; an exec error comes back from wait().
+    let mut container = match Container::run(&config, &spec, runtime::Stdio::Inherit) {
         Ok(c) => c,
         // Like a shell (and docker run): 127 when the command is not there.
         Err(e @ runtime::RuntimeError::CommandNotFound(_)) => {
@@ -286,12 +287,6 @@ fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::ExitC
         }
         None => None,
     };
-    if let Err(e) = container.start() {
-        drop(raw_mode);
-        let _ = container.delete();
-        eprintln!("isolab: {e}");
-        return Ok(std::process::ExitCode::from(127));
-    }
     let init_pid = container.init_pid().unwrap_or(0) as i32;
     let resize_fd = master.as_ref().and_then(|m| m.try_clone().ok());
     std::thread::spawn(move || loop {
@@ -310,8 +305,16 @@ fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::ExitC
     if let Some(m) = master {
         runtime::terminal::relay(m).context("terminal relay failed")?;
     }
-    let exit = container.wait()?;
+    let waited = container.wait();
     drop(raw_mode);
+    let exit = match waited {
+        Ok(exit) => exit,
+        Err(e) => {
+            let _ = container.delete();
+            eprintln!("isolab: {e}");
+            return Ok(std::process::ExitCode::from(127));
+        }
+    };
     if args.rm {
         container.delete()?;
     }

@@ -114,7 +114,7 @@ fn ps_lists_and_rm_removes_a_running_container() {
         String::from_utf8_lossy(&out.stderr)
     );
     let status = run.wait().expect("isolab run ends");
-    assert_eq!(status.code(), Some(137), "killed by SIGKILL");
+    assert_eq!(status.code(), Some(137), "killed by SIGKILL: {status:?}");
     assert!(
         root.leftover_dirs().is_empty(),
         "{:?}",

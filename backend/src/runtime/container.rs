@@ -49,6 +49,8 @@ pub struct ContainerPipes {
 /// A container created by this process (its init is our child).
 #[derive(Debug)]
 pub struct Container {
+    /// Started by [`Container::run`]; its Started message is not read yet.
+    start_pending: bool,
     record: ContainerRecord,
     channel: ControlChannel,
     cgroup: Option<ContainerCgroup>,
@@ -59,7 +61,7 @@ pub struct Container {
 /// Undoes a half-made container when setup fails: processes, cgroup, state dir.
 struct SetupGuard {
     state_dir: PathBuf,
-    helper: Option<std::process::Child>,
+    helper: Option<Pid>,
     init_pid: Option<u32>,
     cgroup: Option<ContainerCgroup>,
     armed: bool,
@@ -70,9 +72,9 @@ impl Drop for SetupGuard {
         if !self.armed {
             return;
         }
-        if let Some(mut helper) = self.helper.take() {
-            let _ = helper.kill();
-            let _ = helper.wait();
+        if let Some(helper) = self.helper.take() {
+            let _ = nix::sys::signal::kill(helper, Signal::SIGKILL);
+            let _ = waitpid(helper, None);
         }
         if let Some(pid) = self.init_pid {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
@@ -133,6 +135,26 @@ impl Container {
         spec: &ContainerSpec,
         stdio: Stdio,
     ) -> Result<Container, RuntimeError> {
+        Self::make(config, spec, stdio, false)
+    }
+
+    /// Creates and starts in one go: init runs the command right after setup, without
+    /// waiting for [`Container::start`] (one round trip less). An exec error then
+    /// shows in [`Container::wait`].
+    pub fn run(
+        config: &RuntimeConfig,
+        spec: &ContainerSpec,
+        stdio: Stdio,
+    ) -> Result<Container, RuntimeError> {
+        Self::make(config, spec, stdio, true)
+    }
+
+    fn make(
+        config: &RuntimeConfig,
+        spec: &ContainerSpec,
+        stdio: Stdio,
+        start_now: bool,
+    ) -> Result<Container, RuntimeError> {
         preflight(config, spec)?;
         let mut spec = spec.clone();
         if spec.image != HOST_IMAGE {
@@ -170,52 +192,36 @@ impl Container {
             count: config.id_map_count,
         });
         let mut owned_dirs = Vec::new();
-        if spec.namespaces.contains(NamespaceKind::Mnt) {
-            make_dir(&paths.rootfs, 0o755)?;
-            owned_dirs.push(paths.rootfs.clone());
-            if spec.image != HOST_IMAGE {
-                for dir in [&paths.upper, &paths.work] {
-                    make_dir(dir, 0o755)?;
-                    if let Some(m) = mapping {
-                        chown(dir, Some(m.outside), Some(m.outside)).map_err(io)?;
-                    }
-                    owned_dirs.push(dir.clone());
+        if spec.namespaces.contains(NamespaceKind::Mnt) && spec.image != HOST_IMAGE {
+            for dir in [&paths.upper, &paths.work] {
+                make_dir(dir, 0o755)?;
+                if let Some(m) = mapping {
+                    chown(dir, Some(m.outside), Some(m.outside)).map_err(io)?;
                 }
+                owned_dirs.push(dir.clone());
             }
         }
-        let plan = plan::build(&id, &spec, &hostname, &paths, mapping);
+        let mut plan = plan::build(&id, &spec, &hostname, &paths, mapping);
         let mut log = StepLog::new();
         let cgroup = ContainerCgroup::create(&id, &spec.limits, &mut log)
             .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        plan.cgroup = cgroup_join(&cgroup);
+        plan.cgroup = cgroup_join(&cgroup);
         guard.cgroup = Some(cgroup);
 
         let (ours, theirs) = ControlChannel::pair()?;
-        let helper = std::process::Command::new(&config.helper_exe)
-            .arg0(INIT_ARGV0)
-            .env_clear()
-            .stdin(std::process::Stdio::from(theirs.into_fd()))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .map_err(|e| RuntimeError::Helper(config.helper_exe.clone(), e))?;
-        let helper_pid = helper.id();
-        guard.helper = Some(helper);
-        if let Some(cg) = &guard.cgroup {
-            log.record(
-                SetupPhase::Cgroup,
-                "join cgroup",
-                format!("add pid {helper_pid} (the init helper) to the container's cgroup"),
-                || cg.add_process(helper_pid),
-            )
-            .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
-        }
-
+        // The plan waits in the socket, so the helper reads it at once, with no
+        // round trip through this process.
         let (their_stdio, pipes) = stdio_fds(stdio, spec.tty)?;
         let fds: Vec<BorrowedFd<'_>> = their_stdio.iter().map(|f| f.as_fd()).collect();
+        plan.start_now = start_now;
         ours.send(&ControlMessage::Plan(Box::new(plan.clone())), &fds)?;
+        drop(fds);
         drop(their_stdio);
+        guard.helper = Some(start_helper(config, theirs.into_fd())?);
 
         let mut init_pid = None;
+        let mut helper_steps = Vec::new();
         let mut created = None;
         let mut tty = None;
         while init_pid.is_none() || created.is_none() {
@@ -227,7 +233,14 @@ impl Container {
                     write_id_maps(pid, m)?;
                     ours.send(&ControlMessage::UidMapped, &[])?;
                 }
-                Ok((ControlMessage::Spawned { init_pid: pid }, _)) => {
+                Ok((
+                    ControlMessage::Spawned {
+                        init_pid: pid,
+                        steps,
+                    },
+                    _,
+                )) => {
+                    helper_steps = steps;
                     init_pid = Some(pid);
                     guard.init_pid = Some(pid);
                 }
@@ -245,18 +258,19 @@ impl Container {
                     return Err(RuntimeError::Protocol(format!("unexpected {other:?}")))
                 }
                 Err(e) => {
-                    let status = guard.helper.as_mut().and_then(|h| h.wait().ok());
+                    let status = guard.helper.take().map(|h| waitpid(h, None));
                     return Err(RuntimeError::Protocol(format!("{e} (helper: {status:?})")));
                 }
             }
         }
-        if let Some(mut helper) = guard.helper.take() {
-            let _ = helper.wait();
+        if let Some(helper) = guard.helper.take() {
+            let _ = waitpid(helper, None);
         }
         let (init_pid, (steps, isolation)) = match (init_pid, created) {
             (Some(p), Some(c)) => (p, c),
             _ => return Err(RuntimeError::Protocol("setup ended early".into())),
         };
+        log.extend(helper_steps);
         log.extend(steps);
         let mounts = plan
             .steps
@@ -292,7 +306,9 @@ impl Container {
         record.save()?;
         let cgroup = guard.cgroup.take();
         guard.armed = false;
+        let start_pending = start_now;
         Ok(Container {
+            start_pending,
             record,
             channel: ours,
             cgroup,
@@ -334,14 +350,12 @@ impl Container {
     /// Runs the command. A command that cannot be exec'd is an error, and the container
     /// is then exited (status 127).
     pub fn start(&mut self) -> Result<(), RuntimeError> {
-        self.channel.send(&ControlMessage::Start, &[])?;
+        if !self.start_pending {
+            self.channel.send(&ControlMessage::Start, &[])?;
+        }
+        self.start_pending = false;
         match self.channel.recv()? {
-            (ControlMessage::Started { steps }, _) => {
-                self.record.setup.extend(steps);
-                self.record.status = ContainerStatus::Running;
-                self.record.started_at_ms = Some(state::now_ms());
-                self.record.save()
-            }
+            (ControlMessage::Started { steps }, _) => self.record.mark_started(steps),
             (ControlMessage::Failed { step, error, steps }, _) => {
                 self.record.setup.extend(steps);
                 let _ = self.wait();
@@ -386,9 +400,18 @@ impl Container {
             return Ok(exit.clone());
         }
         let mut reported = None;
+        let mut exec_failed = None;
         loop {
             match self.channel.recv() {
                 Ok((ControlMessage::Exited { code, signal }, _)) => reported = Some((code, signal)),
+                Ok((ControlMessage::Started { steps }, _)) => {
+                    self.start_pending = false;
+                    self.record.mark_started(steps)?;
+                }
+                Ok((ControlMessage::Failed { step, error, steps }, _)) => {
+                    self.record.setup.extend(steps);
+                    exec_failed = Some(RuntimeError::SetupFailed { step, error });
+                }
                 Ok(_) => {}
                 Err(_) => break,
             }
@@ -412,9 +435,10 @@ impl Container {
             signal,
             oom_killed,
         };
-        self.record.status = ContainerStatus::Exited;
-        self.record.exit = Some(exit.clone());
-        self.record.save()?;
+        self.record.mark_exited(exit.clone())?;
+        if let Some(e) = exec_failed {
+            return Err(e);
+        }
         Ok(exit)
     }
 
@@ -448,6 +472,63 @@ impl Container {
         }
         state::remove_state_dir(&self.record.state_dir)
     }
+}
+
+/// Starts the init helper with `control` as its stdin. A single-threaded caller (the
+/// CLI) forks it directly, saving an exec of this binary; anything else (the tokio
+/// server, the test harness) re-execs [`RuntimeConfig::helper_exe`] through
+/// `std::process::Command`, so no code of ours runs between fork and exec there.
+fn start_helper(config: &RuntimeConfig, control: OwnedFd) -> Result<Pid, RuntimeError> {
+    if config.fork_when_single_threaded && single_threaded() {
+        // SAFETY: this process has one thread, so the child may run ordinary code.
+        match unsafe { nix::unistd::fork() } {
+            Ok(nix::unistd::ForkResult::Child) => {
+                let _ = super::security::dup2_raw(control.as_raw_fd(), 0);
+                if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+                    let _ = super::security::dup2_raw(null.as_raw_fd(), 1);
+                    let _ = super::security::dup2_raw(null.as_raw_fd(), 2);
+                }
+                // Nothing of the caller's but the channel reaches the helper.
+                // SAFETY: closes fds; the ones still owned here are never used again.
+                unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+                super::init_process::init_helper_main()
+            }
+            Ok(nix::unistd::ForkResult::Parent { child }) => return Ok(child),
+            Err(e) => return Err(RuntimeError::Sys("fork", e)),
+        }
+    }
+    let child = std::process::Command::new(&config.helper_exe)
+        .arg0(INIT_ARGV0)
+        .env_clear()
+        .stdin(std::process::Stdio::from(control))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| RuntimeError::Helper(config.helper_exe.clone(), e))?;
+    // Reaped with waitpid by pid; dropping a Child neither kills nor waits.
+    Ok(Pid::from_raw(child.id() as i32))
+}
+
+/// Whether this process runs a single thread (the "Threads:" line of its status).
+fn single_threaded() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .is_some_and(|n| n.trim() == "1")
+    })
+}
+
+/// Which directories the helper joins itself to (v1) or bears PID 1 into (v2).
+fn cgroup_join(cg: &ContainerCgroup) -> plan::CgroupJoin {
+    use super::cgroup::CgroupVersion;
+    let mut join = plan::CgroupJoin::default();
+    for dir in cg.dirs() {
+        match dir.version {
+            CgroupVersion::V1 => join.v1_dirs.push(dir.path.clone()),
+            CgroupVersion::V2 => join.v2_dir = Some(dir.path.clone()),
+        }
+    }
+    join
 }
 
 /// The fds the command gets (sent to the helper) and, for pipes, our ends.

@@ -3,6 +3,8 @@
 
 use isolab_shared::{ContainerState, ContainerStatus};
 
+use crate::observe;
+
 use super::state::ContainerRecord;
 use super::{cleanup, RuntimeConfig, RuntimeError};
 
@@ -12,7 +14,8 @@ pub fn describe(config: &RuntimeConfig, id_or_name: &str) -> Result<ContainerSta
     Ok(state_of(&record))
 }
 
-/// Combines a record with live observation of its init (when it still runs).
+/// Combines a record with live observation of its init (when it still runs): its
+/// processes, namespaces, interfaces and current security facts.
 pub fn state_of(record: &ContainerRecord) -> ContainerState {
     let alive = record.init_alive();
     let status = match record.status {
@@ -20,6 +23,16 @@ pub fn state_of(record: &ContainerRecord) -> ContainerState {
         s => s,
     };
     let cgroup = record.cgroup.as_ref().map(|cg| cg.usage());
+    let live = record.init_pid.filter(|_| alive);
+    let mut isolation = record.isolation.clone();
+    if let Some(live_facts) = live.and_then(|pid| observe::isolation_facts_of(pid).ok()) {
+        // What the kernel shows now; only the covered paths come from the record.
+        isolation = isolab_shared::IsolationFacts {
+            masked_paths: isolation.masked_paths,
+            readonly_paths: isolation.readonly_paths,
+            ..live_facts
+        };
+    }
     ContainerState {
         id: record.id.clone(),
         name: record.name.clone(),
@@ -29,11 +42,17 @@ pub fn state_of(record: &ContainerRecord) -> ContainerState {
         init_pid: record.init_pid.filter(|_| alive),
         created_at_ms: record.created_at_ms,
         started_at_ms: record.started_at_ms,
-        processes: Vec::new(),
-        namespaces: Default::default(),
+        processes: live
+            .map(observe::processes_in_container)
+            .unwrap_or_default(),
+        namespaces: live
+            .and_then(|pid| observe::namespaces_of(pid).ok())
+            .unwrap_or_default(),
         cgroup,
-        interfaces: Vec::new(),
+        interfaces: live
+            .and_then(|pid| observe::interfaces_of(pid).ok())
+            .unwrap_or_default(),
         setup: record.setup.clone(),
-        isolation: record.isolation.clone(),
+        isolation,
     }
 }

@@ -38,9 +38,41 @@ pub fn init_helper_main() -> ! {
     std::process::exit(code)
 }
 
+/// Rewrites this process's command line (the argv area /proc/PID/cmdline reads) to
+/// `title`, so `ps` in the container shows a sane PID 1 even when the helper was
+/// forked from `isolab run ...` rather than exec'd.
+fn retitle(title: &str) {
+    let _ = nix::sys::prctl::set_name(c"isolab-init");
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return;
+    };
+    // Fields 48 and 49 (arg_start, arg_end); `rest` starts at field 3.
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (Some(start), Some(end)) = (
+        fields.get(45).and_then(|f| f.parse::<usize>().ok()),
+        fields.get(46).and_then(|f| f.parse::<usize>().ok()),
+    ) else {
+        return;
+    };
+    if end <= start || title.len() >= end - start {
+        return;
+    }
+    // SAFETY: [start, end) is this process's own argv area, mapped and writable for its
+    // whole life; nothing holds a Rust reference into it.
+    unsafe {
+        let area = std::slice::from_raw_parts_mut(start as *mut u8, end - start);
+        area.fill(0);
+        area[..title.len()].copy_from_slice(title.as_bytes());
+    }
+}
+
 /// The helper's work; `Err` is the exit code after a failure was reported.
 fn run_helper() -> Result<(), i32> {
     let _ = security::set_not_dumpable();
+    retitle(INIT_ARGV0);
     // The channel arrives as stdin; move it to a close-on-exec fd and put /dev/null on 0.
     // SAFETY: F_DUPFD_CLOEXEC only duplicates fd 0.
     let channel =
@@ -68,38 +100,145 @@ fn run_helper() -> Result<(), i32> {
         );
         1
     };
-    if let Err(e) = enter_namespaces(&plan, &channel, &mut log) {
+    if let Err(e) = join_v1_cgroups(&plan, &mut log) {
         return Err(fail(&channel, log, e));
     }
-    // SAFETY: this process is single-threaded (a fresh exec that started no threads),
-    // so a fork-like clone is safe; CLONE_PARENT makes PID 1 the runtime's child.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    match pid {
-        0 => {
-            let code = container_init(&plan, stdio, &channel, log);
+    match spawn_init(&plan, &mut log) {
+        Ok(0) => {
+            let code = container_init(&plan, stdio, &channel);
             std::process::exit(code)
         }
-        p if p > 0 => {
-            let _ = channel.send(&ControlMessage::Spawned { init_pid: p as u32 }, &[]);
+        Ok(pid) => {
+            let spawned = ControlMessage::Spawned {
+                init_pid: pid,
+                steps: log.into_steps(),
+            };
+            let _ = channel.send(&spawned, &[]);
+            if plan.id_mapping.is_some() {
+                let _ = channel.send(&ControlMessage::UidMapNeeded { pid }, &[]);
+            }
             Ok(())
         }
-        _ => {
-            let e = StepFailed {
-                step: "clone(CLONE_PARENT)".into(),
-                error: nix::Error::last().to_string(),
-            };
-            Err(fail(&channel, log, e))
-        }
+        Err(e) => Err(fail(&channel, log, e)),
     }
+}
+
+/// Joins the helper (a single thread) to each cgroup v1 directory by writing "0" to
+/// `tasks`: moving one thread skips the global lock (and RCU wait) that a write to
+/// cgroup.procs takes, several milliseconds on a quiet host. PID 1 inherits it.
+fn join_v1_cgroups(plan: &Plan, log: &mut StepLog) -> Result<(), StepFailed> {
+    for dir in &plan.cgroup.v1_dirs {
+        let tasks = dir.join("tasks");
+        let call = format!("write({tasks:?}, \"0\")");
+        log.record(SetupPhase::Cgroup, "join cgroup (v1)", call.clone(), || {
+            std::fs::write(&tasks, "0")
+        })
+        .map_err(|e| StepFailed {
+            step: call,
+            error: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// clone3's flag for "born in this cgroup2 directory" (linux/sched.h); libc's constant
+/// is 32-bit.
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// The clone3(2) argument block (include/uapi/linux/sched.h).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Makes PID 1 with one clone3: in the new namespaces (all but cgroup, which PID 1
+/// unshares itself so that its cgroup becomes the namespace's root), born inside the
+/// cgroup2 directory (CLONE_INTO_CGROUP: no migration), and a child of the runtime
+/// (CLONE_PARENT, so the runtime can wait for it). Gives 0 in the child.
+fn spawn_init(plan: &Plan, log: &mut StepLog) -> Result<u32, StepFailed> {
+    let ns_flags = plan
+        .namespaces
+        .iter()
+        .filter(|k| **k != NamespaceKind::Cgroup)
+        .fold(CloneFlags::empty(), |f, k| f | clone_flags(*k));
+    let mut names: Vec<&str> = plan
+        .namespaces
+        .iter()
+        .filter(|k| **k != NamespaceKind::Cgroup)
+        .map(|k| k.clone_flag_name())
+        .collect();
+    names.insert(0, "CLONE_PARENT");
+    let v2 = match &plan.cgroup.v2_dir {
+        Some(dir) => Some(
+            nix::fcntl::open(
+                dir.as_path(),
+                nix::fcntl::OFlag::O_PATH
+                    | nix::fcntl::OFlag::O_DIRECTORY
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| StepFailed {
+                step: format!("open {dir:?}"),
+                error: e.to_string(),
+            })?,
+        ),
+        None => None,
+    };
+    let mut flags = libc::CLONE_PARENT as u64 | ns_flags.bits() as u64;
+    if let Some(fd) = &v2 {
+        flags |= CLONE_INTO_CGROUP;
+        names.push("CLONE_INTO_CGROUP");
+        let _ = fd;
+    }
+    let args = CloneArgs {
+        flags,
+        // With CLONE_PARENT the kernel takes the helper's own exit signal (SIGCHLD)
+        // and refuses any other.
+        exit_signal: 0,
+        cgroup: v2.as_ref().map(|fd| fd.as_raw_fd() as u64).unwrap_or(0),
+        ..Default::default()
+    };
+    let call = format!("clone3({})", names.join("|"));
+    let started = Instant::now();
+    // SAFETY: this process is single-threaded (a fresh exec that started no threads),
+    // so a fork-like clone (no new stack) is safe.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if pid == 0 {
+        return Ok(0);
+    }
+    let result = if pid > 0 {
+        Ok(pid as u32)
+    } else {
+        Err(nix::Error::last())
+    };
+    log.extend([SetupStep {
+        phase: SetupPhase::Namespaces,
+        name: "create PID 1 in new namespaces".into(),
+        call: call.clone(),
+        error: result.as_ref().err().map(|e| e.to_string()),
+        duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    }]);
+    result.map_err(|e| StepFailed {
+        step: call,
+        error: e.to_string(),
+    })
 }
 
 fn clone_flags(kind: NamespaceKind) -> CloneFlags {
@@ -114,44 +253,24 @@ fn clone_flags(kind: NamespaceKind) -> CloneFlags {
     }
 }
 
-/// unshare(2) of every requested kind in one call (the user namespace, if any, is made
-/// first by the kernel and owns the others), then the id maps.
-fn enter_namespaces(
+/// PID 1's first steps: with a user namespace, wait for the runtime to write the id
+/// maps, then become root inside; with a cgroup namespace, unshare it now that PID 1
+/// is in the container's cgroup.
+fn enter_own_namespaces(
     plan: &Plan,
     channel: &ControlChannel,
     log: &mut StepLog,
 ) -> Result<(), StepFailed> {
-    if plan.namespaces.is_empty() {
-        return Ok(());
-    }
-    let flags = plan
-        .namespaces
-        .iter()
-        .fold(CloneFlags::empty(), |f, k| f | clone_flags(*k));
-    let names: Vec<&str> = plan
-        .namespaces
-        .iter()
-        .map(|k| k.clone_flag_name())
-        .collect();
-    let call = format!("unshare({})", names.join("|"));
-    log.record(SetupPhase::Namespaces, "unshare", call.clone(), || {
-        unshare(flags)
-    })
-    .map_err(|e| StepFailed {
-        step: call,
-        error: e.to_string(),
-    })?;
-    if plan.id_mapping.is_some() {
+    if let Some(m) = plan.id_mapping {
         let started = Instant::now();
-        let pid = std::process::id();
-        let mapped = channel
-            .send(&ControlMessage::UidMapNeeded { pid }, &[])
-            .and_then(|()| channel.recv());
-        let ok = matches!(mapped, Ok((ControlMessage::UidMapped, _)));
+        let ok = matches!(channel.recv(), Ok((ControlMessage::UidMapped, _)));
         log.extend([SetupStep {
             phase: SetupPhase::Namespaces,
             name: "id maps (by the runtime)".into(),
-            call: format!("write /proc/{pid}/setgroups \"deny\", uid_map, gid_map"),
+            call: format!(
+                "write /proc/PID/setgroups \"deny\"; uid_map and gid_map \"0 {} {}\"",
+                m.outside, m.count
+            ),
             error: (!ok).then(|| "the runtime did not write the maps".to_string()),
             duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         }]);
@@ -177,17 +296,24 @@ fn enter_namespaces(
             error: e.to_string(),
         })?;
     }
+    if plan.namespaces.contains(&NamespaceKind::Cgroup) {
+        log.record(
+            SetupPhase::Namespaces,
+            "cgroup namespace",
+            "unshare(CLONE_NEWCGROUP)",
+            || unshare(CloneFlags::CLONE_NEWCGROUP),
+        )
+        .map_err(|e| StepFailed {
+            step: "unshare(CLONE_NEWCGROUP)".into(),
+            error: e.to_string(),
+        })?;
+    }
     Ok(())
 }
 
 /// PID 1 of the container: set up, report, wait for Start, run the command, reap.
-fn container_init(
-    plan: &Plan,
-    stdio: Vec<OwnedFd>,
-    channel: &ControlChannel,
-    mut log: StepLog,
-) -> i32 {
-    let _ = nix::sys::prctl::set_name(c"isolab-init");
+fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) -> i32 {
+    let mut log = StepLog::new();
     // Block the signals init handles, before anything else can arrive.
     let signals = reaper::handled_signals();
     let _ = signals.thread_block();
@@ -203,6 +329,9 @@ fn container_init(
         );
         1
     };
+    if let Err(e) = enter_own_namespaces(plan, channel, &mut log) {
+        return report_failure(log, e);
+    }
     for step in &plan.steps {
         if let Err(e) = apply(step, &mut log, &mut facts) {
             return report_failure(log, e);
@@ -237,9 +366,11 @@ fn container_init(
         None => (None, None),
     };
     drop(master);
-    match channel.recv() {
-        Ok((ControlMessage::Start, _)) => {}
-        _ => return 1,
+    if !plan.start_now {
+        match channel.recv() {
+            Ok((ControlMessage::Start, _)) => {}
+            _ => return 1,
+        }
     }
     let mut log = StepLog::new();
     let stdio: Vec<OwnedFd> = match slave {

@@ -67,6 +67,8 @@ pub struct RuntimeConfig {
     pub id_map_base: u32,
     /// How many ids the user namespace maps.
     pub id_map_count: u32,
+    /// Fork the helper instead of re-exec'ing it when the caller runs a single thread.
+    pub fork_when_single_threaded: bool,
 }
 
 impl RuntimeConfig {
@@ -77,6 +79,7 @@ impl RuntimeConfig {
             state_root: PathBuf::from(DEFAULT_STATE_ROOT),
             id_map_base: 100_000,
             id_map_count: 65_536,
+            fork_when_single_threaded: true,
         }
     }
 }
