@@ -37,7 +37,10 @@ async fn every_documented_route_exists() {
     config.live.runtime.state_root = std::env::temp_dir().join("isolab-test-api-doc");
     let router = app(AppState::new(config));
     let routes = documented_routes(&doc());
-    assert!(routes.len() >= 10, "the REST table was not found: {routes:?}");
+    assert!(
+        routes.len() >= 10,
+        "the REST table was not found: {routes:?}"
+    );
     for (method, path) in routes {
         let uri = format!("/api/v1{}", path.replace("{id}", "no-such-container"));
         let request = Request::builder()
@@ -49,7 +52,12 @@ async fn every_documented_route_exists() {
             .expect("request");
         let response = router.clone().oneshot(request).await.expect("answer");
         let status = response.status();
-        let body = response.into_body().collect().await.expect("body").to_bytes();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let text = String::from_utf8_lossy(&body);
         assert!(
             !text.contains("no such API route") && status != 405,
