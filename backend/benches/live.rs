@@ -115,6 +115,14 @@ async fn create(http: &reqwest::Client, server: &Server, body: serde_json::Value
     v["id"].as_str().expect("id").to_string()
 }
 
+/// A new container running a shell on a terminal, and a client attached to it.
+async fn open_shell(server: &Server, http: &reqwest::Client) -> (String, Socket) {
+    let body = serde_json::json!({"command": ["/bin/sh"], "tty": true});
+    let id = create(http, server, body).await;
+    let ws = connect(&server.ws(&format!("/containers/{id}/terminal"))).await;
+    (id, ws)
+}
+
 async fn connect(url: &str) -> Socket {
     tokio_tungstenite::connect_async(url)
         .await
@@ -272,13 +280,7 @@ async fn bench_echo(server: &Server, http: &reqwest::Client) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let id = create(
-        http,
-        server,
-        serde_json::json!({"command": ["/bin/sh"], "tty": true}),
-    )
-    .await;
-    let mut ws = connect(&server.ws(&format!("/containers/{id}/terminal"))).await;
+    let (_, mut ws) = open_shell(server, http).await;
     let mut buf = Vec::new();
     ws.send(Message::Binary(b"echo rea''dy\n".to_vec().into()))
         .await
@@ -337,13 +339,7 @@ async fn bench_throughput(server: &Server, http: &reqwest::Client) {
     // The container's root is a 64 MiB tmpfs: a 32 MiB file, printed 8 times.
     const FILE: usize = 32 << 20;
     const SIZE: usize = 8 * FILE;
-    let id = create(
-        http,
-        server,
-        serde_json::json!({"command": ["/bin/sh"], "tty": true}),
-    )
-    .await;
-    let mut ws = connect(&server.ws(&format!("/containers/{id}/terminal"))).await;
+    let (_, mut ws) = open_shell(server, http).await;
     let mut buf = Vec::new();
     // The file lives in the container's own writable root (a tmpfs).
     let setup = format!("stty -echo; head -c {FILE} /dev/zero | tr '\\0' x > /big; ls -l /big; echo made$((40+2))\n");
@@ -422,13 +418,7 @@ async fn bench_create(server: &Server, http: &reqwest::Client) {
     let mut times = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
-        let id = create(
-            http,
-            server,
-            serde_json::json!({"command": ["/bin/sh"], "tty": true}),
-        )
-        .await;
-        let mut ws = connect(&server.ws(&format!("/containers/{id}/terminal"))).await;
+        let (id, mut ws) = open_shell(server, http).await;
         let mut buf = Vec::new();
         read_until(&mut ws, &mut buf, |b| b.ends_with(b"# ")).await;
         times.push(t.elapsed());
