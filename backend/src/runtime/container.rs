@@ -286,16 +286,22 @@ impl Container {
             })
             .map(|s| format!("{s:?}"))
             .collect();
+        // Started by `run`: recorded as running now, so no second file write is needed.
+        let now = state::now_ms();
         let record = ContainerRecord {
             id,
             name,
             spec,
-            status: ContainerStatus::Created,
+            status: if start_now {
+                ContainerStatus::Running
+            } else {
+                ContainerStatus::Created
+            },
             exit: None,
             init_pid: Some(init_pid),
             init_start_time: state::process_start_time(init_pid),
-            created_at_ms: state::now_ms(),
-            started_at_ms: None,
+            created_at_ms: now,
+            started_at_ms: start_now.then_some(now),
             state_dir,
             owned_dirs,
             mounts,
@@ -406,7 +412,11 @@ impl Container {
                 Ok((ControlMessage::Exited { code, signal }, _)) => reported = Some((code, signal)),
                 Ok((ControlMessage::Started { steps }, _)) => {
                     self.start_pending = false;
-                    self.record.mark_started(steps)?;
+                    if self.record.status == ContainerStatus::Running {
+                        self.record.setup.extend(steps);
+                    } else {
+                        self.record.mark_started(steps)?;
+                    }
                 }
                 Ok((ControlMessage::Failed { step, error, steps }, _)) => {
                     self.record.setup.extend(steps);

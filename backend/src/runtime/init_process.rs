@@ -73,6 +73,9 @@ fn retitle(title: &str) {
 fn run_helper() -> Result<(), i32> {
     let _ = security::set_not_dumpable();
     retitle(INIT_ARGV0);
+    // A session of its own: the caller's controlling terminal (a host tty) must not
+    // stay attached to the container's PID 1.
+    let _ = nix::unistd::setsid();
     // The channel arrives as stdin; move it to a close-on-exec fd and put /dev/null on 0.
     // SAFETY: F_DUPFD_CLOEXEC only duplicates fd 0.
     let channel =
