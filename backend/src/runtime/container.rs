@@ -206,21 +206,36 @@ impl Container {
         let cgroup = ContainerCgroup::create(&id, &spec.limits, &mut log)
             .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
         plan.cgroup = cgroup_join(&cgroup);
-        plan.cgroup = cgroup_join(&cgroup);
         guard.cgroup = Some(cgroup);
 
         let (ours, theirs) = ControlChannel::pair()?;
-        // The plan waits in the socket, so the helper reads it at once, with no
-        // round trip through this process.
         let (their_stdio, pipes) = stdio_fds(stdio, spec.tty)?;
-        let fds: Vec<BorrowedFd<'_>> = their_stdio.iter().map(|f| f.as_fd()).collect();
         plan.start_now = start_now;
-        ours.send(&ControlMessage::Plan(Box::new(plan.clone())), &fds)?;
-        drop(fds);
-        drop(their_stdio);
-        guard.helper = Some(start_helper(config, theirs.into_fd())?);
-
         let mut init_pid = None;
+        if config.fork_when_single_threaded && single_threaded() {
+            // No helper: PID 1 is cloned from here, and the plan is already in its memory.
+            let pid =
+                super::init_process::fork_init(&plan, their_stdio, theirs.into_fd(), &mut log)
+                    .map_err(|e| RuntimeError::SetupFailed {
+                        step: e.step,
+                        error: e.error,
+                    })?;
+            init_pid = Some(pid);
+            guard.init_pid = Some(pid);
+            if let Some(m) = mapping {
+                write_id_maps(pid, m)?;
+                ours.send(&ControlMessage::UidMapped, &[])?;
+            }
+        } else {
+            // The plan waits in the socket, so the helper reads it at once, with no
+            // round trip through this process.
+            let fds: Vec<BorrowedFd<'_>> = their_stdio.iter().map(|f| f.as_fd()).collect();
+            ours.send(&ControlMessage::Plan(Box::new(plan.clone())), &fds)?;
+            drop(fds);
+            drop(their_stdio);
+            guard.helper = Some(start_helper(config, theirs.into_fd())?);
+        }
+
         let mut helper_steps = Vec::new();
         let mut created = None;
         let mut tty = None;
@@ -484,29 +499,11 @@ impl Container {
     }
 }
 
-/// Starts the init helper with `control` as its stdin. A single-threaded caller (the
-/// CLI) forks it directly, saving an exec of this binary; anything else (the tokio
-/// server, the test harness) re-execs [`RuntimeConfig::helper_exe`] through
-/// `std::process::Command`, so no code of ours runs between fork and exec there.
+/// Starts the init helper with `control` as its stdin: [`RuntimeConfig::helper_exe`]
+/// re-exec'd through `std::process::Command`, so no code of ours runs between fork
+/// and exec in a multi-threaded caller (the tokio server, the test harness). A
+/// single-threaded caller (the CLI) skips the helper: see `fork_init`.
 fn start_helper(config: &RuntimeConfig, control: OwnedFd) -> Result<Pid, RuntimeError> {
-    if config.fork_when_single_threaded && single_threaded() {
-        // SAFETY: this process has one thread, so the child may run ordinary code.
-        match unsafe { nix::unistd::fork() } {
-            Ok(nix::unistd::ForkResult::Child) => {
-                let _ = super::security::dup2_raw(control.as_raw_fd(), 0);
-                if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
-                    let _ = super::security::dup2_raw(null.as_raw_fd(), 1);
-                    let _ = super::security::dup2_raw(null.as_raw_fd(), 2);
-                }
-                // Nothing of the caller's but the channel reaches the helper.
-                // SAFETY: closes fds; the ones still owned here are never used again.
-                unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-                super::init_process::init_helper_main()
-            }
-            Ok(nix::unistd::ForkResult::Parent { child }) => return Ok(child),
-            Err(e) => return Err(RuntimeError::Sys("fork", e)),
-        }
-    }
     let child = std::process::Command::new(&config.helper_exe)
         .arg0(INIT_ARGV0)
         .env_clear()

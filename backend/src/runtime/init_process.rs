@@ -38,6 +38,59 @@ pub fn init_helper_main() -> ! {
     std::process::exit(code)
 }
 
+/// For a single-threaded caller (the CLI): makes PID 1 directly as the caller's child,
+/// with no helper process in between. Returns its PID; the child never returns.
+pub fn fork_init(
+    plan: &Plan,
+    stdio: Vec<OwnedFd>,
+    control: OwnedFd,
+    log: &mut StepLog,
+) -> Result<u32, StepFailed> {
+    let keep: Vec<i32> = stdio
+        .iter()
+        .map(|f| f.as_raw_fd())
+        .chain([control.as_raw_fd()])
+        .collect();
+    match spawn_init(plan, log, false)? {
+        0 => {
+            let _ = security::set_not_dumpable();
+            retitle(INIT_ARGV0);
+            let _ = nix::unistd::setsid();
+            close_all_but(&keep);
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                for fd in 0..3 {
+                    let _ = security::dup2_raw(null.as_raw_fd(), fd);
+                }
+            }
+            let channel = ControlChannel::from_fd(control);
+            let code = container_init(plan, stdio, &channel);
+            std::process::exit(code)
+        }
+        pid => Ok(pid),
+    }
+}
+
+/// Closes every fd above 2 except `keep`: the caller's other files must not reach
+/// the container's PID 1.
+fn close_all_but(keep: &[i32]) {
+    let open: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in open {
+        if fd > 2 && !keep.contains(&fd) {
+            // SAFETY: closing an fd this forked child does not use.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
 /// Rewrites this process's command line (the argv area /proc/PID/cmdline reads) to
 /// `title`, so `ps` in the container shows a sane PID 1 even when the helper was
 /// forked from `isolab run ...` rather than exec'd.
@@ -103,10 +156,7 @@ fn run_helper() -> Result<(), i32> {
         );
         1
     };
-    if let Err(e) = join_v1_cgroups(&plan, &mut log) {
-        return Err(fail(&channel, log, e));
-    }
-    match spawn_init(&plan, &mut log) {
+    match spawn_init(&plan, &mut log, true) {
         Ok(0) => {
             let code = container_init(&plan, stdio, &channel);
             std::process::exit(code)
@@ -126,9 +176,10 @@ fn run_helper() -> Result<(), i32> {
     }
 }
 
-/// Joins the helper (a single thread) to each cgroup v1 directory by writing "0" to
+/// Joins PID 1 (a single thread) to each cgroup v1 directory by writing "0" to
 /// `tasks`: moving one thread skips the global lock (and RCU wait) that a write to
-/// cgroup.procs takes, several milliseconds on a quiet host. PID 1 inherits it.
+/// cgroup.procs takes, several milliseconds on a quiet host. Its children inherit it.
+/// Done before the id maps: the credentials are still the host root's.
 fn join_v1_cgroups(plan: &Plan, log: &mut StepLog) -> Result<(), StepFailed> {
     for dir in &plan.cgroup.v1_dirs {
         let tasks = dir.join("tasks");
@@ -169,7 +220,7 @@ struct CloneArgs {
 /// unshares itself so that its cgroup becomes the namespace's root), born inside the
 /// cgroup2 directory (CLONE_INTO_CGROUP: no migration), and a child of the runtime
 /// (CLONE_PARENT, so the runtime can wait for it). Gives 0 in the child.
-fn spawn_init(plan: &Plan, log: &mut StepLog) -> Result<u32, StepFailed> {
+fn spawn_init(plan: &Plan, log: &mut StepLog, for_parent: bool) -> Result<u32, StepFailed> {
     let ns_flags = plan
         .namespaces
         .iter()
@@ -181,7 +232,9 @@ fn spawn_init(plan: &Plan, log: &mut StepLog) -> Result<u32, StepFailed> {
         .filter(|k| **k != NamespaceKind::Cgroup)
         .map(|k| k.clone_flag_name())
         .collect();
-    names.insert(0, "CLONE_PARENT");
+    if for_parent {
+        names.insert(0, "CLONE_PARENT");
+    }
     let v2 = match &plan.cgroup.v2_dir {
         Some(dir) => Some(
             nix::fcntl::open(
@@ -198,7 +251,10 @@ fn spawn_init(plan: &Plan, log: &mut StepLog) -> Result<u32, StepFailed> {
         ),
         None => None,
     };
-    let mut flags = libc::CLONE_PARENT as u64 | ns_flags.bits() as u64;
+    let mut flags = ns_flags.bits() as u64;
+    if for_parent {
+        flags |= libc::CLONE_PARENT as u64;
+    }
     if let Some(fd) = &v2 {
         flags |= CLONE_INTO_CGROUP;
         names.push("CLONE_INTO_CGROUP");
@@ -208,7 +264,7 @@ fn spawn_init(plan: &Plan, log: &mut StepLog) -> Result<u32, StepFailed> {
         flags,
         // With CLONE_PARENT the kernel takes the helper's own exit signal (SIGCHLD)
         // and refuses any other.
-        exit_signal: 0,
+        exit_signal: if for_parent { 0 } else { libc::SIGCHLD as u64 },
         cgroup: v2.as_ref().map(|fd| fd.as_raw_fd() as u64).unwrap_or(0),
         ..Default::default()
     };
@@ -317,6 +373,17 @@ fn enter_own_namespaces(
 /// PID 1 of the container: set up, report, wait for Start, run the command, reap.
 fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) -> i32 {
     let mut log = StepLog::new();
+    if let Err(e) = join_v1_cgroups(plan, &mut log) {
+        let _ = channel.send(
+            &ControlMessage::Failed {
+                step: e.step,
+                error: e.error,
+                steps: log.into_steps(),
+            },
+            &[],
+        );
+        return 1;
+    }
     // Block the signals init handles, before anything else can arrive.
     let signals = reaper::handled_signals();
     let _ = signals.thread_block();
