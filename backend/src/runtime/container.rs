@@ -264,6 +264,22 @@ impl Container {
                     created = Some((steps, isolation));
                 }
                 Ok((ControlMessage::Failed { step, error, .. }, _)) => {
+                    // PID 1 may fail before the helper's Spawned arrives: let the helper
+                    // finish, then find PID 1's pid in what it sent, so the guard reaps it.
+                    if guard.init_pid.is_none() {
+                        if let Some(helper) = guard.helper.take() {
+                            let _ = waitpid(helper, None);
+                        }
+                        while ours.readable_within(0) {
+                            match ours.recv() {
+                                Ok((ControlMessage::Spawned { init_pid: pid, .. }, _)) => {
+                                    guard.init_pid = Some(pid);
+                                }
+                                Ok(_) => {}
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     if step == super::init_process::FIND_COMMAND_STEP {
                         return Err(RuntimeError::CommandNotFound(error));
                     }
