@@ -263,19 +263,22 @@ fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::ExitC
     if let Some(m) = master {
         runtime::terminal::relay(m).context("terminal relay failed")?;
     }
-    let waited = container.wait();
+    let waited = if args.rm {
+        container.wait_and_delete()
+    } else {
+        // A command that could not be exec'd leaves nothing behind, --rm or not.
+        container.wait().inspect_err(|_| {
+            let _ = container.delete();
+        })
+    };
     drop(raw_mode);
     let exit = match waited {
         Ok(exit) => exit,
         Err(e) => {
-            let _ = container.delete();
             eprintln!("isolab: {e}");
             return Ok(std::process::ExitCode::from(127));
         }
     };
-    if args.rm {
-        container.delete()?;
-    }
     let code = exit.shell_code().clamp(0, 255) as u8;
     if exit.oom_killed {
         eprintln!("isolab: the container ran out of memory (OOM-killed)");

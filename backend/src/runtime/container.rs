@@ -433,6 +433,19 @@ impl Container {
     /// Waits for the command to end; gives its exit code or signal, and whether the
     /// OOM killer struck.
     pub fn wait(&mut self) -> Result<ExitStatus, RuntimeError> {
+        self.wait_inner(true)
+    }
+
+    /// Waits for the command to end, then deletes the container (`run --rm`); the exit
+    /// status is not written to the state dir that is about to go.
+    pub fn wait_and_delete(mut self) -> Result<ExitStatus, RuntimeError> {
+        let waited = self.wait_inner(false);
+        let deleted = self.delete();
+        let exit = waited?;
+        deleted.map(|()| exit)
+    }
+
+    fn wait_inner(&mut self, persist: bool) -> Result<ExitStatus, RuntimeError> {
         if let Some(exit) = &self.record.exit {
             return Ok(exit.clone());
         }
@@ -476,7 +489,12 @@ impl Container {
             signal,
             oom_killed,
         };
-        self.record.mark_exited(exit.clone())?;
+        if persist {
+            self.record.mark_exited(exit.clone())?;
+        } else {
+            self.record.status = ContainerStatus::Exited;
+            self.record.exit = Some(exit.clone());
+        }
         if let Some(e) = exec_failed {
             return Err(e);
         }
