@@ -158,7 +158,15 @@ fn bench() -> Result<(), String> {
     let bundle = scratch.0.join("bundle");
     make_runc_config(&runc, &bundle)?;
     let runc_root = scratch.0.join("runc-state");
-    let state_root = scratch.0.join("isolab-state");
+    // State on tmpfs, as /run/isolab is on a normal host (/run is tmpfs); this host's
+    // /run sits on its disk, whose journal stalls would be timed instead.
+    let shm = Path::new("/dev/shm");
+    let state_root = if shm.is_dir() {
+        shm.join(format!("isolab-bench-{}", std::process::id()))
+    } else {
+        scratch.0.join("isolab-state")
+    };
+    let _state_cleanup = Scratch(state_root.clone());
     let isolab = env!("CARGO_BIN_EXE_isolab").to_string();
     let s = |p: &Path| p.display().to_string();
 
