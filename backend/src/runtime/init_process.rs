@@ -23,7 +23,7 @@ use super::reaper;
 use super::security;
 use super::steps::StepLog;
 
-/// The argv[0] the runtime gives the helper; `main` dispatches on it.
+/// The `argv[0]` the runtime gives the helper; `main` dispatches on it.
 pub const INIT_ARGV0: &str = "isolab-init";
 
 /// The name of the step that looks the command up (its failure means exit code 127).
