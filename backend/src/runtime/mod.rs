@@ -7,7 +7,9 @@
 //! - [`plan`]: spec -> ordered [`plan::PlannedStep`]s (pure; unit-tested).
 //! - [`channel`]: the runtime <-> init helper messages over a socketpair, with fd passing.
 //! - [`container`]: the lifecycle API: create, start, stop, kill, wait, delete, resize.
-//! - [`init_process`]: the re-exec'd init helper: unshare, id maps, clone PID 1.
+//! - [`launch`]: the runtime's side of starting PID 1: helper or own clone, stdio, id maps.
+//! - [`init_process`]: the init helper and PID 1's setup: id maps, cgroups, plan, command.
+//! - [`clone3`]: makes PID 1 in its namespaces and cgroup with one clone3.
 //! - [`apply`]: applies planned steps (mounts, pivot_root, hostname, lo, masks).
 //! - [`reaper`]: the container's minimal PID 1: runs the command as PID 2, forwards
 //!   signals, reaps zombies.
@@ -39,9 +41,11 @@ pub mod apply;
 pub mod cgroup;
 pub mod channel;
 pub mod cleanup;
+pub mod clone3;
 pub mod container;
 pub mod describe;
 pub mod init_process;
+pub mod launch;
 pub mod plan;
 pub mod reaper;
 pub mod security;
