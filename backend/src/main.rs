@@ -134,14 +134,17 @@ fn main() -> std::process::ExitCode {
     {
         runtime::exec::exec_helper_main();
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ISOLAB_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // Only the server logs; `run` stays lean (its startup is benchmarked).
+    if matches!(cli.command, Command::Serve(_)) {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("ISOLAB_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            )
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let state_root = cli.state_root;
     let result = match cli.command {
         Command::Serve(args) => serve(args, state_root),
@@ -305,19 +308,22 @@ fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::ExitC
     if let Some(m) = master {
         runtime::terminal::relay(m).context("terminal relay failed")?;
     }
-    let waited = container.wait();
+    let waited = if args.rm {
+        container.wait_and_delete()
+    } else {
+        // A command that could not be exec'd leaves nothing behind, --rm or not.
+        container.wait().inspect_err(|_| {
+            let _ = container.delete();
+        })
+    };
     drop(raw_mode);
     let exit = match waited {
         Ok(exit) => exit,
         Err(e) => {
-            let _ = container.delete();
             eprintln!("isolab: {e}");
             return Ok(std::process::ExitCode::from(127));
         }
     };
-    if args.rm {
-        container.delete()?;
-    }
     let code = exit.shell_code().clamp(0, 255) as u8;
     if exit.oom_killed {
         eprintln!("isolab: the container ran out of memory (OOM-killed)");

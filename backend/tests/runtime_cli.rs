@@ -124,3 +124,33 @@ fn ps_lists_and_rm_removes_a_running_container() {
     let e = one_error_line(&isolab(&root, &["rm", &name]));
     assert!(e.contains("no container"), "{e}");
 }
+
+#[test]
+fn run_with_every_namespace_maps_root_to_an_unprivileged_range() {
+    let root = TestRoot::new();
+    let out = isolab(
+        &root,
+        &[
+            "run",
+            "--rm",
+            "--ns",
+            "pid,net,ipc,uts,mnt,user,cgroup",
+            "--",
+            "/bin/sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map; grep -c . /proc/self/cgroup; ps -o comm= -p 1",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "0", "root inside: {stdout}");
+    let map: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(map, ["0", "100000", "65536"], "{stdout}");
+    assert_eq!(lines.last().copied(), Some("isolab-init"), "{stdout}");
+    assert!(root.leftover_dirs().is_empty());
+}

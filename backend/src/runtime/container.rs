@@ -5,7 +5,6 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{chown, DirBuilderExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,10 +18,11 @@ use nix::unistd::Pid;
 
 use super::cgroup::ContainerCgroup;
 use super::channel::{ControlChannel, ControlMessage};
+use super::launch::{cgroup_join, single_threaded, start_helper, stdio_fds, write_id_maps};
 use super::plan::{self, ContainerPaths, IdMapping, PlannedStep};
 use super::state::{self, ContainerRecord};
 use super::steps::StepLog;
-use super::{RuntimeConfig, RuntimeError, INIT_ARGV0};
+use super::{RuntimeConfig, RuntimeError};
 
 /// Where the command's stdin, stdout and stderr go when it has no terminal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,21 +206,36 @@ impl Container {
         let cgroup = ContainerCgroup::create(&id, &spec.limits, &mut log)
             .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
         plan.cgroup = cgroup_join(&cgroup);
-        plan.cgroup = cgroup_join(&cgroup);
         guard.cgroup = Some(cgroup);
 
         let (ours, theirs) = ControlChannel::pair()?;
-        // The plan waits in the socket, so the helper reads it at once, with no
-        // round trip through this process.
         let (their_stdio, pipes) = stdio_fds(stdio, spec.tty)?;
-        let fds: Vec<BorrowedFd<'_>> = their_stdio.iter().map(|f| f.as_fd()).collect();
         plan.start_now = start_now;
-        ours.send(&ControlMessage::Plan(Box::new(plan.clone())), &fds)?;
-        drop(fds);
-        drop(their_stdio);
-        guard.helper = Some(start_helper(config, theirs.into_fd())?);
-
         let mut init_pid = None;
+        if config.fork_when_single_threaded && single_threaded() {
+            // No helper: PID 1 is cloned from here, and the plan is already in its memory.
+            let pid =
+                super::init_process::fork_init(&plan, their_stdio, theirs.into_fd(), &mut log)
+                    .map_err(|e| RuntimeError::SetupFailed {
+                        step: e.step,
+                        error: e.error,
+                    })?;
+            init_pid = Some(pid);
+            guard.init_pid = Some(pid);
+            if let Some(m) = mapping {
+                write_id_maps(pid, m)?;
+                ours.send(&ControlMessage::UidMapped, &[])?;
+            }
+        } else {
+            // The plan waits in the socket, so the helper reads it at once, with no
+            // round trip through this process.
+            let fds: Vec<BorrowedFd<'_>> = their_stdio.iter().map(|f| f.as_fd()).collect();
+            ours.send(&ControlMessage::Plan(Box::new(plan.clone())), &fds)?;
+            drop(fds);
+            drop(their_stdio);
+            guard.helper = Some(start_helper(config, theirs.into_fd())?);
+        }
+
         let mut helper_steps = Vec::new();
         let mut created = None;
         let mut tty = None;
@@ -249,6 +264,22 @@ impl Container {
                     created = Some((steps, isolation));
                 }
                 Ok((ControlMessage::Failed { step, error, .. }, _)) => {
+                    // PID 1 may fail before the helper's Spawned arrives: let the helper
+                    // finish, then find PID 1's pid in what it sent, so the guard reaps it.
+                    if guard.init_pid.is_none() {
+                        if let Some(helper) = guard.helper.take() {
+                            let _ = waitpid(helper, None);
+                        }
+                        while ours.readable_within(0) {
+                            match ours.recv() {
+                                Ok((ControlMessage::Spawned { init_pid: pid, .. }, _)) => {
+                                    guard.init_pid = Some(pid);
+                                }
+                                Ok(_) => {}
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     if step == super::init_process::FIND_COMMAND_STEP {
                         return Err(RuntimeError::CommandNotFound(error));
                     }
@@ -286,16 +317,22 @@ impl Container {
             })
             .map(|s| format!("{s:?}"))
             .collect();
+        // Started by `run`: recorded as running now, so no second file write is needed.
+        let now = state::now_ms();
         let record = ContainerRecord {
             id,
             name,
             spec,
-            status: ContainerStatus::Created,
+            status: if start_now {
+                ContainerStatus::Running
+            } else {
+                ContainerStatus::Created
+            },
             exit: None,
             init_pid: Some(init_pid),
             init_start_time: state::process_start_time(init_pid),
-            created_at_ms: state::now_ms(),
-            started_at_ms: None,
+            created_at_ms: now,
+            started_at_ms: start_now.then_some(now),
             state_dir,
             owned_dirs,
             mounts,
@@ -396,6 +433,19 @@ impl Container {
     /// Waits for the command to end; gives its exit code or signal, and whether the
     /// OOM killer struck.
     pub fn wait(&mut self) -> Result<ExitStatus, RuntimeError> {
+        self.wait_inner(true)
+    }
+
+    /// Waits for the command to end, then deletes the container (`run --rm`); the exit
+    /// status is not written to the state dir that is about to go.
+    pub fn wait_and_delete(mut self) -> Result<ExitStatus, RuntimeError> {
+        let waited = self.wait_inner(false);
+        let deleted = self.delete();
+        let exit = waited?;
+        deleted.map(|()| exit)
+    }
+
+    fn wait_inner(&mut self, persist: bool) -> Result<ExitStatus, RuntimeError> {
         if let Some(exit) = &self.record.exit {
             return Ok(exit.clone());
         }
@@ -406,7 +456,11 @@ impl Container {
                 Ok((ControlMessage::Exited { code, signal }, _)) => reported = Some((code, signal)),
                 Ok((ControlMessage::Started { steps }, _)) => {
                     self.start_pending = false;
-                    self.record.mark_started(steps)?;
+                    if self.record.status == ContainerStatus::Running {
+                        self.record.setup.extend(steps);
+                    } else {
+                        self.record.mark_started(steps)?;
+                    }
                 }
                 Ok((ControlMessage::Failed { step, error, steps }, _)) => {
                     self.record.setup.extend(steps);
@@ -435,7 +489,12 @@ impl Container {
             signal,
             oom_killed,
         };
-        self.record.mark_exited(exit.clone())?;
+        if persist {
+            self.record.mark_exited(exit.clone())?;
+        } else {
+            self.record.status = ContainerStatus::Exited;
+            self.record.exit = Some(exit.clone());
+        }
         if let Some(e) = exec_failed {
             return Err(e);
         }
@@ -472,130 +531,6 @@ impl Container {
         }
         state::remove_state_dir(&self.record.state_dir)
     }
-}
-
-/// Starts the init helper with `control` as its stdin. A single-threaded caller (the
-/// CLI) forks it directly, saving an exec of this binary; anything else (the tokio
-/// server, the test harness) re-execs [`RuntimeConfig::helper_exe`] through
-/// `std::process::Command`, so no code of ours runs between fork and exec there.
-fn start_helper(config: &RuntimeConfig, control: OwnedFd) -> Result<Pid, RuntimeError> {
-    if config.fork_when_single_threaded && single_threaded() {
-        // SAFETY: this process has one thread, so the child may run ordinary code.
-        match unsafe { nix::unistd::fork() } {
-            Ok(nix::unistd::ForkResult::Child) => {
-                let _ = super::security::dup2_raw(control.as_raw_fd(), 0);
-                if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
-                    let _ = super::security::dup2_raw(null.as_raw_fd(), 1);
-                    let _ = super::security::dup2_raw(null.as_raw_fd(), 2);
-                }
-                // Nothing of the caller's but the channel reaches the helper.
-                // SAFETY: closes fds; the ones still owned here are never used again.
-                unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-                super::init_process::init_helper_main()
-            }
-            Ok(nix::unistd::ForkResult::Parent { child }) => return Ok(child),
-            Err(e) => return Err(RuntimeError::Sys("fork", e)),
-        }
-    }
-    let child = std::process::Command::new(&config.helper_exe)
-        .arg0(INIT_ARGV0)
-        .env_clear()
-        .stdin(std::process::Stdio::from(control))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| RuntimeError::Helper(config.helper_exe.clone(), e))?;
-    // Reaped with waitpid by pid; dropping a Child neither kills nor waits.
-    Ok(Pid::from_raw(child.id() as i32))
-}
-
-/// Whether this process runs a single thread (the "Threads:" line of its status).
-fn single_threaded() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .find_map(|l| l.strip_prefix("Threads:"))
-            .is_some_and(|n| n.trim() == "1")
-    })
-}
-
-/// Which directories the helper joins itself to (v1) or bears PID 1 into (v2).
-fn cgroup_join(cg: &ContainerCgroup) -> plan::CgroupJoin {
-    use super::cgroup::CgroupVersion;
-    let mut join = plan::CgroupJoin::default();
-    for dir in cg.dirs() {
-        match dir.version {
-            CgroupVersion::V1 => join.v1_dirs.push(dir.path.clone()),
-            CgroupVersion::V2 => join.v2_dir = Some(dir.path.clone()),
-        }
-    }
-    join
-}
-
-/// The fds the command gets (sent to the helper) and, for pipes, our ends.
-fn stdio_fds(
-    stdio: Stdio,
-    tty: bool,
-) -> Result<(Vec<OwnedFd>, Option<ContainerPipes>), RuntimeError> {
-    if tty {
-        return Ok((Vec::new(), None));
-    }
-    let sys = |e| RuntimeError::Sys("stdio", e);
-    match stdio {
-        Stdio::Inherit => {
-            let fds = (0..3)
-                .map(|fd| {
-                    // SAFETY: 0, 1 and 2 are open for the life of the process.
-                    let b = unsafe { BorrowedFd::borrow_raw(fd) };
-                    b.try_clone_to_owned().map_err(|e| {
-                        RuntimeError::Sys(
-                            "dup stdio",
-                            nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((fds, None))
-        }
-        Stdio::Null => {
-            let null = std::fs::File::options()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-                .map_err(|_| sys(nix::Error::ENOENT))?;
-            let fd = OwnedFd::from(null);
-            let a = fd.try_clone().map_err(|_| sys(nix::Error::EMFILE))?;
-            let b = fd.try_clone().map_err(|_| sys(nix::Error::EMFILE))?;
-            Ok((vec![fd, a, b], None))
-        }
-        Stdio::Pipes => {
-            let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
-            let (in_r, in_w) = nix::unistd::pipe2(cloexec).map_err(sys)?;
-            let (out_r, out_w) = nix::unistd::pipe2(cloexec).map_err(sys)?;
-            let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(sys)?;
-            Ok((
-                vec![in_r, out_w, err_w],
-                Some(ContainerPipes {
-                    stdin: in_w,
-                    stdout: out_r,
-                    stderr: err_r,
-                }),
-            ))
-        }
-    }
-}
-
-/// Writes setgroups "deny" and the uid/gid maps of a helper in a new user namespace.
-fn write_id_maps(pid: u32, m: IdMapping) -> Result<(), RuntimeError> {
-    let line = format!("0 {} {}\n", m.outside, m.count);
-    for (file, text) in [
-        ("setgroups", "deny"),
-        ("uid_map", line.as_str()),
-        ("gid_map", line.as_str()),
-    ] {
-        let path = PathBuf::from(format!("/proc/{pid}/{file}"));
-        std::fs::write(&path, text).map_err(|e| RuntimeError::StateDir(path, e))?;
-    }
-    Ok(())
 }
 
 /// Sets a PTY's window size (TIOCSWINSZ); the command gets SIGWINCH.

@@ -18,12 +18,13 @@ use nix::sched::{unshare, CloneFlags};
 
 use super::apply::{apply, StepFailed};
 use super::channel::{ControlChannel, ControlMessage};
+use super::clone3::spawn_init;
 use super::plan::Plan;
 use super::reaper;
 use super::security;
 use super::steps::StepLog;
 
-/// The argv[0] the runtime gives the helper; `main` dispatches on it.
+/// The `argv[0]` the runtime gives the helper; `main` dispatches on it.
 pub const INIT_ARGV0: &str = "isolab-init";
 
 /// The name of the step that looks the command up (its failure means exit code 127).
@@ -36,6 +37,59 @@ pub fn init_helper_main() -> ! {
         Err(code) => code,
     };
     std::process::exit(code)
+}
+
+/// For a single-threaded caller (the CLI): makes PID 1 directly as the caller's child,
+/// with no helper process in between. Returns its PID; the child never returns.
+pub fn fork_init(
+    plan: &Plan,
+    stdio: Vec<OwnedFd>,
+    control: OwnedFd,
+    log: &mut StepLog,
+) -> Result<u32, StepFailed> {
+    let keep: Vec<i32> = stdio
+        .iter()
+        .map(|f| f.as_raw_fd())
+        .chain([control.as_raw_fd()])
+        .collect();
+    match spawn_init(plan, log, false)? {
+        0 => {
+            let _ = security::set_not_dumpable();
+            retitle(INIT_ARGV0);
+            let _ = nix::unistd::setsid();
+            close_all_but(&keep);
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                for fd in 0..3 {
+                    let _ = security::dup2_raw(null.as_raw_fd(), fd);
+                }
+            }
+            let channel = ControlChannel::from_fd(control);
+            let code = container_init(plan, stdio, &channel);
+            std::process::exit(code)
+        }
+        pid => Ok(pid),
+    }
+}
+
+/// Closes every fd above 2 except `keep`: the caller's other files must not reach
+/// the container's PID 1.
+fn close_all_but(keep: &[i32]) {
+    let open: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in open {
+        if fd > 2 && !keep.contains(&fd) {
+            // SAFETY: closing an fd this forked child does not use.
+            unsafe { libc::close(fd) };
+        }
+    }
 }
 
 /// Rewrites this process's command line (the argv area /proc/PID/cmdline reads) to
@@ -73,6 +127,9 @@ fn retitle(title: &str) {
 fn run_helper() -> Result<(), i32> {
     let _ = security::set_not_dumpable();
     retitle(INIT_ARGV0);
+    // A session of its own: the caller's controlling terminal (a host tty) must not
+    // stay attached to the container's PID 1.
+    let _ = nix::unistd::setsid();
     // The channel arrives as stdin; move it to a close-on-exec fd and put /dev/null on 0.
     // SAFETY: F_DUPFD_CLOEXEC only duplicates fd 0.
     let channel =
@@ -100,10 +157,7 @@ fn run_helper() -> Result<(), i32> {
         );
         1
     };
-    if let Err(e) = join_v1_cgroups(&plan, &mut log) {
-        return Err(fail(&channel, log, e));
-    }
-    match spawn_init(&plan, &mut log) {
+    match spawn_init(&plan, &mut log, true) {
         Ok(0) => {
             let code = container_init(&plan, stdio, &channel);
             std::process::exit(code)
@@ -123,9 +177,10 @@ fn run_helper() -> Result<(), i32> {
     }
 }
 
-/// Joins the helper (a single thread) to each cgroup v1 directory by writing "0" to
+/// Joins PID 1 (a single thread) to each cgroup v1 directory by writing "0" to
 /// `tasks`: moving one thread skips the global lock (and RCU wait) that a write to
-/// cgroup.procs takes, several milliseconds on a quiet host. PID 1 inherits it.
+/// cgroup.procs takes, several milliseconds on a quiet host. Its children inherit it.
+/// Done before the id maps: the credentials are still the host root's.
 fn join_v1_cgroups(plan: &Plan, log: &mut StepLog) -> Result<(), StepFailed> {
     for dir in &plan.cgroup.v1_dirs {
         let tasks = dir.join("tasks");
@@ -139,118 +194,6 @@ fn join_v1_cgroups(plan: &Plan, log: &mut StepLog) -> Result<(), StepFailed> {
         })?;
     }
     Ok(())
-}
-
-/// clone3's flag for "born in this cgroup2 directory" (linux/sched.h); libc's constant
-/// is 32-bit.
-const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
-
-/// The clone3(2) argument block (include/uapi/linux/sched.h).
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
-}
-
-/// Makes PID 1 with one clone3: in the new namespaces (all but cgroup, which PID 1
-/// unshares itself so that its cgroup becomes the namespace's root), born inside the
-/// cgroup2 directory (CLONE_INTO_CGROUP: no migration), and a child of the runtime
-/// (CLONE_PARENT, so the runtime can wait for it). Gives 0 in the child.
-fn spawn_init(plan: &Plan, log: &mut StepLog) -> Result<u32, StepFailed> {
-    let ns_flags = plan
-        .namespaces
-        .iter()
-        .filter(|k| **k != NamespaceKind::Cgroup)
-        .fold(CloneFlags::empty(), |f, k| f | clone_flags(*k));
-    let mut names: Vec<&str> = plan
-        .namespaces
-        .iter()
-        .filter(|k| **k != NamespaceKind::Cgroup)
-        .map(|k| k.clone_flag_name())
-        .collect();
-    names.insert(0, "CLONE_PARENT");
-    let v2 = match &plan.cgroup.v2_dir {
-        Some(dir) => Some(
-            nix::fcntl::open(
-                dir.as_path(),
-                nix::fcntl::OFlag::O_PATH
-                    | nix::fcntl::OFlag::O_DIRECTORY
-                    | nix::fcntl::OFlag::O_CLOEXEC,
-                nix::sys::stat::Mode::empty(),
-            )
-            .map_err(|e| StepFailed {
-                step: format!("open {dir:?}"),
-                error: e.to_string(),
-            })?,
-        ),
-        None => None,
-    };
-    let mut flags = libc::CLONE_PARENT as u64 | ns_flags.bits() as u64;
-    if let Some(fd) = &v2 {
-        flags |= CLONE_INTO_CGROUP;
-        names.push("CLONE_INTO_CGROUP");
-        let _ = fd;
-    }
-    let args = CloneArgs {
-        flags,
-        // With CLONE_PARENT the kernel takes the helper's own exit signal (SIGCHLD)
-        // and refuses any other.
-        exit_signal: 0,
-        cgroup: v2.as_ref().map(|fd| fd.as_raw_fd() as u64).unwrap_or(0),
-        ..Default::default()
-    };
-    let call = format!("clone3({})", names.join("|"));
-    let started = Instant::now();
-    // SAFETY: this process is single-threaded (a fresh exec that started no threads),
-    // so a fork-like clone (no new stack) is safe.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &args as *const CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    };
-    if pid == 0 {
-        return Ok(0);
-    }
-    let result = if pid > 0 {
-        Ok(pid as u32)
-    } else {
-        Err(nix::Error::last())
-    };
-    log.extend([SetupStep {
-        phase: SetupPhase::Namespaces,
-        name: "create PID 1 in new namespaces".into(),
-        call: call.clone(),
-        error: result.as_ref().err().map(|e| e.to_string()),
-        duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-    }]);
-    result.map_err(|e| StepFailed {
-        step: call,
-        error: e.to_string(),
-    })
-}
-
-fn clone_flags(kind: NamespaceKind) -> CloneFlags {
-    match kind {
-        NamespaceKind::Pid => CloneFlags::CLONE_NEWPID,
-        NamespaceKind::Net => CloneFlags::CLONE_NEWNET,
-        NamespaceKind::Ipc => CloneFlags::CLONE_NEWIPC,
-        NamespaceKind::Uts => CloneFlags::CLONE_NEWUTS,
-        NamespaceKind::Mnt => CloneFlags::CLONE_NEWNS,
-        NamespaceKind::User => CloneFlags::CLONE_NEWUSER,
-        NamespaceKind::Cgroup => CloneFlags::CLONE_NEWCGROUP,
-    }
 }
 
 /// PID 1's first steps: with a user namespace, wait for the runtime to write the id
@@ -314,6 +257,17 @@ fn enter_own_namespaces(
 /// PID 1 of the container: set up, report, wait for Start, run the command, reap.
 fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) -> i32 {
     let mut log = StepLog::new();
+    if let Err(e) = join_v1_cgroups(plan, &mut log) {
+        let _ = channel.send(
+            &ControlMessage::Failed {
+                step: e.step,
+                error: e.error,
+                steps: log.into_steps(),
+            },
+            &[],
+        );
+        return 1;
+    }
     // Block the signals init handles, before anything else can arrive.
     let signals = reaper::handled_signals();
     let _ = signals.thread_block();

@@ -56,8 +56,7 @@ impl ContainerRecord {
         if !self.state_dir.is_dir() {
             return Ok(());
         }
-        let json =
-            serde_json::to_vec_pretty(self).map_err(|e| self.io(std::io::Error::other(e)))?;
+        let json = serde_json::to_vec(self).map_err(|e| self.io(std::io::Error::other(e)))?;
         write_atomically(&self.state_dir, STATE_FILE, &json).map_err(|e| self.io(e))
     }
 
@@ -134,10 +133,14 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
 }
 
 /// Writes `dir/name` so that readers see the old or the new content, never a part.
+/// A dir removed meanwhile (the container was removed by `isolab rm`) is not an error.
 fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, dir.join(name))
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, dir.join(name)));
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
 }
 
 /// Every container record under `root`, oldest first; unreadable ones are skipped.
@@ -184,8 +187,9 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Removes a container's host directories and its state dir. Anything still mounted
-/// under it on the host (there should be nothing) is detached first.
+/// Removes a container's host directories and its state dir. Its mounts live in its
+/// own mount namespace and are gone with it; should one be left on the host (removal
+/// fails with EBUSY), it is detached and the removal tried again.
 pub fn remove_state_dir(state_dir: &Path) -> Result<(), RuntimeError> {
     // Never widen the mount sweep below to the whole tree by accident.
     if !state_dir.is_absolute() || state_dir.components().count() < 3 {
@@ -193,6 +197,11 @@ pub fn remove_state_dir(state_dir: &Path) -> Result<(), RuntimeError> {
             state_dir.to_path_buf(),
             std::io::Error::other("refusing to remove a state dir this close to /"),
         ));
+    }
+    match std::fs::remove_dir_all(state_dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(_) => {}
     }
     if let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") {
         let mut under: Vec<&str> = mountinfo
