@@ -120,7 +120,8 @@ pub(super) fn spawn_init(
     })
 }
 
-fn clone_flags(kind: NamespaceKind) -> CloneFlags {
+/// The clone(2)/setns(2) flag of a namespace kind.
+pub(crate) fn clone_flags(kind: NamespaceKind) -> CloneFlags {
     match kind {
         NamespaceKind::Pid => CloneFlags::CLONE_NEWPID,
         NamespaceKind::Net => CloneFlags::CLONE_NEWNET,

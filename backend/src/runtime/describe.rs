@@ -24,9 +24,23 @@ pub fn state_of(record: &ContainerRecord) -> ContainerState {
     };
     let cgroup = record.cgroup.as_ref().map(|cg| cg.usage());
     let live = record.init_pid.filter(|_| alive);
+    // The cgroup's members include processes started by `exec`, which are not
+    // descendants of init; without a cgroup, walk init's tree.
+    let processes = match (live, &record.cgroup) {
+        (Some(init), Some(cg)) => observe::processes_in_group(init, &cg.pids()),
+        (Some(init), None) => observe::processes_in_container(init),
+        (None, _) => Vec::new(),
+    };
+    // The command (init's first child) shows the hardening that applies inside; the
+    // record adds what only the runtime knows (masked and read-only paths).
+    let command_pid = live.map(|init| {
+        processes
+            .iter()
+            .find(|p| p.ppid == init)
+            .map_or(init, |p| p.host_pid)
+    });
     let mut isolation = record.isolation.clone();
-    if let Some(live_facts) = live.and_then(|pid| observe::isolation_facts_of(pid).ok()) {
-        // What the kernel shows now; only the covered paths come from the record.
+    if let Some(live_facts) = command_pid.and_then(|pid| observe::isolation_facts_of(pid).ok()) {
         isolation = isolab_shared::IsolationFacts {
             masked_paths: isolation.masked_paths,
             readonly_paths: isolation.readonly_paths,
@@ -39,12 +53,10 @@ pub fn state_of(record: &ContainerRecord) -> ContainerState {
         spec: record.spec.clone(),
         status,
         exit: record.exit.clone(),
-        init_pid: record.init_pid.filter(|_| alive),
+        init_pid: live,
         created_at_ms: record.created_at_ms,
         started_at_ms: record.started_at_ms,
-        processes: live
-            .map(observe::processes_in_container)
-            .unwrap_or_default(),
+        processes,
         namespaces: live
             .and_then(|pid| observe::namespaces_of(pid).ok())
             .unwrap_or_default(),
