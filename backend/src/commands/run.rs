@@ -61,7 +61,10 @@ fn forwarded_signals() -> nix::sys::signal::SigSet {
 /// Runs `args`' command in a new container and returns its exit code.
 pub fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::ExitCode> {
     let spec = spec_of(&args)?;
-    let config = runtime_config(state_root)?;
+    let mut config = runtime_config(state_root)?;
+    // A one-shot run shows no usage and changes no limits later: only the cgroups its
+    // limits need (making a v1 memory group alone takes milliseconds).
+    config.all_cgroup_controllers = false;
     // Blocked before any thread exists, so every thread inherits the mask.
     let signals = forwarded_signals();
     signals.thread_block().context("cannot block signals")?;

@@ -16,7 +16,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
-use super::cgroup::ContainerCgroup;
+use super::cgroup::{ContainerCgroup, Controller};
 use super::channel::{ControlChannel, ControlMessage};
 use super::launch::{cgroup_join, single_threaded, start_helper, stdio_fds, write_id_maps};
 use super::plan::{self, ContainerPaths, IdMapping, PlannedStep};
@@ -86,6 +86,21 @@ impl Drop for SetupGuard {
         }
         let _ = state::remove_state_dir(&self.state_dir);
     }
+}
+
+/// The cgroup controllers a container gets: all of them, or what its limits need.
+fn wanted_controllers(config: &RuntimeConfig, limits: &Limits) -> Vec<Controller> {
+    if config.all_cgroup_controllers {
+        return Controller::ALL.to_vec();
+    }
+    let mut wanted = vec![Controller::Pids];
+    if limits.memory_bytes.is_some() {
+        wanted.push(Controller::Memory);
+    }
+    if limits.cpus.is_some() {
+        wanted.extend([Controller::Cpu, Controller::Cpuacct]);
+    }
+    wanted
 }
 
 /// Checks what can fail before anything is created.
@@ -203,8 +218,13 @@ impl Container {
         }
         let mut plan = plan::build(&id, &spec, &hostname, &paths, mapping);
         let mut log = StepLog::new();
-        let cgroup = ContainerCgroup::create(&id, &spec.limits, &mut log)
-            .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        let cgroup = ContainerCgroup::create_with(
+            &id,
+            &spec.limits,
+            &wanted_controllers(config, &spec.limits),
+            &mut log,
+        )
+        .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
         plan.cgroup = cgroup_join(&cgroup);
         guard.cgroup = Some(cgroup);
 

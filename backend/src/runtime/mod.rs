@@ -81,6 +81,9 @@ pub struct RuntimeConfig {
     pub id_map_count: u32,
     /// Fork the helper instead of re-exec'ing it when the caller runs a single thread.
     pub fork_when_single_threaded: bool,
+    /// Make cgroups for every controller (usage to show, limits to change later), or
+    /// only for those the spec's limits need (pids always): the CLI's choice.
+    pub all_cgroup_controllers: bool,
 }
 
 impl RuntimeConfig {
@@ -92,6 +95,7 @@ impl RuntimeConfig {
             id_map_base: 100_000,
             id_map_count: 65_536,
             fork_when_single_threaded: true,
+            all_cgroup_controllers: true,
         }
     }
 }
