@@ -154,3 +154,40 @@ fn run_with_every_namespace_maps_root_to_an_unprivileged_range() {
     assert_eq!(lines.last().copied(), Some("isolab-init"), "{stdout}");
     assert!(root.leftover_dirs().is_empty());
 }
+
+#[test]
+fn run_makes_only_the_cgroups_its_limits_need() {
+    let root = TestRoot::new();
+    let line_of = |text: &str, controller: &str| -> String {
+        text.lines()
+            .find(|l| {
+                l.split(':')
+                    .nth(1)
+                    .is_some_and(|c| c.split(',').any(|c| c == controller))
+            })
+            .unwrap_or_default()
+            .to_string()
+    };
+    let out = isolab(&root, &["run", "--rm", "--", "cat", "/proc/self/cgroup"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(line_of(&text, "pids").contains("/isolab/"), "{text}");
+    if text.lines().any(|l| l.contains(":memory:")) {
+        // v1 memory: no group of ours without a memory limit.
+        assert!(!line_of(&text, "memory").contains("/isolab/"), "{text}");
+        let out = isolab(
+            &root,
+            &[
+                "run",
+                "--rm",
+                "--memory",
+                "64M",
+                "--",
+                "cat",
+                "/proc/self/cgroup",
+            ],
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(line_of(&text, "memory").contains("/isolab/"), "{text}");
+    }
+    assert!(root.leftover_dirs().is_empty());
+}
