@@ -385,3 +385,44 @@ async fn twenty_concurrent_containers_with_a_subscriber_leave_nothing() {
         assert!(!cgroup_left(id), "cgroup of {id} left");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limit_hits_and_oom_kills_are_events() {
+    let server = TestServer::start("limits").await;
+    let mut events = server.socket("/events").await;
+    assert!(matches!(
+        next_message(&mut events, WAIT).await,
+        Some(StreamMessage::Snapshot { .. })
+    ));
+
+    // More sleepers than pids.max allows: forks fail, and the stream says so.
+    let forker = server
+        .create(json!({
+            "command": ["/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 30 & done; wait"],
+            "tty": false,
+            "limits": {"pids": 6}
+        }))
+        .await;
+    events_until(&mut events, WAIT, |e| {
+        matches!(&e.kind, EventKind::LimitHit { id, limit: isolab_shared::LimitKind::Pids } if *id == forker)
+    })
+    .await;
+
+    // A memory hog under 16 MiB is OOM-killed, and the exit says so.
+    let hog = server
+        .create(json!({
+            "command": ["/bin/sh", "-c", "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo survived"],
+            "tty": false,
+            "limits": {"memory_bytes": 16777216}
+        }))
+        .await;
+    let seen = events_until(
+        &mut events,
+        Duration::from_secs(30),
+        |e| matches!(&e.kind, EventKind::ContainerOomKilled { id } if *id == hog),
+    )
+    .await;
+    assert!(seen.iter().any(|e| matches!(&e.kind,
+        EventKind::ContainerExited { id, exit } if *id == hog && exit.oom_killed)));
+    server.shutdown().await;
+}

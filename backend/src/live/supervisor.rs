@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use isolab_shared::limits::Limits;
 use isolab_shared::{
-    ContainerSpec, ContainerState, ContainerStatus, ErrorCode, EventKind, ExitStatus, LiveStatus,
-    NamespaceSet, HOST_IMAGE,
+    ContainerSpec, ContainerState, ContainerStatus, ErrorCode, EventKind, ExitStatus, LimitKind,
+    LiveStatus, NamespaceSet, HOST_IMAGE,
 };
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
@@ -171,6 +171,8 @@ pub(super) struct Entry {
     terminal: Option<Arc<TerminalSession>>,
     execs: Mutex<BTreeMap<String, ExecSession>>,
     removed: AtomicBool,
+    /// Refused forks and OOM kills already announced as limit hits.
+    limit_marks: Mutex<(u64, u64)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -181,6 +183,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Entry {
     pub(super) fn record(&self) -> ContainerRecord {
         lock(&self.record).clone()
+    }
+
+    /// The limits `usage` shows were hit since the last call.
+    pub(super) fn new_limit_hits(&self, usage: &isolab_shared::CgroupUsage) -> Vec<LimitKind> {
+        let now = (
+            usage.pids_rejected.unwrap_or(0),
+            usage.oom_kills.unwrap_or(0),
+        );
+        let mut marks = lock(&self.limit_marks);
+        let mut hits = Vec::new();
+        if now.0 > marks.0 {
+            hits.push(LimitKind::Pids);
+        }
+        if now.1 > marks.1 {
+            hits.push(LimitKind::Memory);
+        }
+        *marks = (now.0.max(marks.0), now.1.max(marks.1));
+        hits
     }
 
     pub(super) fn is_removed(&self) -> bool {
@@ -332,6 +352,7 @@ impl Supervisor {
             terminal,
             execs: Mutex::new(BTreeMap::new()),
             removed: AtomicBool::new(false),
+            limit_marks: Mutex::new((0, 0)),
         });
         let mut state = blocking(move || state_of(&record)).await?;
         // Published as created, then started, so every client sees both steps.
@@ -364,6 +385,17 @@ impl Supervisor {
         .flatten();
         if entry.is_removed() {
             return;
+        }
+        // Limits hit in the container's last moments, before a stats tick saw them.
+        if let Some(cg) = entry.record().cgroup {
+            if let Ok(usage) = blocking(move || cg.usage()).await {
+                for limit in entry.new_limit_hits(&usage) {
+                    self.hub.publish(EventKind::LimitHit {
+                        id: entry.id.clone(),
+                        limit,
+                    });
+                }
+            }
         }
         let exit = exit.unwrap_or_else(|| {
             // Adopted: not our child, so its status is unknown; the cgroup still tells OOM.
@@ -605,10 +637,15 @@ impl Supervisor {
             terminal: None,
             execs: Mutex::new(BTreeMap::new()),
             removed: AtomicBool::new(false),
+            limit_marks: Mutex::new((0, 0)),
         });
         let Ok(state) = blocking(move || state_of(&record)).await else {
             return;
         };
+        // Limits hit under the previous server were announced by it.
+        if let Some(usage) = &state.cgroup {
+            entry.new_limit_hits(usage);
+        }
         tracing::info!(id = %entry.id, "adopted a running container");
         lock(&self.entries).insert(entry.id.clone(), entry.clone());
         self.hub.publish(EventKind::ContainerAdopted {

@@ -6,7 +6,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use isolab_shared::{CgroupUsage, ContainerStatus, EventKind, LimitKind};
+use isolab_shared::{CgroupUsage, ContainerStatus, EventKind};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::sync::mpsc;
@@ -79,8 +79,6 @@ async fn host_loop(sup: Arc<Supervisor>) {
 async fn stats_loop(sup: Arc<Supervisor>) {
     let mut tick = tokio::time::interval(sup.config().stats_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The counters that tell a limit was hit, per container, at the last tick.
-    let mut last: HashMap<String, (u64, u64)> = HashMap::new();
     loop {
         tick.tick().await;
         let running: Vec<_> = sup
@@ -91,40 +89,32 @@ async fn stats_loop(sup: Arc<Supervisor>) {
                 let record = e.record();
                 (record.status != ContainerStatus::Exited)
                     .then_some(())
-                    .and(record.cgroup.map(|cg| (e.id.clone(), cg)))
+                    .and(record.cgroup.map(|cg| (e.clone(), cg)))
             })
             .collect();
         if running.is_empty() {
-            last.clear();
             continue;
         }
-        let Ok(usage) = tokio::task::spawn_blocking(move || {
+        let Ok(measured) = tokio::task::spawn_blocking(move || {
             running
                 .into_iter()
-                .map(|(id, cg)| (id, cg.usage()))
-                .collect::<BTreeMap<String, CgroupUsage>>()
+                .map(|(entry, cg)| (entry, cg.usage()))
+                .collect::<Vec<_>>()
         })
         .await
         else {
             continue;
         };
-        for (id, u) in &usage {
-            let now = (u.pids_rejected.unwrap_or(0), u.oom_kills.unwrap_or(0));
-            let before = last.insert(id.clone(), now).unwrap_or(now);
-            if now.0 > before.0 {
+        let mut usage = BTreeMap::<String, CgroupUsage>::new();
+        for (entry, u) in measured {
+            for limit in entry.new_limit_hits(&u) {
                 sup.hub.publish(EventKind::LimitHit {
-                    id: id.clone(),
-                    limit: LimitKind::Pids,
+                    id: entry.id.clone(),
+                    limit,
                 });
             }
-            if now.1 > before.1 {
-                sup.hub.publish(EventKind::LimitHit {
-                    id: id.clone(),
-                    limit: LimitKind::Memory,
-                });
-            }
+            usage.insert(entry.id.clone(), u);
         }
-        last.retain(|id, _| usage.contains_key(id));
         sup.hub.publish(EventKind::Stats { usage });
     }
 }
