@@ -5,12 +5,14 @@
 //! - [`runtime`]: the container runtime library (spec -> plan -> apply; lifecycle).
 //! - [`observe`]: reads /proc and cgroupfs into shared types.
 //! - [`terminal`]: PTY sessions shared by many clients, with scrollback.
+//! - [`live`]: the live containers of a server: supervisor, exit watchers, process events.
 //! - [`server`]: axum routes: the embedded UI, token auth, the REST API.
 //! - [`sim_cli`]: `isolab sim`, the simulator's shell in a terminal.
 //!
 //! The runtime is a library with no axum or clap in it; `main.rs` only parses flags
 //! and calls in here.
 
+pub mod live;
 pub mod observe;
 pub mod runtime;
 pub mod server;

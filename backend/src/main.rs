@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use isolab::runtime::{self, Container, RuntimeConfig};
-use isolab::server::{self, auth::AccessToken, AppState};
+use isolab::server::{self, auth::AccessToken, AppState, ServerConfig};
 use isolab::sysinfo;
 use isolab_shared::{limits, ContainerSpec, ContainerStatus, NamespaceSet};
 
@@ -103,16 +103,36 @@ struct ServeArgs {
     /// Access token; a random one is made when absent.
     #[arg(long, env = "ISOLAB_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Also accept WebSockets from this origin (e.g. http://teacher.local:8080); repeatable.
+    #[arg(
+        long = "allow-origin",
+        env = "ISOLAB_ALLOW_ORIGIN",
+        value_delimiter = ','
+    )]
+    allow_origins: Vec<String>,
+    /// Leave containers running on exit, for the next server to adopt.
+    #[arg(long, env = "ISOLAB_KEEP")]
+    keep: bool,
+    /// Most containers at once on this server.
+    #[arg(long, env = "ISOLAB_MAX_CONTAINERS", default_value_t = 128)]
+    max_containers: usize,
+    /// Most containers at once per access token.
+    #[arg(long, env = "ISOLAB_MAX_PER_TOKEN", default_value_t = 64)]
+    max_per_token: usize,
 }
 
 fn main() -> std::process::ExitCode {
-    // The runtime re-execs this binary as the container's init helper; dispatch on
-    // argv[0] before anything (logging, threads) starts.
-    if std::env::args_os()
-        .next()
-        .is_some_and(|a| a == runtime::INIT_ARGV0)
-    {
+    // The runtime re-execs this binary as the container's init helper and as the exec
+    // helper; dispatch on argv[0] before anything (logging, threads) starts.
+    let argv0 = std::env::args_os().next();
+    if argv0.as_deref().is_some_and(|a| a == runtime::INIT_ARGV0) {
         runtime::init_helper_main();
+    }
+    if argv0
+        .as_deref()
+        .is_some_and(|a| a == runtime::exec::EXEC_ARGV0)
+    {
+        runtime::exec::exec_helper_main();
     }
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -124,7 +144,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let state_root = cli.state_root;
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(args, state_root),
         Command::Run(args) => run(args, state_root),
         Command::Ps => ps(state_root),
         Command::Rm { containers } => rm(&containers, state_root),
@@ -143,7 +163,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
+fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::process::ExitCode> {
     let token = match args.token.as_deref() {
         Some(t) => AccessToken::from_user(t).map_err(anyhow::Error::msg)?,
         None => AccessToken::generate(),
@@ -155,8 +175,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr().context("cannot read the bound address")?;
-        let live = sysinfo::live_status();
-        match &live.reason {
+        let mut config = ServerConfig::new(
+            token.clone(),
+            std::env::current_exe().context("cannot find the isolab binary")?,
+        );
+        config.live.runtime.state_root = state_root;
+        config.live.max_containers = args.max_containers;
+        config.live.max_per_token = args.max_per_token;
+        config.allowed_origins = args.allow_origins.clone();
+        match &config.live_status.reason {
             None => tracing::info!(cgroups = %sysinfo::cgroup_mode(), "live mode on"),
             Some(why) => tracing::warn!("live mode off: {why}"),
         }
@@ -168,10 +195,18 @@ fn serve(args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
             IpAddr::V6(ip) => format!("[{ip}]"),
             IpAddr::V4(ip) => ip.to_string(),
         };
+        let state = AppState::new(config);
+        state.start_background().await;
         println!("isolab is serving at:\n    http://{host}:{}/?token={}", local.port(), token.as_str());
-        server::run(listener, AppState::new(token), shutdown)
+        server::run(listener, state.clone(), shutdown)
             .await
             .context("the server failed")?;
+        if args.keep {
+            tracing::info!("leaving the containers running (--keep)");
+        } else {
+            tracing::info!("removing the containers");
+        }
+        state.live().shutdown(args.keep).await;
         tracing::info!("stopped");
         Ok(std::process::ExitCode::SUCCESS)
     })

@@ -3,14 +3,18 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
-use isolab::server::{app, auth::AccessToken, AppState};
+use isolab::server::{app, auth::AccessToken, AppState, ServerConfig};
 use isolab_shared::{ApiError, ErrorCode, VersionInfo, API_VERSION};
 use tower::ServiceExt;
 
 const TOKEN: &str = "test-token-1234";
 
 fn state() -> AppState {
-    AppState::new(AccessToken::from_user(TOKEN).expect("valid token"))
+    let token = AccessToken::from_user(TOKEN).expect("valid token");
+    let mut config = ServerConfig::new(token, env!("CARGO_BIN_EXE_isolab").into());
+    // Never touch the host's real state dir from these tests.
+    config.live.runtime.state_root = std::env::temp_dir().join("isolab-test-server-http");
+    AppState::new(config)
 }
 
 async fn send(req: Request<Body>) -> (StatusCode, Vec<u8>) {

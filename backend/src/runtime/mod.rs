@@ -7,6 +7,7 @@
 //! - [`plan`]: spec -> ordered [`plan::PlannedStep`]s (pure; unit-tested).
 //! - [`channel`]: the runtime <-> init helper messages over a socketpair, with fd passing.
 //! - [`container`]: the lifecycle API: create, start, stop, kill, wait, delete, resize.
+//! - [`exec`]: another process in a running container, entering chosen namespaces.
 //! - [`init_process`]: the re-exec'd init helper: unshare, id maps, clone PID 1.
 //! - [`apply`]: applies planned steps (mounts, pivot_root, hostname, lo, masks).
 //! - [`reaper`]: the container's minimal PID 1: runs the command as PID 2, forwards
@@ -33,6 +34,7 @@ pub mod channel;
 pub mod cleanup;
 pub mod container;
 pub mod describe;
+pub mod exec;
 pub mod init_process;
 pub mod plan;
 pub mod reaper;

@@ -17,6 +17,16 @@ pub fn routes() -> Router<AppState> {
         .route("/version", get(version))
         .route("/events", get(super::events_ws::upgrade))
         .route("/metrics", get(metrics))
+        .route("/host", get(host))
+        .merge(super::containers::routes())
+}
+
+/// `GET /host`: the host's namespaces and a process summary, read now.
+pub async fn host() -> Result<Json<isolab_shared::HostState>, HttpError> {
+    tokio::task::spawn_blocking(crate::observe::host_state)
+        .await
+        .map(Json)
+        .map_err(|e| HttpError::new(ErrorCode::Internal, format!("cannot read the host: {e}")))
 }
 
 /// `GET /metrics`: Prometheus text.

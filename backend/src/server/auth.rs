@@ -13,7 +13,7 @@ use super::error::HttpError;
 use super::AppState;
 
 /// A secret that grants full access to the API.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken(String);
 
 impl AccessToken {

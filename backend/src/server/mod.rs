@@ -4,7 +4,8 @@
 //! - [`auth`]: the access token and the middleware that checks it.
 //! - [`assets`]: the frontend, embedded in the binary.
 //! - [`error`]: the typed JSON error every failing request gets.
-//! - [`api`]: the REST handlers.
+//! - [`api`]: the REST handlers of the server itself (version, host, metrics).
+//! - [`containers`]: the REST handlers and terminal sockets of containers.
 //! - [`hub`]: numbers events, keeps the snapshot and the replay buffer, fans out.
 //! - [`events_ws`]: the events WebSocket (snapshot, then events; resume by sequence).
 //! - [`terminal_ws`]: terminal WebSockets (bytes both ways, control in JSON, view mode).
@@ -17,6 +18,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod containers;
 pub mod error;
 pub mod events_ws;
 pub mod hub;
@@ -25,6 +27,7 @@ pub mod origin;
 pub mod terminal_ws;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -32,10 +35,40 @@ use tokio::net::TcpListener;
 
 use auth::AccessToken;
 use hub::EventHub;
+use isolab_shared::LiveStatus;
+
+use crate::live::{LiveConfig, Supervisor};
+use crate::runtime::RuntimeConfig;
 use metrics::ServerMetrics;
 
 /// The largest WebSocket message or frame accepted (1 MiB).
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
+
+/// What a server is started with.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The token clients must present.
+    pub token: AccessToken,
+    /// Origins allowed to open WebSockets besides the server's own.
+    pub allowed_origins: Vec<String>,
+    /// Settings of the live containers.
+    pub live: LiveConfig,
+    /// Whether live containers work here, and why not.
+    pub live_status: LiveStatus,
+}
+
+impl ServerConfig {
+    /// A config with `token`, the default live settings with `helper_exe` as the
+    /// runtime's helper binary, and live mode as this host allows.
+    pub fn new(token: AccessToken, helper_exe: PathBuf) -> Self {
+        ServerConfig {
+            token,
+            allowed_origins: Vec::new(),
+            live: LiveConfig::new(RuntimeConfig::new(helper_exe)),
+            live_status: crate::sysinfo::live_status(),
+        }
+    }
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -48,22 +81,21 @@ struct AppStateInner {
     allowed_origins: Vec<String>,
     hub: Arc<EventHub>,
     metrics: Arc<ServerMetrics>,
+    live: Arc<Supervisor>,
 }
 
 impl AppState {
-    /// State for a server that accepts `token` and WebSockets from its own origin.
-    pub fn new(token: AccessToken) -> Self {
-        AppState::with_origins(token, Vec::new())
-    }
-
-    /// State that also accepts WebSockets from `allowed_origins`.
-    pub fn with_origins(token: AccessToken, allowed_origins: Vec<String>) -> Self {
+    /// The state of a server made with `config`. Needs a tokio runtime.
+    pub fn new(config: ServerConfig) -> Self {
+        let hub = Arc::new(EventHub::default());
+        let live = Supervisor::new(config.live, hub.clone(), config.live_status);
         AppState {
             inner: Arc::new(AppStateInner {
-                token,
-                allowed_origins,
-                hub: Arc::new(EventHub::default()),
+                token: config.token,
+                allowed_origins: config.allowed_origins,
+                hub,
                 metrics: Arc::new(ServerMetrics::default()),
+                live,
             }),
         }
     }
@@ -86,6 +118,18 @@ impl AppState {
     /// The server's counters.
     pub fn metrics(&self) -> &Arc<ServerMetrics> {
         &self.inner.metrics
+    }
+
+    /// The live containers.
+    pub fn live(&self) -> &Arc<Supervisor> {
+        &self.inner.live
+    }
+
+    /// Adopts or cleans what a previous server left, and starts the background work
+    /// (exit watchers, process events, stats). Call once, after [`AppState::new`].
+    pub async fn start_background(&self) {
+        self.live().reconcile().await;
+        crate::live::watch::spawn_background(self.live().clone());
     }
 }
 

@@ -1,0 +1,16 @@
+//! Live containers under a running server: made through the runtime, watched until
+//! they exit, their terminals kept, and every change published on the event hub.
+//!
+//! # Layout
+//! - [`supervisor`]: [`Supervisor`]: create, inspect, signal, limit, exec, remove;
+//!   adoption of containers left by a previous server; shutdown.
+//! - [`watch`]: background work: exit watchers, process events, stats ticks, host refresh.
+//! - [`describe`]: a full [`isolab_shared::ContainerState`] observed from the kernel.
+//!
+//! The runtime calls block, so they run on tokio's blocking threads.
+
+pub mod describe;
+pub mod supervisor;
+pub mod watch;
+
+pub use supervisor::{ExecSpec, LiveConfig, LiveError, Supervisor};

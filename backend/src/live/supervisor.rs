@@ -1,0 +1,637 @@
+//! The supervisor of a server's live containers.
+
+use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use isolab_shared::limits::Limits;
+use isolab_shared::{
+    ContainerSpec, ContainerState, ContainerStatus, ErrorCode, EventKind, ExitStatus, LiveStatus,
+    NamespaceSet, HOST_IMAGE,
+};
+use nix::sys::signal::Signal;
+use serde::{Deserialize, Serialize};
+
+use super::describe::observe_container;
+use super::watch;
+use crate::runtime::exec::{self, ExecRequest};
+use crate::runtime::init_process::FIND_COMMAND_STEP;
+use crate::runtime::{self, Container, ContainerRecord, RuntimeConfig, RuntimeError};
+use crate::server::hub::EventHub;
+use crate::terminal::TerminalSession;
+
+/// Limits and timings of a supervisor.
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    pub runtime: RuntimeConfig,
+    /// Most containers at once on this server.
+    pub max_containers: usize,
+    /// Most containers at once per access token.
+    pub max_per_token: usize,
+    /// How long `stop` waits after SIGTERM before SIGKILL.
+    pub stop_grace: Duration,
+    /// How often usage figures are published.
+    pub stats_interval: Duration,
+    /// How often the host's processes are re-read.
+    pub host_interval: Duration,
+}
+
+impl LiveConfig {
+    /// The defaults, with `runtime` for the container runtime.
+    pub fn new(runtime: RuntimeConfig) -> Self {
+        LiveConfig {
+            runtime,
+            max_containers: 128,
+            max_per_token: 64,
+            stop_grace: Duration::from_secs(3),
+            stats_interval: Duration::from_secs(1),
+            host_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Why a live operation failed; each maps to one API error code.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("live containers are off: {0}")]
+    Unavailable(String),
+    #[error("no container '{0}'")]
+    NotFound(String),
+    #[error("no exec session '{0}' in this container")]
+    ExecNotFound(String),
+    #[error("too many containers: this server allows {0} at once")]
+    TooManyOnServer(usize),
+    #[error("too many containers: each token may have {0} at once")]
+    TooManyForToken(usize),
+    #[error("image directory '{0}' does not exist")]
+    ImageMissing(String),
+    #[error("{0}")]
+    Spec(#[from] isolab_shared::SpecError),
+    #[error("{0}")]
+    Limit(#[from] isolab_shared::limits::LimitError),
+    #[error("container '{0}' has no terminal (it was created with tty false, or adopted after a restart)")]
+    NoTerminal(String),
+    #[error("container '{0}' is not running")]
+    NotRunning(String),
+    #[error("a container named '{0}' already exists")]
+    NameTaken(String),
+    #[error("{0}")]
+    CommandNotFound(String),
+    #[error("{0}")]
+    Runtime(RuntimeError),
+}
+
+impl LiveError {
+    /// The API error code of this failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            LiveError::Unavailable(_) => ErrorCode::LiveUnavailable,
+            LiveError::NotFound(_) | LiveError::ExecNotFound(_) => ErrorCode::NotFound,
+            LiveError::TooManyOnServer(_) | LiveError::TooManyForToken(_) => {
+                ErrorCode::TooManyContainers
+            }
+            LiveError::ImageMissing(_) => ErrorCode::ImageNotFound,
+            LiveError::Limit(_) => ErrorCode::LimitOutOfRange,
+            LiveError::Spec(isolab_shared::SpecError::Limit(_)) => ErrorCode::LimitOutOfRange,
+            LiveError::Spec(_) | LiveError::CommandNotFound(_) => ErrorCode::BadRequest,
+            LiveError::NoTerminal(_) | LiveError::NotRunning(_) | LiveError::NameTaken(_) => {
+                ErrorCode::Conflict
+            }
+            LiveError::Runtime(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<RuntimeError> for LiveError {
+    fn from(e: RuntimeError) -> Self {
+        match e {
+            RuntimeError::NotFound(id) => LiveError::NotFound(id),
+            RuntimeError::ImageMissing(i) => LiveError::ImageMissing(i),
+            RuntimeError::Spec(s) => LiveError::Spec(s),
+            RuntimeError::NameTaken(n) => LiveError::NameTaken(n),
+            RuntimeError::NotRunning(id) => LiveError::NotRunning(id),
+            RuntimeError::CommandNotFound(m) => LiveError::CommandNotFound(m),
+            RuntimeError::SetupFailed { step, error } if step == FIND_COMMAND_STEP => {
+                LiveError::CommandNotFound(error)
+            }
+            other => LiveError::Runtime(other),
+        }
+    }
+}
+
+/// What `POST /containers/{id}/exec` takes.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExecSpec {
+    /// The argv; defaults to a shell.
+    #[serde(default = "default_exec_command")]
+    pub command: Vec<String>,
+    /// Make the terminal the process's controlling terminal.
+    #[serde(default = "yes")]
+    pub tty: bool,
+    /// Enter only these namespaces (default: all of the container's).
+    #[serde(default)]
+    pub namespaces: Option<NamespaceSet>,
+}
+
+fn default_exec_command() -> Vec<String> {
+    vec!["/bin/sh".to_string()]
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What an exec answers.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ExecInfo {
+    /// The exec session's id (for its terminal).
+    pub id: String,
+    /// The container's id.
+    pub container: String,
+    pub command: Vec<String>,
+    /// Host PID of the exec helper.
+    pub pid: u32,
+}
+
+struct ExecSession {
+    terminal: Arc<TerminalSession>,
+}
+
+/// One container the supervisor knows.
+pub(super) struct Entry {
+    pub(super) id: String,
+    owner: String,
+    pub(super) record: Mutex<ContainerRecord>,
+    /// `None` for a container adopted from a previous server, or once deleted.
+    container: Mutex<Option<Container>>,
+    terminal: Option<Arc<TerminalSession>>,
+    execs: Mutex<BTreeMap<String, ExecSession>>,
+    removed: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section leaves the data consistent, so poisoning is survivable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Entry {
+    pub(super) fn record(&self) -> ContainerRecord {
+        lock(&self.record).clone()
+    }
+
+    pub(super) fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Relaxed)
+    }
+}
+
+/// Makes and tracks a server's live containers.
+pub struct Supervisor {
+    pub(super) config: LiveConfig,
+    pub(super) hub: Arc<EventHub>,
+    status: LiveStatus,
+    pub(super) entries: Mutex<BTreeMap<String, Arc<Entry>>>,
+    /// Creations under way, counted against the caps (by owner).
+    pending: Mutex<Vec<String>>,
+}
+
+fn short_id() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, LiveError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| LiveError::Runtime(RuntimeError::Protocol(format!("worker failed: {e}"))))
+}
+
+impl Supervisor {
+    /// A supervisor publishing on `hub`. `status` says whether live mode works here.
+    pub fn new(config: LiveConfig, hub: Arc<EventHub>, status: LiveStatus) -> Arc<Supervisor> {
+        Arc::new(Supervisor {
+            config,
+            hub,
+            status,
+            entries: Mutex::new(BTreeMap::new()),
+            pending: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Whether real containers can be made.
+    pub fn status(&self) -> &LiveStatus {
+        &self.status
+    }
+
+    /// The supervisor's settings.
+    pub fn config(&self) -> &LiveConfig {
+        &self.config
+    }
+
+    fn require_live(&self) -> Result<(), LiveError> {
+        match &self.status.reason {
+            Some(why) if !self.status.available => Err(LiveError::Unavailable(why.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    fn entry(&self, id: &str) -> Result<Arc<Entry>, LiveError> {
+        let entries = lock(&self.entries);
+        entries
+            .get(id)
+            .or_else(|| entries.values().find(|e| lock(&e.record).name == id))
+            .cloned()
+            .ok_or_else(|| LiveError::NotFound(id.to_string()))
+    }
+
+    /// Reserves a slot for `owner`, or says which cap is full.
+    fn reserve(&self, owner: &str) -> Result<(), LiveError> {
+        let entries = lock(&self.entries);
+        let mut pending = lock(&self.pending);
+        if entries.len() + pending.len() >= self.config.max_containers {
+            return Err(LiveError::TooManyOnServer(self.config.max_containers));
+        }
+        let mine = entries.values().filter(|e| e.owner == owner).count()
+            + pending.iter().filter(|p| p.as_str() == owner).count();
+        if mine >= self.config.max_per_token {
+            return Err(LiveError::TooManyForToken(self.config.max_per_token));
+        }
+        pending.push(owner.to_string());
+        Ok(())
+    }
+
+    fn release(&self, owner: &str) {
+        let mut pending = lock(&self.pending);
+        if let Some(i) = pending.iter().position(|p| p == owner) {
+            pending.swap_remove(i);
+        }
+    }
+
+    /// Creates and starts a container for `owner` (a token's fingerprint).
+    pub async fn create(
+        self: &Arc<Self>,
+        mut spec: ContainerSpec,
+        owner: &str,
+    ) -> Result<ContainerState, LiveError> {
+        self.require_live()?;
+        spec.validate()?;
+        if spec.image != HOST_IMAGE && !Path::new(&spec.image).is_dir() {
+            return Err(LiveError::ImageMissing(spec.image.clone()));
+        }
+        if spec.name.is_none() {
+            spec.name = Some(format!("c-{}", short_id()));
+        }
+        self.reserve(owner)?;
+        let config = self.config.runtime.clone();
+        let made = blocking(
+            move || -> Result<(Container, Option<OwnedFd>), RuntimeError> {
+                let mut container = Container::create(&config, &spec, runtime::Stdio::Null)?;
+                let tty = container.take_tty();
+                if let Err(e) = container.start() {
+                    let _ = container.delete();
+                    return Err(e);
+                }
+                Ok((container, tty))
+            },
+        )
+        .await;
+        let result = match made {
+            Ok(Ok(made)) => self.register(made, owner).await,
+            Ok(Err(e)) => Err(e.into()),
+            Err(e) => Err(e),
+        };
+        self.release(owner);
+        result
+    }
+
+    async fn register(
+        self: &Arc<Self>,
+        (container, tty): (Container, Option<OwnedFd>),
+        owner: &str,
+    ) -> Result<ContainerState, LiveError> {
+        let terminal = match tty {
+            Some(master) => Some(TerminalSession::start(master).map_err(|e| {
+                LiveError::Runtime(RuntimeError::Sys(
+                    "terminal",
+                    nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                ))
+            })?),
+            None => None,
+        };
+        let record = container.record().clone();
+        let init_pid = container.init_pid().unwrap_or(0);
+        let entry = Arc::new(Entry {
+            id: record.id.clone(),
+            owner: owner.to_string(),
+            record: Mutex::new(record.clone()),
+            container: Mutex::new(Some(container)),
+            terminal,
+            execs: Mutex::new(BTreeMap::new()),
+            removed: AtomicBool::new(false),
+        });
+        let mut state = blocking(move || observe_container(&record)).await?;
+        // Published as created, then started, so every client sees both steps.
+        state.status = ContainerStatus::Created;
+        lock(&self.entries).insert(entry.id.clone(), entry.clone());
+        self.hub.publish(EventKind::ContainerCreated {
+            container: Box::new(state.clone()),
+        });
+        self.hub.publish(EventKind::ContainerStarted {
+            id: entry.id.clone(),
+            init_pid,
+        });
+        watch::spawn_exit_watcher(self.clone(), entry, init_pid);
+        state.status = ContainerStatus::Running;
+        Ok(state)
+    }
+
+    /// Called by the exit watcher once the container's init is gone.
+    pub(super) async fn on_exit(self: &Arc<Self>, entry: Arc<Entry>) {
+        let e = entry.clone();
+        let exit = blocking(move || {
+            let mut guard = lock(&e.container);
+            match guard.as_mut() {
+                Some(c) => c.wait().ok(),
+                None => None,
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        if entry.is_removed() {
+            return;
+        }
+        let exit = exit.unwrap_or_else(|| {
+            // Adopted: not our child, so its status is unknown; the cgroup still tells OOM.
+            let record = entry.record();
+            ExitStatus {
+                oom_killed: record.cgroup.as_ref().is_some_and(|cg| cg.oom_kills() > 0),
+                ..ExitStatus::default()
+            }
+        });
+        {
+            let mut record = lock(&entry.record);
+            record.status = ContainerStatus::Exited;
+            record.exit = Some(exit.clone());
+        }
+        let oom = exit.oom_killed;
+        self.hub.publish(EventKind::ContainerExited {
+            id: entry.id.clone(),
+            exit,
+        });
+        if oom {
+            self.hub.publish(EventKind::ContainerOomKilled {
+                id: entry.id.clone(),
+            });
+        }
+    }
+
+    /// Every container, as the event stream last described it.
+    pub fn list(&self) -> Vec<ContainerState> {
+        self.hub.snapshot().containers
+    }
+
+    /// One container, observed now.
+    pub async fn get(&self, id: &str) -> Result<ContainerState, LiveError> {
+        let entry = self.entry(id)?;
+        let record = entry.record();
+        blocking(move || observe_container(&record)).await
+    }
+
+    /// Sends `signal` to the container's command (through its init).
+    pub fn signal(&self, id: &str, signal: Signal) -> Result<(), LiveError> {
+        let entry = self.entry(id)?;
+        let record = entry.record();
+        if record.status == ContainerStatus::Exited || !record.init_alive() {
+            return Err(LiveError::NotRunning(entry.id.clone()));
+        }
+        let pid = record.init_pid.unwrap_or(0) as i32;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)
+            .map_err(|e| LiveError::Runtime(RuntimeError::Sys("kill", e)))
+    }
+
+    /// SIGTERM now; SIGKILL to everything in it if it still runs after the grace period.
+    pub fn stop(self: &Arc<Self>, id: &str) -> Result<(), LiveError> {
+        self.signal(id, Signal::SIGTERM)?;
+        let entry = self.entry(id)?;
+        let grace = self.config.stop_grace;
+        tokio::spawn(async move {
+            let Some(pid) = entry.record().init_pid else {
+                return;
+            };
+            if tokio::time::timeout(grace, watch::pid_exit(pid))
+                .await
+                .is_err()
+            {
+                let record = entry.record();
+                if record.init_alive() {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid as i32),
+                        Signal::SIGKILL,
+                    );
+                }
+                if let Some(cg) = record.cgroup {
+                    let _ = tokio::task::spawn_blocking(move || cg.kill_all()).await;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Changes the limits of a running container.
+    pub async fn set_limits(&self, id: &str, limits: Limits) -> Result<ContainerState, LiveError> {
+        limits.validate()?;
+        let entry = self.entry(id)?;
+        let e = entry.clone();
+        let l = limits.clone();
+        blocking(move || -> Result<(), LiveError> {
+            let mut guard = lock(&e.container);
+            if let Some(c) = guard.as_mut() {
+                c.set_limits(&l)?;
+                *lock(&e.record) = c.record().clone();
+                return Ok(());
+            }
+            let mut record = lock(&e.record);
+            let cg = record
+                .cgroup
+                .clone()
+                .ok_or_else(|| LiveError::NotRunning(e.id.clone()))?;
+            let mut log = crate::runtime::steps::StepLog::new();
+            cg.set_limits(&l, &mut log)
+                .map_err(|err| LiveError::Runtime(RuntimeError::Cgroup(err.to_string())))?;
+            record.spec.limits = l;
+            record.setup.extend(log.into_steps());
+            record.save()?;
+            Ok(())
+        })
+        .await??;
+        self.hub.publish(EventKind::LimitsChanged {
+            id: entry.id.clone(),
+            limits,
+        });
+        self.get(&entry.id).await
+    }
+
+    /// Stops and removes a container: processes, cgroup, directories, state.
+    pub async fn remove(&self, id: &str) -> Result<(), LiveError> {
+        let entry = self.entry(id)?;
+        entry.removed.store(true, Ordering::Relaxed);
+        let container = lock(&entry.container).take();
+        let config = self.config.runtime.clone();
+        let entry_id = entry.id.clone();
+        let removed = blocking(move || match container {
+            Some(c) => c.delete(),
+            None => match runtime::remove(&config, &entry_id) {
+                Err(RuntimeError::NotFound(_)) => Ok(()),
+                other => other,
+            },
+        })
+        .await?;
+        lock(&self.entries).remove(&entry.id);
+        self.hub.publish(EventKind::ContainerRemoved {
+            id: entry.id.clone(),
+        });
+        removed.map_err(LiveError::from)
+    }
+
+    /// The terminal of a container created with a tty.
+    pub fn terminal(&self, id: &str) -> Result<Arc<TerminalSession>, LiveError> {
+        let entry = self.entry(id)?;
+        entry
+            .terminal
+            .clone()
+            .ok_or_else(|| LiveError::NoTerminal(entry.id.clone()))
+    }
+
+    /// The terminal of an exec session.
+    pub fn exec_terminal(
+        &self,
+        id: &str,
+        exec_id: &str,
+    ) -> Result<Arc<TerminalSession>, LiveError> {
+        let entry = self.entry(id)?;
+        let execs = lock(&entry.execs);
+        execs
+            .get(exec_id)
+            .map(|s| s.terminal.clone())
+            .ok_or_else(|| LiveError::ExecNotFound(exec_id.to_string()))
+    }
+
+    /// Starts a new process in a running container, on a new terminal.
+    pub async fn exec(&self, id: &str, spec: ExecSpec) -> Result<ExecInfo, LiveError> {
+        self.require_live()?;
+        let entry = self.entry(id)?;
+        let record = entry.record();
+        let request = ExecRequest::for_container(
+            &record,
+            spec.command.clone(),
+            spec.namespaces.as_ref(),
+            spec.tty,
+        )?;
+        let config = self.config.runtime.clone();
+        let (child, master) = blocking(move || -> Result<_, LiveError> {
+            let sys = |e| LiveError::Runtime(RuntimeError::Sys("openpty", e));
+            let pty = nix::pty::openpty(None, None).map_err(sys)?;
+            let a = pty.slave.try_clone().map_err(|_| sys(nix::Error::EMFILE))?;
+            let b = pty.slave.try_clone().map_err(|_| sys(nix::Error::EMFILE))?;
+            let child = exec::spawn(&config, &request, [pty.slave, a, b])?;
+            Ok((child, pty.master))
+        })
+        .await??;
+        let terminal = TerminalSession::start(master).map_err(|e| {
+            LiveError::Runtime(RuntimeError::Sys(
+                "terminal",
+                nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+            ))
+        })?;
+        let exec_id = format!("x{}", short_id());
+        let pid = child.id();
+        lock(&entry.execs).insert(exec_id.clone(), ExecSession { terminal });
+        // Reap the helper when it ends; its terminal then reports the end by itself.
+        tokio::task::spawn_blocking(move || {
+            let mut child = child;
+            let _ = child.wait();
+        });
+        Ok(ExecInfo {
+            id: exec_id,
+            container: entry.id.clone(),
+            command: spec.command,
+            pid,
+        })
+    }
+
+    /// Finds containers left by a previous server: adopts the living, cleans the dead.
+    pub async fn reconcile(self: &Arc<Self>) {
+        if !self.status.available {
+            return;
+        }
+        let config = self.config.runtime.clone();
+        let records = blocking(move || runtime::list(&config.state_root))
+            .await
+            .unwrap_or_default();
+        for record in records {
+            if lock(&self.entries).contains_key(&record.id) {
+                continue;
+            }
+            if record.init_alive() && record.status != ContainerStatus::Exited {
+                self.adopt(record).await;
+            } else {
+                let config = self.config.runtime.clone();
+                let id = record.id.clone();
+                match blocking(move || runtime::remove(&config, &id)).await {
+                    Ok(Ok(())) => {
+                        tracing::info!(id = %record.id, "cleaned up a dead container");
+                        self.hub
+                            .publish(EventKind::ContainerCleaned { id: record.id });
+                    }
+                    Ok(Err(e)) => tracing::warn!(id = %record.id, "cannot clean up: {e}"),
+                    Err(e) => tracing::warn!(id = %record.id, "cannot clean up: {e}"),
+                }
+            }
+        }
+    }
+
+    async fn adopt(self: &Arc<Self>, record: ContainerRecord) {
+        let init_pid = record.init_pid.unwrap_or(0);
+        let entry = Arc::new(Entry {
+            id: record.id.clone(),
+            owner: String::new(),
+            record: Mutex::new(record.clone()),
+            container: Mutex::new(None),
+            terminal: None,
+            execs: Mutex::new(BTreeMap::new()),
+            removed: AtomicBool::new(false),
+        });
+        let Ok(state) = blocking(move || observe_container(&record)).await else {
+            return;
+        };
+        tracing::info!(id = %entry.id, "adopted a running container");
+        lock(&self.entries).insert(entry.id.clone(), entry.clone());
+        self.hub.publish(EventKind::ContainerAdopted {
+            container: Box::new(state),
+        });
+        watch::spawn_exit_watcher(self.clone(), entry, init_pid);
+    }
+
+    /// On server exit: removes every container, unless `keep` leaves them for adoption.
+    pub async fn shutdown(&self, keep: bool) {
+        if keep {
+            return;
+        }
+        let ids: Vec<String> = lock(&self.entries).keys().cloned().collect();
+        for id in ids {
+            if let Err(e) = self.remove(&id).await {
+                tracing::warn!(%id, "cannot remove on shutdown: {e}");
+            }
+        }
+    }
+
+    /// Ids and cgroups of the current containers (for the stats tick and process events).
+    pub(super) fn entries(&self) -> Vec<Arc<Entry>> {
+        lock(&self.entries).values().cloned().collect()
+    }
+}

@@ -1,0 +1,251 @@
+//! Background work of the supervisor: exit watchers, process events pushed by the
+//! kernel (polling only when the kernel refuses), stats ticks and host refresh.
+
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::Arc;
+use std::time::Duration;
+
+use isolab_shared::{CgroupUsage, ContainerStatus, EventKind, LimitKind};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::sync::mpsc;
+
+use super::supervisor::{Entry, Supervisor};
+use crate::observe::{self, proc_events::ProcEvent, proc_events::ProcEventListener};
+
+/// Completes when process `pid` has exited (a pidfd turns readable then). Works for
+/// processes that are not our children, such as adopted containers.
+pub async fn pid_exit(pid: u32) {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        // ESRCH: already gone. Anything else: fall back to polling for it.
+        while nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
+            && std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !is_zombie(pid)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        return;
+    }
+    // SAFETY: pidfd_open returned a fresh fd that nothing else owns.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    // SAFETY: the OwnedFd stays open for the AsyncFd's whole life.
+    match unsafe { AsyncFd::register_with_interest(owned, Interest::READABLE) } {
+        Ok(afd) => {
+            let _ = afd.readable().await;
+        }
+        Err(_) => {
+            while !is_zombie(pid) && std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+fn is_zombie(pid: u32) -> bool {
+    observe::proc_files::read_stat(pid).is_ok_and(|s| s.state == 'Z')
+}
+
+/// Watches a container's init and reports its exit to the supervisor.
+pub(super) fn spawn_exit_watcher(sup: Arc<Supervisor>, entry: Arc<Entry>, init_pid: u32) {
+    tokio::spawn(async move {
+        pid_exit(init_pid).await;
+        sup.on_exit(entry).await;
+    });
+}
+
+/// Starts the stats tick, the host refresh and the process event feed.
+pub fn spawn_background(sup: Arc<Supervisor>) {
+    tokio::spawn(stats_loop(sup.clone()));
+    tokio::spawn(host_loop(sup.clone()));
+    if sup.status().available {
+        spawn_process_events(sup);
+    }
+}
+
+async fn host_loop(sup: Arc<Supervisor>) {
+    let mut tick = tokio::time::interval(sup.config().host_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Ok(host) = tokio::task::spawn_blocking(observe::host_state).await {
+            sup.hub.set_host(host);
+        }
+    }
+}
+
+async fn stats_loop(sup: Arc<Supervisor>) {
+    let mut tick = tokio::time::interval(sup.config().stats_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The counters that tell a limit was hit, per container, at the last tick.
+    let mut last: HashMap<String, (u64, u64)> = HashMap::new();
+    loop {
+        tick.tick().await;
+        let running: Vec<_> = sup
+            .entries()
+            .into_iter()
+            .filter(|e| !e.is_removed())
+            .filter_map(|e| {
+                let record = e.record();
+                (record.status != ContainerStatus::Exited)
+                    .then_some(())
+                    .and(record.cgroup.map(|cg| (e.id.clone(), cg)))
+            })
+            .collect();
+        if running.is_empty() {
+            last.clear();
+            continue;
+        }
+        let Ok(usage) = tokio::task::spawn_blocking(move || {
+            running
+                .into_iter()
+                .map(|(id, cg)| (id, cg.usage()))
+                .collect::<BTreeMap<String, CgroupUsage>>()
+        })
+        .await
+        else {
+            continue;
+        };
+        for (id, u) in &usage {
+            let now = (u.pids_rejected.unwrap_or(0), u.oom_kills.unwrap_or(0));
+            let before = last.insert(id.clone(), now).unwrap_or(now);
+            if now.0 > before.0 {
+                sup.hub.publish(EventKind::LimitHit {
+                    id: id.clone(),
+                    limit: LimitKind::Pids,
+                });
+            }
+            if now.1 > before.1 {
+                sup.hub.publish(EventKind::LimitHit {
+                    id: id.clone(),
+                    limit: LimitKind::Memory,
+                });
+            }
+        }
+        last.retain(|id, _| usage.contains_key(id));
+        sup.hub.publish(EventKind::Stats { usage });
+    }
+}
+
+/// The isolab container a process belongs to, from its cgroup path (`…/isolab/<id>`).
+pub fn container_of(pid: u32) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    text.lines().find_map(|line| {
+        let path = line.splitn(3, ':').nth(2)?;
+        let rest = path.split("/isolab/").nth(1)?;
+        let id = rest.split('/').next()?;
+        (!id.is_empty()).then(|| id.to_string())
+    })
+}
+
+/// What the event feed learned about one process.
+enum ProcessChange {
+    Started(u32),
+    Exited(u32),
+}
+
+fn spawn_process_events(sup: Arc<Supervisor>) {
+    let (tx, rx) = mpsc::unbounded_channel::<ProcessChange>();
+    let listener = match ProcEventListener::open() {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!("kernel process events unavailable ({e}); polling cgroups instead");
+            tokio::spawn(publish_process_changes(sup.clone(), rx));
+            tokio::spawn(poll_processes(sup, tx));
+            return;
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("proc-events".into())
+        .spawn(move || read_kernel_events(listener, tx));
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start the process event thread: {e}");
+        return;
+    }
+    tokio::spawn(publish_process_changes(sup, rx));
+}
+
+/// Blocks on the proc connector and forwards process (not thread) changes.
+fn read_kernel_events(mut listener: ProcEventListener, tx: mpsc::UnboundedSender<ProcessChange>) {
+    loop {
+        let change = match listener.next(Duration::from_secs(1)) {
+            Ok(Some(e)) if e.is_thread_event() => continue,
+            Ok(Some(ProcEvent::Fork { child_tgid, .. })) => ProcessChange::Started(child_tgid),
+            Ok(Some(ProcEvent::Exec { tgid, .. })) => ProcessChange::Started(tgid),
+            Ok(Some(ProcEvent::Exit { tgid, .. })) => ProcessChange::Exited(tgid),
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!("process events stopped: {e}");
+                return;
+            }
+        };
+        if tx.send(change).is_err() {
+            return;
+        }
+    }
+}
+
+async fn publish_process_changes(
+    sup: Arc<Supervisor>,
+    mut rx: mpsc::UnboundedReceiver<ProcessChange>,
+) {
+    // Host PID -> container id, for the processes announced so far.
+    let mut known: HashMap<u32, String> = HashMap::new();
+    while let Some(change) = rx.recv().await {
+        match change {
+            ProcessChange::Started(pid) => {
+                let Some(id) = container_of(pid) else {
+                    continue;
+                };
+                let live = sup.entries().iter().any(|e| e.id == id && !e.is_removed());
+                if !live {
+                    continue;
+                }
+                let Ok(process) = observe::process_info(pid) else {
+                    continue;
+                };
+                known.insert(pid, id.clone());
+                sup.hub.publish(EventKind::ProcessStarted {
+                    container: Some(id),
+                    process,
+                });
+            }
+            ProcessChange::Exited(pid) => {
+                if let Some(id) = known.remove(&pid) {
+                    sup.hub.publish(EventKind::ProcessExited {
+                        container: Some(id),
+                        host_pid: pid,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Without kernel events: compares each container's cgroup members every 100 ms.
+async fn poll_processes(sup: Arc<Supervisor>, tx: mpsc::UnboundedSender<ProcessChange>) {
+    let mut seen: HashMap<String, Vec<u32>> = HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        for entry in sup.entries() {
+            let Some(cg) = entry.record().cgroup else {
+                continue;
+            };
+            let Ok(now) = tokio::task::spawn_blocking(move || cg.pids()).await else {
+                continue;
+            };
+            let before = seen
+                .insert(entry.id.clone(), now.clone())
+                .unwrap_or_default();
+            for pid in now.iter().filter(|p| !before.contains(p)) {
+                let _ = tx.send(ProcessChange::Started(*pid));
+            }
+            for pid in before.iter().filter(|p| !now.contains(p)) {
+                let _ = tx.send(ProcessChange::Exited(*pid));
+            }
+        }
+    }
+}

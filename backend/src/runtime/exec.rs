@@ -1,0 +1,254 @@
+//! Running another process inside a running container, entering all of its
+//! namespaces or only chosen ones (nsenter from the browser: say, only the net one).
+//!
+//! Like container creation, this re-execs the isolab binary, here as `isolab-exec`: a
+//! fresh single-threaded process that may setns and fork freely, which the
+//! multi-threaded server may not. The helper is not dumpable while it holds host
+//! resources (CVE-2019-5736); it joins the container's cgroup, opens every namespace
+//! file first (after entering the mount namespace the host's /proc is gone), enters
+//! them user-first, forks so that the pid namespace applies, and the child drops to
+//! the container's capabilities, sets no_new_privs, closes stray fds and execs.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use isolab_shared::{NamespaceKind, NamespaceSet};
+use nix::sched::{setns, CloneFlags};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, ForkResult};
+use serde::{Deserialize, Serialize};
+
+use super::plan::{DEFAULT_CAPABILITIES, DEFAULT_PATH};
+use super::security;
+use super::state::ContainerRecord;
+use super::{RuntimeConfig, RuntimeError};
+
+/// The argv[0] of the exec helper; `main` dispatches on it.
+pub const EXEC_ARGV0: &str = "isolab-exec";
+/// The environment variable that carries the request to the helper.
+const REQUEST_ENV: &str = "ISOLAB_EXEC_REQUEST";
+
+/// What to run, and where.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct ExecRequest {
+    /// Host PID of the container's init, whose namespaces are entered.
+    pub init_pid: u32,
+    /// The namespace kinds to enter.
+    pub namespaces: Vec<NamespaceKind>,
+    /// `cgroup.procs` files to join first.
+    pub cgroup_procs: Vec<PathBuf>,
+    /// The argv.
+    pub command: Vec<String>,
+    /// The environment, as `KEY=value`.
+    pub env: Vec<String>,
+    /// Whether stdin is a terminal that should become the controlling one.
+    pub tty: bool,
+}
+
+impl ExecRequest {
+    /// A request to run `command` in the container of `record`, entering `only` (or
+    /// every namespace the container has when `None`).
+    pub fn for_container(
+        record: &ContainerRecord,
+        command: Vec<String>,
+        only: Option<&NamespaceSet>,
+        tty: bool,
+    ) -> Result<ExecRequest, RuntimeError> {
+        let init_pid = record
+            .init_pid
+            .filter(|_| record.init_alive())
+            .ok_or_else(|| RuntimeError::NotRunning(record.id.clone()))?;
+        if command.first().is_none_or(|c| c.is_empty()) {
+            return Err(RuntimeError::Spec(isolab_shared::SpecError::EmptyCommand));
+        }
+        let own = &record.spec.namespaces;
+        let namespaces: Vec<NamespaceKind> = match only {
+            Some(set) => set.iter().collect(),
+            None => own.iter().collect(),
+        };
+        let cgroup_procs = record
+            .cgroup
+            .as_ref()
+            .map(|cg| {
+                cg.paths()
+                    .into_iter()
+                    .map(|p| p.join("cgroup.procs"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut env = vec![format!("PATH={DEFAULT_PATH}"), "HOME=/root".to_string()];
+        if tty {
+            env.push("TERM=xterm-256color".to_string());
+        }
+        Ok(ExecRequest {
+            init_pid,
+            namespaces,
+            cgroup_procs,
+            command,
+            env,
+            tty,
+        })
+    }
+}
+
+/// Starts the exec helper with `stdio` as the process's stdin, stdout and stderr.
+/// The returned child exits with the command's status (128 + signal if killed).
+pub fn spawn(
+    config: &RuntimeConfig,
+    request: &ExecRequest,
+    stdio: [OwnedFd; 3],
+) -> Result<Child, RuntimeError> {
+    let json = serde_json::to_string(request)
+        .map_err(|e| RuntimeError::Protocol(format!("cannot encode the exec request: {e}")))?;
+    let [stdin, stdout, stderr] = stdio;
+    Command::new(&config.helper_exe)
+        .arg0(EXEC_ARGV0)
+        .env_clear()
+        .env(REQUEST_ENV, json)
+        .stdin(Stdio::from(stdin))
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::from(stderr))
+        .spawn()
+        .map_err(|e| RuntimeError::Helper(config.helper_exe.clone(), e))
+}
+
+/// Entry point of the exec helper. Never returns.
+pub fn exec_helper_main() -> ! {
+    let _ = security::set_not_dumpable();
+    let code = match run_exec_helper() {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("isolab exec: {message}");
+            126
+        }
+    };
+    std::process::exit(code)
+}
+
+fn flag(kind: NamespaceKind) -> CloneFlags {
+    match kind {
+        NamespaceKind::Pid => CloneFlags::CLONE_NEWPID,
+        NamespaceKind::Net => CloneFlags::CLONE_NEWNET,
+        NamespaceKind::Ipc => CloneFlags::CLONE_NEWIPC,
+        NamespaceKind::Uts => CloneFlags::CLONE_NEWUTS,
+        NamespaceKind::Mnt => CloneFlags::CLONE_NEWNS,
+        NamespaceKind::User => CloneFlags::CLONE_NEWUSER,
+        NamespaceKind::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+    }
+}
+
+/// The helper's work; returns the exit code to pass on.
+fn run_exec_helper() -> Result<i32, String> {
+    let json = std::env::var(REQUEST_ENV).map_err(|_| "no exec request".to_string())?;
+    let request: ExecRequest =
+        serde_json::from_str(&json).map_err(|e| format!("bad exec request: {e}"))?;
+    let me = std::process::id().to_string();
+    for procs in &request.cgroup_procs {
+        std::fs::write(procs, &me).map_err(|e| format!("join {}: {e}", procs.display()))?;
+    }
+    // Open every namespace first: entering the mount namespace hides the host's /proc.
+    // User goes first so that the others are entered with its privileges; mount last.
+    let mut order = request.namespaces.clone();
+    order.sort_by_key(|k| match k {
+        NamespaceKind::User => 0,
+        NamespaceKind::Mnt => 2,
+        _ => 1,
+    });
+    let files = order
+        .iter()
+        .map(|&kind| {
+            let path = format!("/proc/{}/ns/{}", request.init_pid, kind.name());
+            std::fs::File::open(&path)
+                .map(|f| (kind, OwnedFd::from(f)))
+                .map_err(|e| format!("open {path}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (kind, fd) in &files {
+        setns(fd, flag(*kind)).map_err(|e| format!("setns({}): {e}", kind.clone_flag_name()))?;
+    }
+    drop(files);
+    let argv = request
+        .command
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| "the command contains a NUL byte".to_string())?;
+    let env = request
+        .env
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| "the environment contains a NUL byte".to_string())?;
+    let entered_mnt = request.namespaces.contains(&NamespaceKind::Mnt);
+    // SAFETY: this helper is single-threaded, so the child may run any code.
+    match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
+        ForkResult::Child => {
+            let message = exec_command(&argv, &env, request.tty, entered_mnt);
+            eprintln!("isolab exec: {message}");
+            // 127 as a shell does when the command is missing.
+            std::process::exit(127);
+        }
+        ForkResult::Parent { child } => loop {
+            match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+                Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(128 + signal as i32),
+                Ok(_) | Err(nix::Error::EINTR) => continue,
+                Err(e) => return Err(format!("waitpid: {e}")),
+            }
+        },
+    }
+}
+
+/// In the forked child: session, terminal, hardening, exec. Returns only on failure.
+fn exec_command(argv: &[CString], env: &[CString], tty: bool, entered_mnt: bool) -> String {
+    if let Err(e) = nix::unistd::setsid() {
+        return format!("setsid: {e}");
+    }
+    if tty {
+        // SAFETY: TIOCSCTTY on stdin, a terminal we were given.
+        if unsafe { libc::ioctl(std::io::stdin().as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
+            return format!("TIOCSCTTY: {}", nix::Error::last());
+        }
+    }
+    if entered_mnt {
+        if let Err(e) = nix::unistd::chdir("/") {
+            return format!("chdir /: {e}");
+        }
+    }
+    if let Err(e) = security::check_cwd_inside_root() {
+        return e;
+    }
+    let keep: Vec<String> = DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect();
+    if let Err(e) = security::drop_capabilities(&keep) {
+        return format!("dropping capabilities: {e}");
+    }
+    if let Err(e) = nix::sys::prctl::set_no_new_privs() {
+        return format!("no_new_privs: {e}");
+    }
+    if let Err(e) = security::cloexec_fds_above_stdio() {
+        return format!("close_range: {e}");
+    }
+    let Some(program) = argv.first() else {
+        return "empty command".to_string();
+    };
+    let err = if program.as_bytes().contains(&b'/') {
+        nix::unistd::execve(program, argv, env)
+    } else {
+        // Look the program up along the container's PATH (we are in its mount ns).
+        let path = DEFAULT_PATH
+            .split(':')
+            .filter_map(|dir| CString::new(format!("{dir}/{}", program.to_string_lossy())).ok())
+            .find(|p| nix::unistd::access(p.as_c_str(), nix::unistd::AccessFlags::X_OK).is_ok());
+        match path {
+            Some(p) => nix::unistd::execve(&p, argv, env),
+            None => return format!("{}: command not found", program.to_string_lossy()),
+        }
+    };
+    match err {
+        Err(e) => format!("{}: {e}", program.to_string_lossy()),
+        Ok(never) => match never {},
+    }
+}

@@ -1,0 +1,241 @@
+//! `/api/v1/containers…`: create, inspect, signal, limit, exec, remove, and the
+//! terminal WebSockets of containers and exec sessions.
+
+use std::str::FromStr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use isolab_shared::limits::Limits;
+use isolab_shared::{ContainerSpec, ContainerState, ErrorCode};
+use nix::sys::signal::Signal;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::error::HttpError;
+use super::terminal_ws::{terminal_socket, TerminalQuery};
+use super::{origin, AppState, MAX_FRAME_BYTES};
+use crate::live::{ExecSpec, LiveError};
+use crate::terminal::TerminalSession;
+
+/// The container routes, relative to `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/containers", get(list).post(create))
+        .route("/containers/{id}", get(inspect).delete(remove))
+        .route("/containers/{id}/stop", post(stop))
+        .route("/containers/{id}/signal", post(signal))
+        .route("/containers/{id}/limits", patch(set_limits))
+        .route("/containers/{id}/exec", post(exec))
+        .route("/containers/{id}/terminal", get(terminal))
+        .route(
+            "/containers/{id}/exec/{exec_id}/terminal",
+            get(exec_terminal),
+        )
+}
+
+impl From<LiveError> for HttpError {
+    fn from(e: LiveError) -> Self {
+        HttpError::new(e.code(), e.to_string())
+    }
+}
+
+/// A JSON body whose every rejection is a typed API error: bad syntax is `bad_json`,
+/// wrong field types or unknown fields are `bad_request`.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = HttpError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(HttpError::new(
+                ErrorCode::BadJson,
+                format!("the body is not valid JSON: {}", e.body_text()),
+            )),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(HttpError::new(
+                ErrorCode::BadRequest,
+                "send the body as JSON with Content-Type: application/json",
+            )),
+            Err(e) => Err(HttpError::new(ErrorCode::BadRequest, e.body_text())),
+        }
+    }
+}
+
+/// A fingerprint of the caller's token, for the per-token container cap.
+fn owner(headers: &HeaderMap, state: &AppState) -> String {
+    // Every caller holds the server's one token today; keep the cap keyed by it so
+    // that more tokens (one per student) slot in without changing the supervisor.
+    let _ = headers;
+    state.token().as_str().chars().take(8).collect()
+}
+
+async fn list(State(state): State<AppState>) -> Json<Vec<ContainerState>> {
+    Json(state.live().list())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(spec): ApiJson<ContainerSpec>,
+) -> Result<(StatusCode, Json<ContainerState>), HttpError> {
+    let owner = owner(&headers, &state);
+    let created = state.live().create(spec, &owner).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn inspect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ContainerState>, HttpError> {
+    Ok(Json(state.live().get(&id).await?))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, HttpError> {
+    state.live().remove(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn stop(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, HttpError> {
+    state.live().stop(&id)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The body of `POST /containers/{id}/signal`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalRequest {
+    /// `SIGTERM`, `TERM` or `15`.
+    pub signal: serde_json::Value,
+}
+
+/// Parses a signal given by name (with or without `SIG`) or number.
+pub fn parse_signal(value: &serde_json::Value) -> Result<Signal, HttpError> {
+    let bad = || {
+        HttpError::new(
+            ErrorCode::BadRequest,
+            format!("unknown signal {value}: use a name like \"SIGTERM\" or a number like 15"),
+        )
+    };
+    match value {
+        serde_json::Value::String(name) => {
+            let upper = name.trim().to_ascii_uppercase();
+            let full = if upper.starts_with("SIG") {
+                upper
+            } else {
+                format!("SIG{upper}")
+            };
+            Signal::from_str(&full).map_err(|_| bad())
+        }
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .and_then(|n| i32::try_from(n).ok())
+            .and_then(|n| Signal::try_from(n).ok())
+            .ok_or_else(bad),
+        _ => Err(bad()),
+    }
+}
+
+async fn signal(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SignalRequest>,
+) -> Result<StatusCode, HttpError> {
+    let sig = parse_signal(&body.signal)?;
+    state.live().signal(&id, sig)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_limits(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(limits): ApiJson<Limits>,
+) -> Result<Json<ContainerState>, HttpError> {
+    Ok(Json(state.live().set_limits(&id, limits).await?))
+}
+
+async fn exec(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(spec): ApiJson<ExecSpec>,
+) -> Result<Response, HttpError> {
+    let info = state.live().exec(&id, spec).await?;
+    Ok((StatusCode::CREATED, Json(info)).into_response())
+}
+
+fn upgrade_terminal(
+    state: AppState,
+    headers: &HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    session: std::sync::Arc<TerminalSession>,
+    query: TerminalQuery,
+) -> Result<Response, HttpError> {
+    origin::check(headers, state.allowed_origins())?;
+    let ws = ws.map_err(|e| {
+        HttpError::new(
+            ErrorCode::BadRequest,
+            format!("this is a WebSocket endpoint: {}", e.body_text()),
+        )
+    })?;
+    let metrics = state.metrics().clone();
+    Ok(ws
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket: WebSocket| async move {
+            metrics.terminals.inc();
+            let (write, read) = socket.split();
+            terminal_socket(write, read, session, query, metrics.clone()).await;
+            metrics.terminals.dec();
+        }))
+}
+
+async fn terminal(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<TerminalQuery>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, HttpError> {
+    let session = state.live().terminal(&id)?;
+    upgrade_terminal(state, &headers, ws, session, query)
+}
+
+async fn exec_terminal(
+    State(state): State<AppState>,
+    Path((id, exec_id)): Path<(String, String)>,
+    Query(query): Query<TerminalQuery>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, HttpError> {
+    let session = state.live().exec_terminal(&id, &exec_id)?;
+    upgrade_terminal(state, &headers, ws, session, query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_by_name_or_number() {
+        let s = |v: serde_json::Value| parse_signal(&v).ok();
+        assert_eq!(s(serde_json::json!("SIGKILL")), Some(Signal::SIGKILL));
+        assert_eq!(s(serde_json::json!("term")), Some(Signal::SIGTERM));
+        assert_eq!(s(serde_json::json!(2)), Some(Signal::SIGINT));
+        assert_eq!(s(serde_json::json!("SIGNOPE")), None);
+        assert_eq!(s(serde_json::json!(999)), None);
+        assert_eq!(s(serde_json::json!(true)), None);
+    }
+}
