@@ -44,12 +44,27 @@ pub fn terminal_pane(props: &TerminalPaneProps) -> Html {
     let mounted = use_mut_ref(|| None::<Mounted>);
     let cursor = use_mut_ref(ReplayCursor::default);
     let status = use_state(String::new);
-    let available = xterm::available();
+    // xterm.js arrives by a module script that may run after the first render.
+    let ready = use_state(xterm::available);
+    let available = *ready;
+    {
+        let ready = ready.clone();
+        use_effect_with(available, move |available| {
+            let poll = (!*available).then(|| {
+                gloo_timers::callback::Interval::new(100, move || {
+                    if xterm::available() {
+                        ready.set(true);
+                    }
+                })
+            });
+            move || drop(poll)
+        });
+    }
 
     {
         let host = host.clone();
         let mounted = mounted.clone();
-        use_effect_with(props.tab.key.clone(), move |_| {
+        use_effect_with((props.tab.key.clone(), available), move |_| {
             if available {
                 if let Some(el) = host.cast::<HtmlElement>() {
                     *mounted.borrow_mut() = mount(&el);
@@ -72,7 +87,7 @@ pub fn terminal_pane(props: &TerminalPaneProps) -> Html {
         let status = status.setter();
         let target = props.tab.target.clone();
         let read_only = props.read_only;
-        use_effect_with((props.tab.key.clone(), read_only), move |_| {
+        use_effect_with((props.tab.key.clone(), read_only, available), move |_| {
             let cleanup = connect(&mounted, target, read_only, cursor, status);
             move || cleanup()
         });

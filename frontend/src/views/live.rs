@@ -39,6 +39,16 @@ pub fn live_view(props: &LiveViewProps) -> Html {
             let initial_tabs = restore_tabs(&source, props.token.clone());
             html! {
                 <>
+                    <section class="card host-facts">
+                        <h2>{"This host"}</h2>
+                        <dl class="facts inline">
+                            <dt>{"isolab"}</dt><dd>{ &v.version }</dd>
+                            <dt>{"Kernel"}</dt><dd>{ &v.kernel_release }</dd>
+                            <dt>{"cgroups"}</dt><dd>{ v.cgroup_mode.to_string() }</dd>
+                            <dt>{"Live containers"}</dt>
+                            <dd>{ if v.live.available { "available" } else { "off" } }</dd>
+                        </dl>
+                    </section>
                     if !v.live.available {
                         <section class="card notice live-off">
                             <h2>{"Live containers are off on this server"}</h2>

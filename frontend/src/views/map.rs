@@ -15,8 +15,8 @@ use super::ViewProps;
 use crate::state::State;
 
 /// The SVG's width in user units (it scales to the element).
-pub const MAP_WIDTH: f64 = 1200.0;
-const NODE_W: f64 = 70.0;
+pub const MAP_WIDTH: f64 = 960.0;
+const NODE_W: f64 = 72.0;
 const NODE_H: f64 = 24.0;
 const GAP: f64 = 6.0;
 const HEAD_H: f64 = 26.0;

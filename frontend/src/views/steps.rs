@@ -53,14 +53,17 @@ pub fn compare_with_docker(facts: &IsolationFacts) -> Vec<(&'static str, String,
 
 fn timeline(c: &ContainerState) -> Html {
     let total: u64 = c.setup.iter().map(|s| s.duration_us).sum::<u64>().max(1);
-    let longest = c.setup.iter().map(|s| s.duration_us).max().unwrap_or(1).max(1);
+    let mut start_us = 0u64;
     let rows = c.setup.iter().enumerate().map(|(i, s)| {
-        let width = (s.duration_us as f64 / longest as f64 * 100.0).max(0.5);
+        // A Gantt row: the bar starts where the previous steps ended.
+        let left = start_us as f64 / total as f64 * 100.0;
+        let width = (s.duration_us as f64 / total as f64 * 100.0).max(0.4);
+        start_us += s.duration_us;
         html! {
             <li key={i} class={classes!("step", format!("phase-{}", phase_name(s.phase)), s.error.is_some().then_some("failed"))}>
                 <span class="phase">{ phase_name(s.phase) }</span>
                 <span class="step-name">{ &s.name }</span>
-                <span class="bar-wrap"><span class="bar" style={format!("width:{width:.1}%")}></span></span>
+                <span class="bar-wrap"><span class="bar" style={format!("margin-left:{left:.2}%;width:{width:.2}%")}></span></span>
                 <span class="figure">{ format!("{} µs", s.duration_us) }</span>
                 <code class="call">{ &s.call }</code>
                 if let Some(e) = &s.error { <span class="form-error">{ e }</span> }
