@@ -123,11 +123,11 @@ pub fn app() -> Html {
                 </span>
             </header>
             <main class="view">
-                <div hidden={*tab != Tab::Live}>
+                <div class="pane-live" hidden={*tab != Tab::Live}>
                     <LiveView connection={(*connection).clone()} state={live_state.clone()}
                               source={(*live_source).clone()} token={(*token).clone()} {on_simulator} />
                 </div>
-                <div hidden={*tab != Tab::Simulator}>
+                <div class="pane-sim" hidden={*tab != Tab::Simulator}>
                     <SimulatorView state={sim_state.clone()} source={(*sim_source).clone()} />
                 </div>
                 if *tab == Tab::Learn {

@@ -41,6 +41,15 @@ pub fn dashboard(props: &ViewProps) -> Html {
     let creating = use_state(|| false);
     let busy = use_state(|| false);
     let create_error = use_state(|| None::<String>);
+    // Uptimes move on between events: re-render once a second.
+    let tick = use_state(|| 0u32);
+    {
+        let tick = tick.clone();
+        use_effect_with((), move |_| {
+            let timer = gloo_timers::callback::Interval::new(1000, move || tick.set(*tick + 1));
+            move || drop(timer)
+        });
+    }
     let state: &State = &props.state;
 
     let on_create = {
