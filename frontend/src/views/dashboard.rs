@@ -42,11 +42,10 @@ pub fn dashboard(props: &ViewProps) -> Html {
     let busy = use_state(|| false);
     let create_error = use_state(|| None::<String>);
     // Uptimes move on between events: re-render once a second.
-    let tick = use_state(|| 0u32);
+    let refresh = use_force_update();
     {
-        let tick = tick.clone();
         use_effect_with((), move |_| {
-            let timer = gloo_timers::callback::Interval::new(1000, move || tick.set(*tick + 1));
+            let timer = gloo_timers::callback::Interval::new(1000, move || refresh.force_update());
             move || drop(timer)
         });
     }
