@@ -99,6 +99,26 @@ test('create, map, terminal, reload, remove: the live UI end to end', async () =
   assert.equal(count(after), count(before), `scrollback replayed exactly once:\n${after}`);
   await page.screenshot({ path: join(artifactsDir, 'ui-live-terminal-reloaded.png') });
 
+  // A second terminal: exec a shell, as a second tab; then view-only mode.
+  await live(page).getByRole('button', { name: 'Dashboard' }).click();
+  await live(page).getByRole('button', { name: `exec a shell in ${NAME}` }).click();
+  await live(page).getByRole('button', { name: /^Terminals \(2\)/ }).waitFor();
+  const exec = live(page).locator('.term-body:not([hidden])');
+  await exec.locator('.terminal-status', { hasText: 'attached' }).waitFor({ timeout: 10000 });
+  await exec.locator('.xterm').click();
+  await page.keyboard.type('echo exec-$((6*7))');
+  await page.keyboard.press('Enter');
+  await exec.locator('.xterm-rows > div', { hasText: /^exec-42\s*$/ }).waitFor({ timeout: 10000 });
+  await exec.getByLabel('view only (read-only)').check();
+  await exec.locator('.terminal-status', { hasText: 'view only' }).waitFor({ timeout: 10000 });
+  await exec.locator('.xterm').click();
+  await page.keyboard.type('echo typed-in-view-mode');
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(500);
+  assert.ok(!(await exec.locator('.xterm-rows').innerText()).includes('typed-in-view-mode'),
+    'view mode sends no keystrokes');
+  await page.screenshot({ path: join(artifactsDir, 'ui-live-terminal-tabs.png') });
+
   // 5. Remove it from the list.
   await live(page).getByRole('button', { name: 'Dashboard' }).click();
   await live(page).getByRole('button', { name: `Remove ${NAME}` }).click();

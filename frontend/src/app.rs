@@ -68,7 +68,8 @@ pub fn app() -> Html {
     let live_source = use_state(|| None::<Source>);
     let sim_source = use_state(|| None::<Source>);
     {
-        let (connection, token, live_source) = (connection.clone(), token.clone(), live_source.clone());
+        let (connection, token, live_source) =
+            (connection.clone(), token.clone(), live_source.clone());
         let dispatcher = live_state.dispatcher();
         use_effect_with((), move |_| {
             let t = take_token();

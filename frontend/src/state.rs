@@ -116,7 +116,12 @@ impl State {
                 self.snapshot = snapshot;
                 self.history
                     .retain(|id, _| self.snapshot.containers.iter().any(|c| &c.id == id));
-                let now = self.snapshot.containers.iter().map(|c| c.created_at_ms).max();
+                let now = self
+                    .snapshot
+                    .containers
+                    .iter()
+                    .map(|c| c.created_at_ms)
+                    .max();
                 let usage: Vec<(String, CgroupUsage)> = self
                     .snapshot
                     .containers
@@ -256,11 +261,16 @@ impl State {
             EventKind::ContainerOomKilled { id } => (
                 Severity::Error,
                 true,
-                format!("{}: the OOM killer ended a process (memory limit)", self.name_of(id)),
+                format!(
+                    "{}: the OOM killer ended a process (memory limit)",
+                    self.name_of(id)
+                ),
             ),
-            EventKind::ContainerRemoved { id } => {
-                (Severity::Info, false, format!("{} removed", self.name_of(id)))
-            }
+            EventKind::ContainerRemoved { id } => (
+                Severity::Info,
+                false,
+                format!("{} removed", self.name_of(id)),
+            ),
             EventKind::ContainerCleaned { id } => (
                 Severity::Info,
                 false,
@@ -278,9 +288,11 @@ impl State {
                     format!("{}: {what}", self.name_of(id)),
                 )
             }
-            EventKind::LimitsChanged { id, .. } => {
-                (Severity::Info, false, format!("{}: limits changed", self.name_of(id)))
-            }
+            EventKind::LimitsChanged { id, .. } => (
+                Severity::Info,
+                false,
+                format!("{}: limits changed", self.name_of(id)),
+            ),
             EventKind::ProcessStarted { .. }
             | EventKind::ProcessExited { .. }
             | EventKind::Stats { .. } => return None,

@@ -99,7 +99,11 @@ fn the_reducer_folds_events_like_the_server_and_keeps_history() {
     )));
     let notes = s.notifications(3);
     assert_eq!(notes.len(), 1);
-    assert!(notes[0].text.contains("killed by signal 9"), "{}", notes[0].text);
+    assert!(
+        notes[0].text.contains("killed by signal 9"),
+        "{}",
+        notes[0].text
+    );
     let seq = notes[0].seq;
     s.apply(Action::Dismiss(seq));
     assert!(s.notifications(3).is_empty());
@@ -112,7 +116,11 @@ fn the_reducer_folds_events_like_the_server_and_keeps_history() {
     assert!(s.history.is_empty());
     s.apply(Action::Status(StreamStatus::Open));
     s.apply(Action::Clear);
-    assert_eq!(s.status, StreamStatus::Open, "clear keeps the connection status");
+    assert_eq!(
+        s.status,
+        StreamStatus::Open,
+        "clear keeps the connection status"
+    );
     assert!(s.log.is_empty());
 }
 

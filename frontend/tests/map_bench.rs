@@ -48,7 +48,16 @@ fn process(pid: u32, nspid: Vec<u32>, pid_ns: u64) -> ProcessInfo {
         uid: 0,
         namespaces: NamespaceKind::ALL
             .iter()
-            .map(|&k| (k, if k == NamespaceKind::Pid { pid_ns } else { 4_026_531_000 + k as u64 }))
+            .map(|&k| {
+                (
+                    k,
+                    if k == NamespaceKind::Pid {
+                        pid_ns
+                    } else {
+                        4_026_531_000 + k as u64
+                    },
+                )
+            })
             .collect(),
     }
 }
@@ -73,7 +82,9 @@ fn big_snapshot() -> Snapshot {
             init_pid: Some(base),
             created_at_ms: 0,
             started_at_ms: Some(0),
-            processes: (0..25).map(|i| process(base + i, vec![base + i, i + 1], ns)).collect(),
+            processes: (0..25)
+                .map(|i| process(base + i, vec![base + i, i + 1], ns))
+                .collect(),
             namespaces: [(NamespaceKind::Pid, ns)].into_iter().collect(),
             cgroup: None,
             interfaces: vec![],
@@ -106,7 +117,11 @@ async fn map_of_1000_processes_applies_an_update_quickly() {
         .and_then(|w| w.document())
         .expect("a document");
     let root = document.create_element("div").expect("a div");
-    document.body().expect("a body").append_child(&root).expect("attached");
+    document
+        .body()
+        .expect("a body")
+        .append_child(&root)
+        .expect("attached");
     yew::Renderer::<Bench>::with_root(root.clone()).render();
     gloo_timers::future::sleep(Duration::from_millis(20)).await;
     let first = dispatch_and_wait(Action::Snapshot(big_snapshot())).await;

@@ -221,7 +221,10 @@ async fn follow_events(token: String, dispatch: Callback<Action>, stopped: Rc<Ce
         }
         attempt = attempt.saturating_add(1);
         let retry_ms = retry_delay_ms(attempt);
-        dispatch.emit(Action::Status(StreamStatus::Reconnecting { attempt, retry_ms }));
+        dispatch.emit(Action::Status(StreamStatus::Reconnecting {
+            attempt,
+            retry_ms,
+        }));
         gloo_timers::future::TimeoutFuture::new(retry_ms).await;
     }
 }

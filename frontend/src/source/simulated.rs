@@ -3,8 +3,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use isolab_shared::sim::simulator::Simulator;
 use isolab_shared::sim::process::WaitStatus;
+use isolab_shared::sim::simulator::Simulator;
 use isolab_shared::ContainerSpec;
 use yew::Callback;
 
@@ -121,7 +121,8 @@ impl SimSource {
             let c = snapshot
                 .container(id)
                 .ok_or_else(|| format!("no container '{id}'"))?;
-            c.init_pid.ok_or_else(|| format!("{} has no process", c.name))?
+            c.init_pid
+                .ok_or_else(|| format!("{} has no process", c.name))?
         };
         {
             let mut sim = self.sim.borrow_mut();

@@ -126,23 +126,25 @@ async fn run(
                     }
                 };
                 match message {
-                    Ok(Message::Text(text)) => match serde_json::from_str::<TerminalNotice>(&text) {
-                        Ok(TerminalNotice::Attached { offset, read_only }) => {
-                            attempt.set(0);
-                            if let AttachGap::Lost(n) = cursor.borrow_mut().attached(offset) {
-                                term.write_str(&format!(
+                    Ok(Message::Text(text)) => {
+                        match serde_json::from_str::<TerminalNotice>(&text) {
+                            Ok(TerminalNotice::Attached { offset, read_only }) => {
+                                attempt.set(0);
+                                if let AttachGap::Lost(n) = cursor.borrow_mut().attached(offset) {
+                                    term.write_str(&format!(
                                     "\r\n\x1b[2m[{n} bytes of older output were no longer kept]\x1b[0m\r\n"
                                 ));
+                                }
+                                let mode = if read_only { "view only" } else { "attached" };
+                                status.emit(mode.to_string());
                             }
-                            let mode = if read_only { "view only" } else { "attached" };
-                            status.emit(mode.to_string());
+                            Ok(TerminalNotice::Ended) => ended = true,
+                            Ok(TerminalNotice::Error { error }) => {
+                                status.emit(format!("refused: {}", error.message));
+                            }
+                            Err(_) => {}
                         }
-                        Ok(TerminalNotice::Ended) => ended = true,
-                        Ok(TerminalNotice::Error { error }) => {
-                            status.emit(format!("refused: {}", error.message));
-                        }
-                        Err(_) => {}
-                    },
+                    }
                     Ok(Message::Bytes(frame)) => {
                         let fresh = cursor.borrow_mut().accept(&frame).to_vec();
                         if !fresh.is_empty() {
@@ -161,7 +163,10 @@ async fn run(
         }
         attempt.set(attempt.get().saturating_add(1));
         let delay = retry_delay_ms(attempt.get());
-        status.emit(format!("disconnected; retrying in {:.1} s", delay as f64 / 1000.0));
+        status.emit(format!(
+            "disconnected; retrying in {:.1} s",
+            delay as f64 / 1000.0
+        ));
         let timer = gloo_timers::future::TimeoutFuture::new(delay);
         if let Either::Right(_) = select(timer, &mut stop).await {
             return;

@@ -223,7 +223,10 @@ fn connect(
             status.set("simulated shell · runs in this page".to_string());
             let editor = Rc::new(RefCell::new(LineEditor::default()));
             term.reset();
-            sim_session::write(&term, &sim_session::greeting(&sim, &mut editor.borrow_mut()));
+            sim_session::write(
+                &term,
+                &sim_session::greeting(&sim, &mut editor.borrow_mut()),
+            );
             let out_term = term.clone().unchecked_into::<XTerm>();
             let out_editor = editor.clone();
             let out_sim = sim.clone();

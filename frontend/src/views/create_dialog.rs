@@ -88,21 +88,22 @@ pub struct CreateDialogProps {
 pub fn create_dialog(props: &CreateDialogProps) -> Html {
     let form = use_state(CreateForm::default);
     let problem = use_state(|| None::<String>);
-    let text_field = |label: &'static str, id: &'static str, value: String, set: fn(&mut CreateForm, String)| {
-        let form = form.clone();
-        let oninput = Callback::from(move |e: InputEvent| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            let mut f = (*form).clone();
-            set(&mut f, input.value());
-            form.set(f);
-        });
-        html! {
-            <label class="field" for={id}>
-                <span>{ label }</span>
-                <input id={id} name={id} type="text" {value} {oninput} />
-            </label>
-        }
-    };
+    let text_field =
+        |label: &'static str, id: &'static str, value: String, set: fn(&mut CreateForm, String)| {
+            let form = form.clone();
+            let oninput = Callback::from(move |e: InputEvent| {
+                let input: HtmlInputElement = e.target_unchecked_into();
+                let mut f = (*form).clone();
+                set(&mut f, input.value());
+                form.set(f);
+            });
+            html! {
+                <label class="field" for={id}>
+                    <span>{ label }</span>
+                    <input id={id} name={id} type="text" {value} {oninput} />
+                </label>
+            }
+        };
     let toggles = NamespaceKind::ALL.iter().map(|&kind| {
         let form = form.clone();
         let checked = form.namespaces.contains(kind);

@@ -2,7 +2,7 @@
 //! and the events feed.
 
 use isolab_shared::limits::format_bytes;
-use isolab_shared::{ContainerState, ContainerStatus, ContainerSpec};
+use isolab_shared::{ContainerSpec, ContainerState, ContainerStatus};
 use yew::prelude::*;
 
 use super::create_dialog::CreateDialog;

@@ -44,10 +44,12 @@ pub fn notifications(props: &FeedProps) -> Html {
 /// The log of container events, newest first.
 #[function_component(EventsLog)]
 pub fn events_log(props: &FeedProps) -> Html {
-    let entries = props.state.log.iter().rev().take(50).map(|e| html! {
-        <li key={e.seq.to_string()} class={severity_class(e.severity)}>
-            <time>{ clock(e.at_ms) }</time>{" "}{ &e.text }
-        </li>
+    let entries = props.state.log.iter().rev().take(50).map(|e| {
+        html! {
+            <li key={e.seq.to_string()} class={severity_class(e.severity)}>
+                <time>{ clock(e.at_ms) }</time>{" "}{ &e.text }
+            </li>
+        }
     });
     html! {
         <section class="card events">

@@ -100,7 +100,9 @@ pub fn layout(snapshot: &Snapshot, kind: NamespaceKind) -> Layout {
             }
         }
     }
-    let per_row = (((MAP_WIDTH - 2.0 * PAD) + GAP) / (NODE_W + GAP)).floor().max(1.0) as usize;
+    let per_row = (((MAP_WIDTH - 2.0 * PAD) + GAP) / (NODE_W + GAP))
+        .floor()
+        .max(1.0) as usize;
     let mut y = 0.0;
     let mut groups = Vec::with_capacity(by_inode.len());
     for ((_, inode), mut procs) in by_inode {

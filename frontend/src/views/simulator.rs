@@ -33,7 +33,12 @@ pub fn simulator_view(props: &SimulatorViewProps) -> Html {
         })
     };
     let reset = {
-        let (source, chosen, generation, state) = (source.clone(), chosen.clone(), generation.clone(), props.state.clone());
+        let (source, chosen, generation, state) = (
+            source.clone(),
+            chosen.clone(),
+            generation.clone(),
+            props.state.clone(),
+        );
         Callback::from(move |_| {
             if let Source::Simulated(sim) = &source {
                 match sim.reset(&chosen) {

@@ -9,9 +9,20 @@ use super::ViewProps;
 
 /// Docker's default capability set (moby's `oci/caps/defaults.go`).
 pub const DOCKER_CAPS: &[&str] = &[
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
 ];
 
 fn phase_name(p: SetupPhase) -> &'static str {
@@ -43,11 +54,31 @@ pub fn compare_with_docker(facts: &IsolationFacts) -> Vec<(&'static str, String,
             format!("{} effective", facts.capabilities.len()),
             format!("{} (default set)", DOCKER_CAPS.len()),
         ),
-        ("no_new_privs", facts.no_new_privs.to_string(), "false (unless --security-opt no-new-privileges)".into()),
-        ("seccomp", facts.seccomp.clone(), "filter (default profile, ~44 syscalls blocked)".into()),
-        ("masked paths", facts.masked_paths.len().to_string(), "11 (/proc/kcore, /proc/keys, /sys/firmware…)".into()),
-        ("read-only paths", facts.readonly_paths.len().to_string(), "5 (/proc/sys, /proc/bus, /proc/fs, /proc/irq, /proc/sysrq-trigger)".into()),
-        ("user namespace", uid, "none by default (userns-remap off)".into()),
+        (
+            "no_new_privs",
+            facts.no_new_privs.to_string(),
+            "false (unless --security-opt no-new-privileges)".into(),
+        ),
+        (
+            "seccomp",
+            facts.seccomp.clone(),
+            "filter (default profile, ~44 syscalls blocked)".into(),
+        ),
+        (
+            "masked paths",
+            facts.masked_paths.len().to_string(),
+            "11 (/proc/kcore, /proc/keys, /sys/firmware…)".into(),
+        ),
+        (
+            "read-only paths",
+            facts.readonly_paths.len().to_string(),
+            "5 (/proc/sys, /proc/bus, /proc/fs, /proc/irq, /proc/sysrq-trigger)".into(),
+        ),
+        (
+            "user namespace",
+            uid,
+            "none by default (userns-remap off)".into(),
+        ),
     ]
 }
 
@@ -105,7 +136,7 @@ pub fn setup_steps(props: &StepsProps) -> Html {
     };
     let Some(c) = current else {
         return html! { <section class="card"><h2>{"Creation steps"}</h2>
-            <p class="muted">{"No container yet: create one to see how it was made."}</p></section> };
+        <p class="muted">{"No container yet: create one to see how it was made."}</p></section> };
     };
     html! {
         <div class="steps-view">

@@ -58,9 +58,12 @@ pub fn vm_compare(props: &ViewProps) -> Html {
     let (col_w, x0, x1) = (480.0, 10.0, 530.0);
     let slot = (col_w - 10.0 * (n as f64 - 1.0)) / n as f64;
     let boxes = |x: f64, y: f64, f: &dyn Fn(usize, &str) -> String, class: &str| -> Html {
-        names.iter().take(n).enumerate().map(|(i, name)| {
-            layer(x + i as f64 * (slot + 10.0), y, slot, &f(i, name), class)
-        }).collect()
+        names
+            .iter()
+            .take(n)
+            .enumerate()
+            .map(|(i, name)| layer(x + i as f64 * (slot + 10.0), y, slot, &f(i, name), class))
+            .collect()
     };
     let measured: Vec<(String, u64)> = props
         .state
@@ -79,7 +82,7 @@ pub fn vm_compare(props: &ViewProps) -> Html {
         <div class="vms-view">
             <section class="card">
                 <h2>{"Containers next to virtual machines"}</h2>
-                <svg class="stacks" viewBox="0 0 1020 250" width="100%" role="img"
+                <svg class="stacks" viewBox="0 0 1020 252" width="100%" role="img"
                      aria-label="container stack and VM stack">
                     <text x={(x0 + col_w / 2.0).to_string()} y="18" text-anchor="middle" class="stack-title">{"Containers"}</text>
                     <text x={(x1 + col_w / 2.0).to_string()} y="18" text-anchor="middle" class="stack-title">{"Virtual machines"}</text>
@@ -95,6 +98,8 @@ pub fn vm_compare(props: &ViewProps) -> Html {
                         {"isolation = the kernel's namespaces and cgroups"}</text>
                     <text x={(x1 + col_w / 2.0).to_string()} y="218" text-anchor="middle" class="note">
                         {"isolation = virtual hardware; one kernel per VM"}</text>
+                    <text x="510" y="242" text-anchor="middle" class="note">
+                        {"solid green = one copy shared by all · dashed orange = one copy per VM (duplicated)"}</text>
                 </svg>
             </section>
             <section class="card figures">

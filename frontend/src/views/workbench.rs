@@ -75,14 +75,22 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
     // Close live tabs whose container is gone (a removed container's socket would retry forever).
     {
         let tabs = tabs.clone();
-        let ids: Vec<String> = props.state.snapshot.containers.iter().map(|c| c.id.clone()).collect();
+        let ids: Vec<String> = props
+            .state
+            .snapshot
+            .containers
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
         let ready = props.state.snapshot.seq > 0 || !props.state.snapshot.containers.is_empty();
         use_effect_with((ids, ready), move |(ids, ready)| {
             if live && *ready {
                 let keep: Vec<TerminalTab> = tabs
                     .iter()
                     .filter(|t| match &t.target {
-                        TerminalTarget::Live { path, .. } => ids.iter().any(|id| path.contains(&format!("/containers/{id}/"))),
+                        TerminalTarget::Live { path, .. } => ids
+                            .iter()
+                            .any(|id| path.contains(&format!("/containers/{id}/"))),
                         TerminalTarget::Simulated(_) => true,
                     })
                     .cloned()
@@ -151,7 +159,9 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
         SubView::Dashboard => html! { <Dashboard ..view.clone() /> },
         SubView::Map => html! { <NamespaceMap ..view.clone() /> },
         SubView::Vms => html! { <VmCompare ..view.clone() /> },
-        SubView::Steps => html! { <SetupSteps view={view.clone()} selected={(*steps_for).clone()} /> },
+        SubView::Steps => {
+            html! { <SetupSteps view={view.clone()} selected={(*steps_for).clone()} /> }
+        }
         SubView::Terminals => html! {},
     };
     html! {
