@@ -2,7 +2,7 @@
 // same views, fed by the model kernel in the page; its terminal runs the simulated shell.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchBrowser, artifactsDir } from './support.mjs';
 import { serveStatic } from './static-server.mjs';
@@ -38,10 +38,17 @@ test('without a server the page offers the simulator, and the simulator works', 
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  const t0 = Date.now();
   await page.goto(site.base + '/');
+  // First render: from navigation start to the app's frame in the document (polled per frame).
+  const firstRender = await (await page.waitForFunction(
+    () => document.querySelector('.frame') && performance.now(), null, { polling: 'raf', timeout: 15000 },
+  )).jsonValue();
   await page.getByText('No isolab server').waitFor({ timeout: 15000 });
-  console.log(`# first render (no server) in ${Date.now() - t0} ms`);
+  const dist = 'frontend/dist';
+  const wasm = readdirSync(dist).find((f) => f.endsWith('.wasm'));
+  const release = statSync(join(dist, wasm)).size < 3_000_000;
+  console.log(`# first render ${firstRender.toFixed(0)} ms (${release ? 'release' : 'debug'} build)`);
+  if (release) assert.ok(firstRender < 1000, `first render ${firstRender} ms`);
   await page.getByRole('button', { name: 'Open the simulator' }).click();
 
   // Dashboard: the two-containers scenario.
