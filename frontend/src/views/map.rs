@@ -263,7 +263,7 @@ pub fn namespace_map(props: &ViewProps) -> Html {
                     <span class="muted">{ format!("{total} processes; group by:") }</span>
                     <div class="kind-chooser" role="group" aria-label="namespace kind">{ for chooser }</div>
                 </div>
-                <p class="muted">{ kind.description() }
+                <p class="muted">{ kind.name() }{": "}{ kind.description() }{"."}
                     if *kind == NamespaceKind::Pid {
                         {" Labels show the NSpid chain: host PID → PID inside each nested namespace."}
                     }
