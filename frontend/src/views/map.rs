@@ -107,7 +107,9 @@ pub fn layout(snapshot: &Snapshot, kind: NamespaceKind) -> Layout {
     let mut groups = Vec::with_capacity(by_inode.len());
     for ((_, inode), mut procs) in by_inode {
         procs.sort_by_key(|p| p.host_pid);
-        let title = if Some(inode) == host_inode {
+        let title = if inode == 0 {
+            "namespace not readable".to_string()
+        } else if Some(inode) == host_inode {
             "host (initial namespace)".to_string()
         } else {
             match owners.get(&inode) {
