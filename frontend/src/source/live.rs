@@ -9,7 +9,7 @@ use std::rc::Rc;
 use futures::StreamExt;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use gloo_net::websocket::{futures::WebSocket, Message};
-use isolab_shared::{ApiError, ContainerSpec, ContainerState, StreamMessage};
+use isolab_shared::{ApiError, ContainerSpec, StreamMessage};
 use serde::Deserialize;
 use yew::Callback;
 
@@ -33,9 +33,11 @@ impl PartialEq for LiveSource {
     }
 }
 
-/// The answer of `POST /containers/{id}/exec`.
+/// The part we use of the answers of `POST /containers` and `POST /containers/{id}/exec`:
+/// the new id. (Parsing the whole `ContainerState` here would add a second copy of its
+/// deserializer to the wasm; the event stream brings the state anyway.)
 #[derive(Deserialize)]
-struct ExecCreated {
+struct Created {
     id: String,
 }
 
@@ -111,11 +113,11 @@ impl LiveSource {
             .authorized(Request::post(&Self::api("/containers")))
             .json(&spec);
         let response = self.send(request).await?;
-        let state: ContainerState = response
+        let created: Created = response
             .json()
             .await
             .map_err(|e| format!("the server's answer was not understood: {e}"))?;
-        Ok(state.id)
+        Ok(created.id)
     }
 
     /// `POST /containers/{id}/stop`.
@@ -150,7 +152,7 @@ impl LiveSource {
         let response = self
             .send(self.authorized(Request::post(&path)).json(&body))
             .await?;
-        let exec: ExecCreated = response
+        let exec: Created = response
             .json()
             .await
             .map_err(|e| format!("the server's answer was not understood: {e}"))?;
