@@ -143,15 +143,22 @@ async fn map_of_1000_processes_applies_an_update_quickly() {
     }
     let nodes = root.query_selector_all(".node").expect("query").length();
     assert_eq!(nodes, 1030, "every new process appeared");
+    console_log!(
+        "map bench: update times in order {:?}",
+        times.iter().map(|t| t.round() as u32).collect::<Vec<_>>()
+    );
     times.sort_by(|a, b| a.total_cmp(b));
     let median = times[times.len() / 2];
+    let p90 = times[times.len() * 9 / 10];
     let worst = times[times.len() - 1];
     console_log!(
-        "map bench: first render of 1000 nodes {first:.1} ms; update median {median:.1} ms, worst {worst:.1} ms (30 updates)"
+        "map bench: first render of 1000 nodes {first:.1} ms; update median {median:.1} ms, p90 {p90:.1} ms, worst {worst:.1} ms (30 updates)"
     );
     web_sys::console::log_1(
-        &format!("MAPBENCH first={first:.1} median={median:.1} worst={worst:.1}").into(),
+        &format!("MAPBENCH first={first:.1} median={median:.1} p90={p90:.1} worst={worst:.1}")
+            .into(),
     );
+    // The odd update pays for a garbage collection or memory growth; 9 in 10 must fit a frame budget.
     #[cfg(not(debug_assertions))]
-    assert!(median < 33.0, "median update {median:.1} ms >= 33 ms");
+    assert!(p90 < 33.0, "90th percentile update {p90:.1} ms >= 33 ms");
 }
