@@ -5,13 +5,15 @@
 //! (or the whole scrollback after a reload), with nothing duplicated. The session
 //! lives until the PTY's processes are gone, whatever the clients do.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{watch, Notify};
 
 /// How much output a session keeps for clients that attach later (256 KiB).
 pub const SCROLLBACK_BYTES: usize = 256 * 1024;
@@ -21,13 +23,6 @@ const READ_CHUNK: usize = 64 * 1024;
 pub const MAX_COLS: u16 = 1000;
 /// See [`MAX_COLS`].
 pub const MAX_ROWS: u16 = 500;
-
-/// A chunk of output and the byte offset of its first byte.
-#[derive(Clone, Debug)]
-pub struct Output {
-    pub offset: u64,
-    pub bytes: Arc<[u8]>,
-}
 
 struct Scrollback {
     bytes: VecDeque<u8>,
@@ -57,24 +52,105 @@ impl Scrollback {
     }
 }
 
-/// What a client gets when it attaches.
-pub struct Attachment {
-    /// Offset of the first byte of `backlog`.
-    pub backlog_offset: u64,
-    /// Output it missed (from the scrollback).
-    pub backlog: Vec<u8>,
-    /// Live output after the backlog.
-    pub live: broadcast::Receiver<Output>,
-    /// Turns true when the session has ended.
-    pub ended: watch::Receiver<bool>,
+/// How long a reader may make no progress before it no longer holds the terminal
+/// back (it then loses what scrolls out, rather than freezing everyone).
+const STALL_LIMIT: Duration = Duration::from_secs(2);
+
+struct ReaderMark {
+    offset: u64,
+    progressed: Instant,
+}
+
+/// What the session and its readers share.
+struct Shared {
+    scrollback: Mutex<Scrollback>,
+    /// The end offset of the output; changes whenever output arrives.
+    end: watch::Sender<u64>,
+    ended: watch::Sender<bool>,
+    readers: Mutex<HashMap<u64, ReaderMark>>,
+    next_reader: AtomicU64,
+    /// Woken when a reader takes output, so a held-back pump can go on.
+    progress: Notify,
+}
+
+impl Shared {
+    fn scrollback(&self) -> MutexGuard<'_, Scrollback> {
+        self.scrollback.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn readers(&self) -> MutexGuard<'_, HashMap<u64, ReaderMark>> {
+        self.readers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the pump may read more without pushing unread output out of the
+    /// scrollback of a reader that is keeping up.
+    fn has_room(&self) -> bool {
+        let end = self.scrollback().end();
+        let now = Instant::now();
+        let slowest = self
+            .readers()
+            .values()
+            .filter(|m| m.offset >= end || now.duration_since(m.progressed) < STALL_LIMIT)
+            .map(|m| m.offset)
+            .min()
+            .unwrap_or(end);
+        end - slowest <= (SCROLLBACK_BYTES - READ_CHUNK) as u64
+    }
+}
+
+/// One attached client's cursor into the output.
+pub struct Reader {
+    id: u64,
+    shared: Arc<Shared>,
+    /// The offset of the next byte this reader will get.
+    offset: u64,
+    end: watch::Receiver<u64>,
+    ended: watch::Receiver<bool>,
+}
+
+impl Reader {
+    /// The offset of the next byte this reader will get.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Waits for output after the reader's offset and takes all of it (up to the
+    /// scrollback), with the offset of its first byte. `None` once the terminal has
+    /// ended and everything was taken. Cancel-safe: output is taken only on return.
+    pub async fn next(&mut self) -> Option<(u64, Vec<u8>)> {
+        loop {
+            let (from, bytes) = self.shared.scrollback().since(self.offset);
+            if !bytes.is_empty() {
+                self.offset = from + bytes.len() as u64;
+                if let Some(mark) = self.shared.readers().get_mut(&self.id) {
+                    mark.offset = self.offset;
+                    mark.progressed = Instant::now();
+                }
+                self.shared.progress.notify_waiters();
+                return Some((from, bytes));
+            }
+            if *self.ended.borrow() {
+                return None;
+            }
+            tokio::select! {
+                changed = self.end.changed() => if changed.is_err() { return None },
+                changed = self.ended.changed() => if changed.is_err() { return None },
+            }
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.shared.readers().remove(&self.id);
+        self.shared.progress.notify_waiters();
+    }
 }
 
 /// One PTY shared by its attached clients.
 pub struct TerminalSession {
     master: Arc<AsyncFd<OwnedFd>>,
-    scrollback: Arc<Mutex<Scrollback>>,
-    sender: broadcast::Sender<Output>,
-    ended: watch::Receiver<bool>,
+    shared: Arc<Shared>,
 }
 
 fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
@@ -94,54 +170,64 @@ impl TerminalSession {
         // and the AsyncFd owns it for its whole life.
         let registered = unsafe { AsyncFd::register(master) };
         let master = Arc::new(registered.map_err(|e| io::Error::other(e.to_string()))?);
-        let scrollback = Arc::new(Mutex::new(Scrollback {
-            bytes: VecDeque::new(),
-            start: 0,
-        }));
-        let (sender, _) = broadcast::channel(1024);
-        let (ended_tx, ended) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            scrollback: Mutex::new(Scrollback {
+                bytes: VecDeque::new(),
+                start: 0,
+            }),
+            end: watch::Sender::new(0),
+            ended: watch::Sender::new(false),
+            readers: Mutex::new(HashMap::new()),
+            next_reader: AtomicU64::new(0),
+            progress: Notify::new(),
+        });
         let session = Arc::new(TerminalSession {
             master: master.clone(),
-            scrollback: scrollback.clone(),
-            sender: sender.clone(),
-            ended,
+            shared: shared.clone(),
         });
         tokio::spawn(async move {
-            if let Err(e) = pump_output(&master, &scrollback, &sender).await {
+            if let Err(e) = pump_output(&master, &shared).await {
                 tracing::debug!("terminal output ended: {e}");
             }
-            // Nobody left to tell is fine: the flag is also read by late attachers.
-            let _ = ended_tx.send(true);
+            shared.ended.send_replace(true);
         });
         Ok(session)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Scrollback> {
-        self.scrollback.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Attaches a client that has seen output up to `offset` (0 or `None`: nothing).
-    pub fn attach(&self, offset: Option<u64>) -> Attachment {
-        let scrollback = self.lock();
-        // Subscribing under the lock: no chunk falls between backlog and live.
-        let live = self.sender.subscribe();
-        let (backlog_offset, backlog) = scrollback.since(offset.unwrap_or(0));
-        Attachment {
-            backlog_offset,
-            backlog,
-            live,
-            ended: self.ended.clone(),
+    /// Attaches a client that already has the output up to `offset` (`None`: nothing);
+    /// its reader starts there, or at the oldest byte still held.
+    pub fn attach(&self, offset: Option<u64>) -> Reader {
+        let start = {
+            let scrollback = self.shared.scrollback();
+            offset
+                .unwrap_or(0)
+                .clamp(scrollback.start, scrollback.end())
+        };
+        let id = self.shared.next_reader.fetch_add(1, Ordering::Relaxed);
+        self.shared.readers().insert(
+            id,
+            ReaderMark {
+                offset: start,
+                progressed: Instant::now(),
+            },
+        );
+        Reader {
+            id,
+            shared: self.shared.clone(),
+            offset: start,
+            end: self.shared.end.subscribe(),
+            ended: self.shared.ended.subscribe(),
         }
     }
 
     /// Total bytes of output so far.
     pub fn output_len(&self) -> u64 {
-        self.lock().end()
+        self.shared.scrollback().end()
     }
 
     /// Whether the PTY's processes are gone.
     pub fn has_ended(&self) -> bool {
-        *self.ended.borrow()
+        *self.shared.ended.borrow()
     }
 
     /// Writes input to the PTY, waiting while its buffer is full.
@@ -178,13 +264,16 @@ pub fn resize_pty(fd: &OwnedFd, cols: u16, rows: u16) -> io::Result<()> {
     Ok(())
 }
 
-async fn pump_output(
-    master: &AsyncFd<OwnedFd>,
-    scrollback: &Mutex<Scrollback>,
-    sender: &broadcast::Sender<Output>,
-) -> io::Result<()> {
+/// Reads the PTY into the scrollback until its processes are gone. While a reader
+/// that keeps up would lose unread output, it waits: the program writing to the
+/// terminal then blocks, as it would on a slow real terminal.
+async fn pump_output(master: &AsyncFd<OwnedFd>, shared: &Shared) -> io::Result<()> {
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
+        while !shared.has_room() {
+            let progressed = shared.progress.notified();
+            let _ = tokio::time::timeout(Duration::from_millis(200), progressed).await;
+        }
         let mut guard = master.readable().await?;
         match guard.try_io(|fd| nix::unistd::read(fd.get_ref(), &mut buf).map_err(io::Error::from))
         {
@@ -193,15 +282,12 @@ async fn pump_output(
             Ok(Err(e)) => return Err(e),
             Ok(Ok(0)) => return Ok(()),
             Ok(Ok(n)) => {
-                let chunk: Arc<[u8]> = Arc::from(&buf[..n]);
-                let mut sb = scrollback.lock().unwrap_or_else(|p| p.into_inner());
-                let offset = sb.end();
-                sb.push(&chunk);
-                // No attached client is fine: the bytes are in the scrollback.
-                let _ = sender.send(Output {
-                    offset,
-                    bytes: chunk,
-                });
+                let end = {
+                    let mut sb = shared.scrollback();
+                    sb.push(&buf[..n]);
+                    sb.end()
+                };
+                shared.end.send_replace(end);
             }
             Err(_would_block) => continue,
         }

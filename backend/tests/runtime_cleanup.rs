@@ -82,8 +82,9 @@ fn assert_gone(t: &Trace) {
 fn after_rm_nothing_is_left() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let root = TestRoot::new();
+    let image = busybox_image();
     let mut spec = sh("sleep 30 & sleep 30");
-    spec.image = busybox_dir().display().to_string();
+    spec.image = image.0.display().to_string();
     let mut tc = TestContainer::create(&root, &spec);
     tc.get().start().expect("starts");
     std::thread::sleep(std::time::Duration::from_millis(50));
@@ -99,24 +100,29 @@ fn after_rm_nothing_is_left() {
     assert!(root.leftover_dirs().is_empty());
 }
 
+/// A directory removed (with its contents) on drop, even when the test fails.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A tiny image: busybox and its applet links for sh and sleep.
-fn busybox_dir() -> PathBuf {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("isolab-test-busybox-{}", std::process::id()));
-        let bin = dir.join("bin");
-        std::fs::create_dir_all(&bin).expect("mkdir image");
-        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("busybox (busybox-static) is installed");
-        std::fs::copy(busybox, bin.join("busybox")).expect("copy busybox");
-        for applet in ["sh", "sleep", "true", "ls", "cat"] {
-            let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
-        }
-        dir
-    })
-    .clone()
+fn busybox_image() -> TempDir {
+    let dir = TempDir(std::env::temp_dir().join(runtime_common::unique("isolab-test-busybox")));
+    let bin = dir.0.join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir image");
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("busybox (busybox-static) is installed");
+    std::fs::copy(busybox, bin.join("busybox")).expect("copy busybox");
+    for applet in ["sh", "sleep", "true", "ls", "cat"] {
+        std::os::unix::fs::symlink("busybox", bin.join(applet)).expect("applet link");
+    }
+    dir
 }
 
 #[test]
@@ -189,12 +195,13 @@ fn a_failed_start_leaves_nothing() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let root = TestRoot::new();
     let before = isolab_cgroups();
-    let empty_image = std::env::temp_dir().join(runtime_common::unique("isolab-empty-image"));
-    std::fs::create_dir_all(&empty_image).expect("mkdir");
+    let empty_image =
+        TempDir(std::env::temp_dir().join(runtime_common::unique("isolab-empty-image")));
+    std::fs::create_dir_all(&empty_image.0).expect("mkdir");
     let cases = [
         // Fails in the init, after cgroup, overlay and mounts exist.
         isolab_shared::ContainerSpec {
-            image: empty_image.display().to_string(),
+            image: empty_image.0.display().to_string(),
             ..sh("true")
         },
         isolab_shared::ContainerSpec {
@@ -211,7 +218,7 @@ fn a_failed_start_leaves_nothing() {
         let err = Container::create(&root.config, spec, Stdio::Null).expect_err("must fail");
         assert!(!err.to_string().contains('\n'), "one line: {err}");
     }
-    let _ = std::fs::remove_dir_all(&empty_image);
+    drop(empty_image);
     assert!(
         root.leftover_dirs().is_empty(),
         "{:?}",

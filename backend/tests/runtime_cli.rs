@@ -114,7 +114,7 @@ fn ps_lists_and_rm_removes_a_running_container() {
         String::from_utf8_lossy(&out.stderr)
     );
     let status = run.wait().expect("isolab run ends");
-    assert_eq!(status.code(), Some(137), "killed by SIGKILL");
+    assert_eq!(status.code(), Some(137), "killed by SIGKILL: {status:?}");
     assert!(
         root.leftover_dirs().is_empty(),
         "{:?}",
@@ -123,4 +123,71 @@ fn ps_lists_and_rm_removes_a_running_container() {
     assert!(!String::from_utf8_lossy(&isolab(&root, &["ps"]).stdout).contains(&name));
     let e = one_error_line(&isolab(&root, &["rm", &name]));
     assert!(e.contains("no container"), "{e}");
+}
+
+#[test]
+fn run_with_every_namespace_maps_root_to_an_unprivileged_range() {
+    let root = TestRoot::new();
+    let out = isolab(
+        &root,
+        &[
+            "run",
+            "--rm",
+            "--ns",
+            "pid,net,ipc,uts,mnt,user,cgroup",
+            "--",
+            "/bin/sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map; grep -c . /proc/self/cgroup; ps -o comm= -p 1",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "0", "root inside: {stdout}");
+    let map: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(map, ["0", "100000", "65536"], "{stdout}");
+    assert_eq!(lines.last().copied(), Some("isolab-init"), "{stdout}");
+    assert!(root.leftover_dirs().is_empty());
+}
+
+#[test]
+fn run_makes_only_the_cgroups_its_limits_need() {
+    let root = TestRoot::new();
+    let line_of = |text: &str, controller: &str| -> String {
+        text.lines()
+            .find(|l| {
+                l.split(':')
+                    .nth(1)
+                    .is_some_and(|c| c.split(',').any(|c| c == controller))
+            })
+            .unwrap_or_default()
+            .to_string()
+    };
+    let out = isolab(&root, &["run", "--rm", "--", "cat", "/proc/self/cgroup"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(line_of(&text, "pids").contains("/isolab/"), "{text}");
+    if text.lines().any(|l| l.contains(":memory:")) {
+        // v1 memory: no group of ours without a memory limit.
+        assert!(!line_of(&text, "memory").contains("/isolab/"), "{text}");
+        let out = isolab(
+            &root,
+            &[
+                "run",
+                "--rm",
+                "--memory",
+                "64M",
+                "--",
+                "cat",
+                "/proc/self/cgroup",
+            ],
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(line_of(&text, "memory").contains("/isolab/"), "{text}");
+    }
+    assert!(root.leftover_dirs().is_empty());
 }

@@ -65,7 +65,11 @@ fn proc_is_masked_and_mount_is_refused() {
 #[test]
 fn only_stdio_fds_reach_the_command() {
     let root = TestRoot::new();
-    let (exit, out, err) = run(&root, &sh("ls /proc/$$/fd | tr '\\n' ' '"));
+    // The fds of a plain child of the command (no pipeline, no shell bookkeeping).
+    let (exit, out, err) = run(
+        &root,
+        &sh("sleep 5 & p=$!; sleep 0.2; ls /proc/$p/fd | tr '\\n' ' '; kill $p"),
+    );
     assert_eq!(exit.code, Some(0), "{err}");
     assert_eq!(out.trim(), "0 1 2");
 }

@@ -115,3 +115,26 @@ fn namespace_inodes_differ_exactly_for_enabled_kinds() {
         }
     }
 }
+
+#[test]
+fn describe_combines_the_record_with_live_observation() {
+    let root = TestRoot::new();
+    let mut tc = runtime_common::TestContainer::create(&root, &sh("sleep 30"));
+    tc.get().start().expect("starts");
+    let id = tc.get().id().to_string();
+    let state = isolab::runtime::describe(&root.config, &id).expect("describe");
+    assert_eq!(state.status, isolab_shared::ContainerStatus::Running);
+    assert!(state.processes.len() >= 2, "{:?}", state.processes);
+    assert_eq!(
+        state.processes[0].host_pid,
+        tc.get().init_pid().expect("pid")
+    );
+    assert_eq!(state.processes[0].nspid.last(), Some(&1));
+    assert_ne!(state.namespaces.get(&NamespaceKind::Net), None);
+    assert_eq!(state.interfaces.len(), 1, "{:?}", state.interfaces);
+    assert!(state.isolation.no_new_privs);
+    assert!(state.isolation.capabilities.len() <= 14);
+    assert!(state.setup.iter().any(|s| s.name == "pivot_root"));
+    assert!(state.cgroup.is_some_and(|u| u.pids_max == Some(512)));
+    tc.delete();
+}

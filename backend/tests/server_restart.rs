@@ -18,8 +18,13 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(state_root: &std::path::Path) -> ServerProcess {
+        Self::start_with(state_root, &[])
+    }
+
+    fn start_with(state_root: &std::path::Path, extra: &[&str]) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_isolab"))
             .args(["serve", "--port", "0", "--token", TOKEN])
+            .args(extra)
             .env("ISOLAB_STATE_ROOT", state_root)
             .env("ISOLAB_LOG", "warn")
             .stdout(Stdio::piped())
@@ -201,23 +206,8 @@ async fn sigterm_removes_the_containers_and_keep_leaves_them() {
     assert!(!cgroup_left(&id));
 
     // With --keep the container stays for the next server.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_isolab"))
-        .args(["serve", "--port", "0", "--token", TOKEN, "--keep"])
-        .env("ISOLAB_STATE_ROOT", &state_root)
-        .env("ISOLAB_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("isolab serve --keep");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let url = loop {
-        let line = lines.next().expect("a URL").expect("stdout");
-        if let Some(start) = line.find("http://") {
-            break line[start..].to_string();
-        }
-    };
-    let base = url.split("/?token=").next().expect("base").to_string();
+    let mut keeping = ServerProcess::start_with(&state_root, &["--keep"]);
+    let base = keeping.base.clone();
     let kept = create(
         &http,
         &base,
@@ -225,11 +215,11 @@ async fn sigterm_removes_the_containers_and_keep_leaves_them() {
     )
     .await;
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::unistd::Pid::from_raw(keeping.child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .expect("SIGTERM");
-    assert_eq!(child.wait().expect("exits").code(), Some(0));
+    assert_eq!(keeping.child.wait().expect("exits").code(), Some(0));
     let record = isolab::runtime::list(&state_root)
         .into_iter()
         .find(|r| r.id == kept)

@@ -55,3 +55,16 @@ fn scenario_flag_and_unknown_commands() {
     let (_, ok) = run_sim(&["--scenario", "no-such"], "");
     assert!(!ok, "an unknown scenario is an error");
 }
+
+#[test]
+fn exit_of_the_last_shell_ends_the_session() {
+    let (out, ok) = run_sim(
+        &[],
+        "unshare -u\nhostname inner\nexit\nhostname\nexit\nhostname\n",
+    );
+    assert!(ok);
+    assert_eq!(
+        out, "isolab-host\n",
+        "after the last exit nothing more runs"
+    );
+}

@@ -208,3 +208,40 @@ async fn echo_scrollback_view_mode_and_end() {
     assert!(session.has_ended());
     drop(shell);
 }
+
+#[tokio::test]
+async fn a_slow_reader_loses_nothing_of_a_fast_writer() {
+    const SIZE: usize = 4 << 20;
+    let (shell, master) = shell_on_pty();
+    let session = TerminalSession::start(master).expect("session starts");
+    let (mut tx, mut rx) = connect(&session, AttachMode::Control, None);
+    tx.send(Ok(Message::Binary(
+        format!(
+            "stty -echo; head -c {SIZE} /dev/zero | tr '\\0' '\\121'; echo; echo fin$((40+2))\n"
+        )
+        .into_bytes()
+        .into(),
+    )))
+    .await
+    .expect("send");
+    // Octal 121 is Q, so the echoed command line itself holds no Q.
+    // 16 times the scrollback, read by a client that dawdles on every frame.
+    let mut xs = 0usize;
+    let mut tail = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !String::from_utf8_lossy(&tail).contains("fin42") {
+        let frame = tokio::time::timeout_at(deadline, rx.next())
+            .await
+            .expect("output keeps coming")
+            .expect("socket open");
+        if let Message::Binary(b) = frame {
+            xs += b.iter().filter(|&&c| c == b'Q').count();
+            tail.extend_from_slice(&b);
+            let keep = tail.len().saturating_sub(64);
+            tail.drain(..keep);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    assert_eq!(xs, SIZE, "every byte arrived exactly once");
+    drop(shell);
+}

@@ -5,11 +5,9 @@
 //! - [`supervisor`]: [`Supervisor`]: create, inspect, signal, limit, exec, remove;
 //!   adoption of containers left by a previous server; shutdown.
 //! - [`watch`]: background work: exit watchers, process events, stats ticks, host refresh.
-//! - [`describe`]: a full [`isolab_shared::ContainerState`] observed from the kernel.
 //!
 //! The runtime calls block, so they run on tokio's blocking threads.
 
-pub mod describe;
 pub mod supervisor;
 pub mod watch;
 

@@ -15,8 +15,8 @@ use isolab_shared::{
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
-use super::describe::observe_container;
 use super::watch;
+use crate::runtime::describe::state_of;
 use crate::runtime::exec::{self, ExecRequest};
 use crate::runtime::init_process::FIND_COMMAND_STEP;
 use crate::runtime::{self, Container, ContainerRecord, RuntimeConfig, RuntimeError};
@@ -333,7 +333,7 @@ impl Supervisor {
             execs: Mutex::new(BTreeMap::new()),
             removed: AtomicBool::new(false),
         });
-        let mut state = blocking(move || observe_container(&record)).await?;
+        let mut state = blocking(move || state_of(&record)).await?;
         // Published as created, then started, so every client sees both steps.
         state.status = ContainerStatus::Created;
         lock(&self.entries).insert(entry.id.clone(), entry.clone());
@@ -399,7 +399,7 @@ impl Supervisor {
     pub async fn get(&self, id: &str) -> Result<ContainerState, LiveError> {
         let entry = self.entry(id)?;
         let record = entry.record();
-        blocking(move || observe_container(&record)).await
+        blocking(move || state_of(&record)).await
     }
 
     /// Sends `signal` to the container's command (through its init).
@@ -606,7 +606,7 @@ impl Supervisor {
             execs: Mutex::new(BTreeMap::new()),
             removed: AtomicBool::new(false),
         });
-        let Ok(state) = blocking(move || observe_container(&record)).await else {
+        let Ok(state) = blocking(move || state_of(&record)).await else {
             return;
         };
         tracing::info!(id = %entry.id, "adopted a running container");

@@ -27,7 +27,10 @@ pub enum ControlMessage {
     /// Runtime -> helper: the maps are written.
     UidMapped,
     /// Helper -> runtime: the container's PID 1 exists, with this host PID.
-    Spawned { init_pid: u32 },
+    Spawned {
+        init_pid: u32,
+        steps: Vec<SetupStep>,
+    },
     /// Init -> runtime: set up, waiting for [`ControlMessage::Start`]. Carries the PTY
     /// master with a tty.
     Created {
@@ -116,7 +119,26 @@ impl ControlChannel {
 
     /// Receives one message and the fds attached to it (close-on-exec).
     pub fn recv(&self) -> Result<(ControlMessage, Vec<OwnedFd>), ChannelError> {
-        let mut buf = vec![0u8; MAX_MESSAGE];
+        // Peek at the packet's size first: a fixed 1 MB buffer costs more in page
+        // faults and zeroing than the whole message exchange.
+        let size = loop {
+            // SAFETY: a zero-length peek with MSG_TRUNC only reports the packet size.
+            let n = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    0,
+                    libc::MSG_PEEK | libc::MSG_TRUNC,
+                )
+            };
+            match nix::errno::Errno::result(n) {
+                Err(nix::Error::EINTR) => continue,
+                Err(nix::Error::ECONNRESET) => return Err(ChannelError::Closed),
+                Err(e) => return Err(e.into()),
+                Ok(n) => break usize::try_from(n).unwrap_or(0).min(MAX_MESSAGE),
+            }
+        };
+        let mut buf = vec![0u8; size.max(1)];
         let mut space = nix::cmsg_space!([RawFd; 4]);
         let (len, fds) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
@@ -173,10 +195,10 @@ mod tests {
     fn messages_and_fds_cross_the_pair() {
         let (a, b) = ControlChannel::pair().expect("socketpair");
         let file = std::fs::File::open("/dev/null").expect("open /dev/null");
-        a.send(&ControlMessage::Spawned { init_pid: 42 }, &[file.as_fd()])
+        a.send(&ControlMessage::UidMapNeeded { pid: 42 }, &[file.as_fd()])
             .expect("send");
         let (msg, fds) = b.recv().expect("recv");
-        assert_eq!(msg, ControlMessage::Spawned { init_pid: 42 });
+        assert_eq!(msg, ControlMessage::UidMapNeeded { pid: 42 });
         assert_eq!(fds.len(), 1);
         drop(a);
         assert!(matches!(b.recv(), Err(ChannelError::Closed)));

@@ -78,6 +78,7 @@ pub fn gc(config: &RuntimeConfig) -> Result<GcReport, RuntimeError> {
                 remove_record(&r)?;
                 report.removed.push(r.id);
             }
+            Err(_) if recently_modified(&dir) => {} // A create in progress.
             Err(_) => {
                 // A state dir without a readable record: a crash during create.
                 state::remove_state_dir(&dir)?;
@@ -92,7 +93,10 @@ pub fn gc(config: &RuntimeConfig) -> Result<GcReport, RuntimeError> {
             continue;
         }
         if let Some(cg) = cgroup::open_existing(&id) {
-            if cg.pids().is_empty() {
+            // A cgroup with no state dir may belong to a create in progress (or to
+            // another state root): only old, empty ones are orphans.
+            let young = cg.paths().iter().any(|p| recently_modified(p));
+            if cg.pids().is_empty() && !young {
                 cg.remove()
                     .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
                 if !report.removed.contains(&id) {
@@ -102,6 +106,15 @@ pub fn gc(config: &RuntimeConfig) -> Result<GcReport, RuntimeError> {
         }
     }
     Ok(report)
+}
+
+/// Whether `dir` changed in the last minute (a container being made has no record yet).
+fn recently_modified(dir: &Path) -> bool {
+    std::fs::metadata(dir)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age < std::time::Duration::from_secs(60))
 }
 
 /// A cgroup may be collected when no state dir (under this root) claims it alive.

@@ -5,7 +5,6 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{chown, DirBuilderExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,12 +16,13 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
-use super::cgroup::ContainerCgroup;
+use super::cgroup::{ContainerCgroup, Controller};
 use super::channel::{ControlChannel, ControlMessage};
+use super::launch::{cgroup_join, single_threaded, start_helper, stdio_fds, write_id_maps};
 use super::plan::{self, ContainerPaths, IdMapping, PlannedStep};
 use super::state::{self, ContainerRecord};
 use super::steps::StepLog;
-use super::{RuntimeConfig, RuntimeError, INIT_ARGV0};
+use super::{RuntimeConfig, RuntimeError};
 
 /// Where the command's stdin, stdout and stderr go when it has no terminal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +49,8 @@ pub struct ContainerPipes {
 /// A container created by this process (its init is our child).
 #[derive(Debug)]
 pub struct Container {
+    /// Started by [`Container::run`]; its Started message is not read yet.
+    start_pending: bool,
     record: ContainerRecord,
     channel: ControlChannel,
     cgroup: Option<ContainerCgroup>,
@@ -59,7 +61,7 @@ pub struct Container {
 /// Undoes a half-made container when setup fails: processes, cgroup, state dir.
 struct SetupGuard {
     state_dir: PathBuf,
-    helper: Option<std::process::Child>,
+    helper: Option<Pid>,
     init_pid: Option<u32>,
     cgroup: Option<ContainerCgroup>,
     armed: bool,
@@ -70,9 +72,9 @@ impl Drop for SetupGuard {
         if !self.armed {
             return;
         }
-        if let Some(mut helper) = self.helper.take() {
-            let _ = helper.kill();
-            let _ = helper.wait();
+        if let Some(helper) = self.helper.take() {
+            let _ = nix::sys::signal::kill(helper, Signal::SIGKILL);
+            let _ = waitpid(helper, None);
         }
         if let Some(pid) = self.init_pid {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
@@ -84,6 +86,21 @@ impl Drop for SetupGuard {
         }
         let _ = state::remove_state_dir(&self.state_dir);
     }
+}
+
+/// The cgroup controllers a container gets: all of them, or what its limits need.
+fn wanted_controllers(config: &RuntimeConfig, limits: &Limits) -> Vec<Controller> {
+    if config.all_cgroup_controllers {
+        return Controller::ALL.to_vec();
+    }
+    let mut wanted = vec![Controller::Pids];
+    if limits.memory_bytes.is_some() {
+        wanted.push(Controller::Memory);
+    }
+    if limits.cpus.is_some() {
+        wanted.extend([Controller::Cpu, Controller::Cpuacct]);
+    }
+    wanted
 }
 
 /// Checks what can fail before anything is created.
@@ -133,6 +150,26 @@ impl Container {
         spec: &ContainerSpec,
         stdio: Stdio,
     ) -> Result<Container, RuntimeError> {
+        Self::make(config, spec, stdio, false)
+    }
+
+    /// Creates and starts in one go: init runs the command right after setup, without
+    /// waiting for [`Container::start`] (one round trip less). An exec error then
+    /// shows in [`Container::wait`].
+    pub fn run(
+        config: &RuntimeConfig,
+        spec: &ContainerSpec,
+        stdio: Stdio,
+    ) -> Result<Container, RuntimeError> {
+        Self::make(config, spec, stdio, true)
+    }
+
+    fn make(
+        config: &RuntimeConfig,
+        spec: &ContainerSpec,
+        stdio: Stdio,
+        start_now: bool,
+    ) -> Result<Container, RuntimeError> {
         preflight(config, spec)?;
         let mut spec = spec.clone();
         if spec.image != HOST_IMAGE {
@@ -170,52 +207,56 @@ impl Container {
             count: config.id_map_count,
         });
         let mut owned_dirs = Vec::new();
-        if spec.namespaces.contains(NamespaceKind::Mnt) {
-            make_dir(&paths.rootfs, 0o755)?;
-            owned_dirs.push(paths.rootfs.clone());
-            if spec.image != HOST_IMAGE {
-                for dir in [&paths.upper, &paths.work] {
-                    make_dir(dir, 0o755)?;
-                    if let Some(m) = mapping {
-                        chown(dir, Some(m.outside), Some(m.outside)).map_err(io)?;
-                    }
-                    owned_dirs.push(dir.clone());
+        if spec.namespaces.contains(NamespaceKind::Mnt) && spec.image != HOST_IMAGE {
+            for dir in [&paths.upper, &paths.work] {
+                make_dir(dir, 0o755)?;
+                if let Some(m) = mapping {
+                    chown(dir, Some(m.outside), Some(m.outside)).map_err(io)?;
                 }
+                owned_dirs.push(dir.clone());
             }
         }
-        let plan = plan::build(&id, &spec, &hostname, &paths, mapping);
+        let mut plan = plan::build(&id, &spec, &hostname, &paths, mapping);
         let mut log = StepLog::new();
-        let cgroup = ContainerCgroup::create(&id, &spec.limits, &mut log)
-            .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        let cgroup = ContainerCgroup::create_with(
+            &id,
+            &spec.limits,
+            &wanted_controllers(config, &spec.limits),
+            &mut log,
+        )
+        .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        plan.cgroup = cgroup_join(&cgroup);
         guard.cgroup = Some(cgroup);
 
         let (ours, theirs) = ControlChannel::pair()?;
-        let helper = std::process::Command::new(&config.helper_exe)
-            .arg0(INIT_ARGV0)
-            .env_clear()
-            .stdin(std::process::Stdio::from(theirs.into_fd()))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .map_err(|e| RuntimeError::Helper(config.helper_exe.clone(), e))?;
-        let helper_pid = helper.id();
-        guard.helper = Some(helper);
-        if let Some(cg) = &guard.cgroup {
-            log.record(
-                SetupPhase::Cgroup,
-                "join cgroup",
-                format!("add pid {helper_pid} (the init helper) to the container's cgroup"),
-                || cg.add_process(helper_pid),
-            )
-            .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        let (their_stdio, pipes) = stdio_fds(stdio, spec.tty)?;
+        plan.start_now = start_now;
+        let mut init_pid = None;
+        if config.fork_when_single_threaded && single_threaded() {
+            // No helper: PID 1 is cloned from here, and the plan is already in its memory.
+            let pid =
+                super::init_process::fork_init(&plan, their_stdio, theirs.into_fd(), &mut log)
+                    .map_err(|e| RuntimeError::SetupFailed {
+                        step: e.step,
+                        error: e.error,
+                    })?;
+            init_pid = Some(pid);
+            guard.init_pid = Some(pid);
+            if let Some(m) = mapping {
+                write_id_maps(pid, m)?;
+                ours.send(&ControlMessage::UidMapped, &[])?;
+            }
+        } else {
+            // The plan waits in the socket, so the helper reads it at once, with no
+            // round trip through this process.
+            let fds: Vec<BorrowedFd<'_>> = their_stdio.iter().map(|f| f.as_fd()).collect();
+            ours.send(&ControlMessage::Plan(Box::new(plan.clone())), &fds)?;
+            drop(fds);
+            drop(their_stdio);
+            guard.helper = Some(start_helper(config, theirs.into_fd())?);
         }
 
-        let (their_stdio, pipes) = stdio_fds(stdio, spec.tty)?;
-        let fds: Vec<BorrowedFd<'_>> = their_stdio.iter().map(|f| f.as_fd()).collect();
-        ours.send(&ControlMessage::Plan(Box::new(plan.clone())), &fds)?;
-        drop(their_stdio);
-
-        let mut init_pid = None;
+        let mut helper_steps = Vec::new();
         let mut created = None;
         let mut tty = None;
         while init_pid.is_none() || created.is_none() {
@@ -227,7 +268,14 @@ impl Container {
                     write_id_maps(pid, m)?;
                     ours.send(&ControlMessage::UidMapped, &[])?;
                 }
-                Ok((ControlMessage::Spawned { init_pid: pid }, _)) => {
+                Ok((
+                    ControlMessage::Spawned {
+                        init_pid: pid,
+                        steps,
+                    },
+                    _,
+                )) => {
+                    helper_steps = steps;
                     init_pid = Some(pid);
                     guard.init_pid = Some(pid);
                 }
@@ -236,6 +284,22 @@ impl Container {
                     created = Some((steps, isolation));
                 }
                 Ok((ControlMessage::Failed { step, error, .. }, _)) => {
+                    // PID 1 may fail before the helper's Spawned arrives: let the helper
+                    // finish, then find PID 1's pid in what it sent, so the guard reaps it.
+                    if guard.init_pid.is_none() {
+                        if let Some(helper) = guard.helper.take() {
+                            let _ = waitpid(helper, None);
+                        }
+                        while ours.readable_within(0) {
+                            match ours.recv() {
+                                Ok((ControlMessage::Spawned { init_pid: pid, .. }, _)) => {
+                                    guard.init_pid = Some(pid);
+                                }
+                                Ok(_) => {}
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     if step == super::init_process::FIND_COMMAND_STEP {
                         return Err(RuntimeError::CommandNotFound(error));
                     }
@@ -245,18 +309,19 @@ impl Container {
                     return Err(RuntimeError::Protocol(format!("unexpected {other:?}")))
                 }
                 Err(e) => {
-                    let status = guard.helper.as_mut().and_then(|h| h.wait().ok());
+                    let status = guard.helper.take().map(|h| waitpid(h, None));
                     return Err(RuntimeError::Protocol(format!("{e} (helper: {status:?})")));
                 }
             }
         }
-        if let Some(mut helper) = guard.helper.take() {
-            let _ = helper.wait();
+        if let Some(helper) = guard.helper.take() {
+            let _ = waitpid(helper, None);
         }
         let (init_pid, (steps, isolation)) = match (init_pid, created) {
             (Some(p), Some(c)) => (p, c),
             _ => return Err(RuntimeError::Protocol("setup ended early".into())),
         };
+        log.extend(helper_steps);
         log.extend(steps);
         let mounts = plan
             .steps
@@ -272,16 +337,22 @@ impl Container {
             })
             .map(|s| format!("{s:?}"))
             .collect();
+        // Started by `run`: recorded as running now, so no second file write is needed.
+        let now = state::now_ms();
         let record = ContainerRecord {
             id,
             name,
             spec,
-            status: ContainerStatus::Created,
+            status: if start_now {
+                ContainerStatus::Running
+            } else {
+                ContainerStatus::Created
+            },
             exit: None,
             init_pid: Some(init_pid),
             init_start_time: state::process_start_time(init_pid),
-            created_at_ms: state::now_ms(),
-            started_at_ms: None,
+            created_at_ms: now,
+            started_at_ms: start_now.then_some(now),
             state_dir,
             owned_dirs,
             mounts,
@@ -292,7 +363,9 @@ impl Container {
         record.save()?;
         let cgroup = guard.cgroup.take();
         guard.armed = false;
+        let start_pending = start_now;
         Ok(Container {
+            start_pending,
             record,
             channel: ours,
             cgroup,
@@ -334,14 +407,12 @@ impl Container {
     /// Runs the command. A command that cannot be exec'd is an error, and the container
     /// is then exited (status 127).
     pub fn start(&mut self) -> Result<(), RuntimeError> {
-        self.channel.send(&ControlMessage::Start, &[])?;
+        if !self.start_pending {
+            self.channel.send(&ControlMessage::Start, &[])?;
+        }
+        self.start_pending = false;
         match self.channel.recv()? {
-            (ControlMessage::Started { steps }, _) => {
-                self.record.setup.extend(steps);
-                self.record.status = ContainerStatus::Running;
-                self.record.started_at_ms = Some(state::now_ms());
-                self.record.save()
-            }
+            (ControlMessage::Started { steps }, _) => self.record.mark_started(steps),
             (ControlMessage::Failed { step, error, steps }, _) => {
                 self.record.setup.extend(steps);
                 let _ = self.wait();
@@ -382,13 +453,39 @@ impl Container {
     /// Waits for the command to end; gives its exit code or signal, and whether the
     /// OOM killer struck.
     pub fn wait(&mut self) -> Result<ExitStatus, RuntimeError> {
+        self.wait_inner(true)
+    }
+
+    /// Waits for the command to end, then deletes the container (`run --rm`); the exit
+    /// status is not written to the state dir that is about to go.
+    pub fn wait_and_delete(mut self) -> Result<ExitStatus, RuntimeError> {
+        let waited = self.wait_inner(false);
+        let deleted = self.delete();
+        let exit = waited?;
+        deleted.map(|()| exit)
+    }
+
+    fn wait_inner(&mut self, persist: bool) -> Result<ExitStatus, RuntimeError> {
         if let Some(exit) = &self.record.exit {
             return Ok(exit.clone());
         }
         let mut reported = None;
+        let mut exec_failed = None;
         loop {
             match self.channel.recv() {
                 Ok((ControlMessage::Exited { code, signal }, _)) => reported = Some((code, signal)),
+                Ok((ControlMessage::Started { steps }, _)) => {
+                    self.start_pending = false;
+                    if self.record.status == ContainerStatus::Running {
+                        self.record.setup.extend(steps);
+                    } else {
+                        self.record.mark_started(steps)?;
+                    }
+                }
+                Ok((ControlMessage::Failed { step, error, steps }, _)) => {
+                    self.record.setup.extend(steps);
+                    exec_failed = Some(RuntimeError::SetupFailed { step, error });
+                }
                 Ok(_) => {}
                 Err(_) => break,
             }
@@ -412,9 +509,15 @@ impl Container {
             signal,
             oom_killed,
         };
-        self.record.status = ContainerStatus::Exited;
-        self.record.exit = Some(exit.clone());
-        self.record.save()?;
+        if persist {
+            self.record.mark_exited(exit.clone())?;
+        } else {
+            self.record.status = ContainerStatus::Exited;
+            self.record.exit = Some(exit.clone());
+        }
+        if let Some(e) = exec_failed {
+            return Err(e);
+        }
         Ok(exit)
     }
 
@@ -448,73 +551,6 @@ impl Container {
         }
         state::remove_state_dir(&self.record.state_dir)
     }
-}
-
-/// The fds the command gets (sent to the helper) and, for pipes, our ends.
-fn stdio_fds(
-    stdio: Stdio,
-    tty: bool,
-) -> Result<(Vec<OwnedFd>, Option<ContainerPipes>), RuntimeError> {
-    if tty {
-        return Ok((Vec::new(), None));
-    }
-    let sys = |e| RuntimeError::Sys("stdio", e);
-    match stdio {
-        Stdio::Inherit => {
-            let fds = (0..3)
-                .map(|fd| {
-                    // SAFETY: 0, 1 and 2 are open for the life of the process.
-                    let b = unsafe { BorrowedFd::borrow_raw(fd) };
-                    b.try_clone_to_owned().map_err(|e| {
-                        RuntimeError::Sys(
-                            "dup stdio",
-                            nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((fds, None))
-        }
-        Stdio::Null => {
-            let null = std::fs::File::options()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-                .map_err(|_| sys(nix::Error::ENOENT))?;
-            let fd = OwnedFd::from(null);
-            let a = fd.try_clone().map_err(|_| sys(nix::Error::EMFILE))?;
-            let b = fd.try_clone().map_err(|_| sys(nix::Error::EMFILE))?;
-            Ok((vec![fd, a, b], None))
-        }
-        Stdio::Pipes => {
-            let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
-            let (in_r, in_w) = nix::unistd::pipe2(cloexec).map_err(sys)?;
-            let (out_r, out_w) = nix::unistd::pipe2(cloexec).map_err(sys)?;
-            let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(sys)?;
-            Ok((
-                vec![in_r, out_w, err_w],
-                Some(ContainerPipes {
-                    stdin: in_w,
-                    stdout: out_r,
-                    stderr: err_r,
-                }),
-            ))
-        }
-    }
-}
-
-/// Writes setgroups "deny" and the uid/gid maps of a helper in a new user namespace.
-fn write_id_maps(pid: u32, m: IdMapping) -> Result<(), RuntimeError> {
-    let line = format!("0 {} {}\n", m.outside, m.count);
-    for (file, text) in [
-        ("setgroups", "deny"),
-        ("uid_map", line.as_str()),
-        ("gid_map", line.as_str()),
-    ] {
-        let path = PathBuf::from(format!("/proc/{pid}/{file}"));
-        std::fs::write(&path, text).map_err(|e| RuntimeError::StateDir(path, e))?;
-    }
-    Ok(())
 }
 
 /// Sets a PTY's window size (TIOCSWINSZ); the command gets SIGWINCH.

@@ -16,11 +16,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use isolab_shared::{NamespaceKind, NamespaceSet};
-use nix::sched::{setns, CloneFlags};
+use nix::sched::setns;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
 use serde::{Deserialize, Serialize};
 
+use super::clone3::clone_flags;
 use super::plan::{DEFAULT_CAPABILITIES, DEFAULT_PATH};
 use super::security;
 use super::state::ContainerRecord;
@@ -128,18 +129,6 @@ pub fn exec_helper_main() -> ! {
     std::process::exit(code)
 }
 
-fn flag(kind: NamespaceKind) -> CloneFlags {
-    match kind {
-        NamespaceKind::Pid => CloneFlags::CLONE_NEWPID,
-        NamespaceKind::Net => CloneFlags::CLONE_NEWNET,
-        NamespaceKind::Ipc => CloneFlags::CLONE_NEWIPC,
-        NamespaceKind::Uts => CloneFlags::CLONE_NEWUTS,
-        NamespaceKind::Mnt => CloneFlags::CLONE_NEWNS,
-        NamespaceKind::User => CloneFlags::CLONE_NEWUSER,
-        NamespaceKind::Cgroup => CloneFlags::CLONE_NEWCGROUP,
-    }
-}
-
 /// The helper's work; returns the exit code to pass on.
 fn run_exec_helper() -> Result<i32, String> {
     let json = std::env::var(REQUEST_ENV).map_err(|_| "no exec request".to_string())?;
@@ -167,7 +156,8 @@ fn run_exec_helper() -> Result<i32, String> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     for (kind, fd) in &files {
-        setns(fd, flag(*kind)).map_err(|e| format!("setns({}): {e}", kind.clone_flag_name()))?;
+        setns(fd, clone_flags(*kind))
+            .map_err(|e| format!("setns({}): {e}", kind.clone_flag_name()))?;
     }
     drop(files);
     let argv = request

@@ -18,12 +18,13 @@ use nix::sched::{unshare, CloneFlags};
 
 use super::apply::{apply, StepFailed};
 use super::channel::{ControlChannel, ControlMessage};
+use super::clone3::spawn_init;
 use super::plan::Plan;
 use super::reaper;
 use super::security;
 use super::steps::StepLog;
 
-/// The argv[0] the runtime gives the helper; `main` dispatches on it.
+/// The `argv[0]` the runtime gives the helper; `main` dispatches on it.
 pub const INIT_ARGV0: &str = "isolab-init";
 
 /// The name of the step that looks the command up (its failure means exit code 127).
@@ -38,9 +39,97 @@ pub fn init_helper_main() -> ! {
     std::process::exit(code)
 }
 
+/// For a single-threaded caller (the CLI): makes PID 1 directly as the caller's child,
+/// with no helper process in between. Returns its PID; the child never returns.
+pub fn fork_init(
+    plan: &Plan,
+    stdio: Vec<OwnedFd>,
+    control: OwnedFd,
+    log: &mut StepLog,
+) -> Result<u32, StepFailed> {
+    let keep: Vec<i32> = stdio
+        .iter()
+        .map(|f| f.as_raw_fd())
+        .chain([control.as_raw_fd()])
+        .collect();
+    match spawn_init(plan, log, false)? {
+        0 => {
+            let _ = security::set_not_dumpable();
+            retitle(INIT_ARGV0);
+            let _ = nix::unistd::setsid();
+            close_all_but(&keep);
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                for fd in 0..3 {
+                    let _ = security::dup2_raw(null.as_raw_fd(), fd);
+                }
+            }
+            let channel = ControlChannel::from_fd(control);
+            let code = container_init(plan, stdio, &channel);
+            std::process::exit(code)
+        }
+        pid => Ok(pid),
+    }
+}
+
+/// Closes every fd above 2 except `keep`: the caller's other files must not reach
+/// the container's PID 1.
+fn close_all_but(keep: &[i32]) {
+    let open: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in open {
+        if fd > 2 && !keep.contains(&fd) {
+            // SAFETY: closing an fd this forked child does not use.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+/// Rewrites this process's command line (the argv area /proc/PID/cmdline reads) to
+/// `title`, so `ps` in the container shows a sane PID 1 even when the helper was
+/// forked from `isolab run ...` rather than exec'd.
+fn retitle(title: &str) {
+    let _ = nix::sys::prctl::set_name(c"isolab-init");
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return;
+    };
+    // Fields 48 and 49 (arg_start, arg_end); `rest` starts at field 3.
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (Some(start), Some(end)) = (
+        fields.get(45).and_then(|f| f.parse::<usize>().ok()),
+        fields.get(46).and_then(|f| f.parse::<usize>().ok()),
+    ) else {
+        return;
+    };
+    if end <= start || title.len() >= end - start {
+        return;
+    }
+    // SAFETY: [start, end) is this process's own argv area, mapped and writable for its
+    // whole life; nothing holds a Rust reference into it.
+    unsafe {
+        let area = std::slice::from_raw_parts_mut(start as *mut u8, end - start);
+        area.fill(0);
+        area[..title.len()].copy_from_slice(title.as_bytes());
+    }
+}
+
 /// The helper's work; `Err` is the exit code after a failure was reported.
 fn run_helper() -> Result<(), i32> {
     let _ = security::set_not_dumpable();
+    retitle(INIT_ARGV0);
+    // A session of its own: the caller's controlling terminal (a host tty) must not
+    // stay attached to the container's PID 1.
+    let _ = nix::unistd::setsid();
     // The channel arrives as stdin; move it to a close-on-exec fd and put /dev/null on 0.
     // SAFETY: F_DUPFD_CLOEXEC only duplicates fd 0.
     let channel =
@@ -68,90 +157,63 @@ fn run_helper() -> Result<(), i32> {
         );
         1
     };
-    if let Err(e) = enter_namespaces(&plan, &channel, &mut log) {
-        return Err(fail(&channel, log, e));
-    }
-    // SAFETY: this process is single-threaded (a fresh exec that started no threads),
-    // so a fork-like clone is safe; CLONE_PARENT makes PID 1 the runtime's child.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    match pid {
-        0 => {
-            let code = container_init(&plan, stdio, &channel, log);
+    match spawn_init(&plan, &mut log, true) {
+        Ok(0) => {
+            let code = container_init(&plan, stdio, &channel);
             std::process::exit(code)
         }
-        p if p > 0 => {
-            let _ = channel.send(&ControlMessage::Spawned { init_pid: p as u32 }, &[]);
+        Ok(pid) => {
+            let spawned = ControlMessage::Spawned {
+                init_pid: pid,
+                steps: log.into_steps(),
+            };
+            let _ = channel.send(&spawned, &[]);
+            if plan.id_mapping.is_some() {
+                let _ = channel.send(&ControlMessage::UidMapNeeded { pid }, &[]);
+            }
             Ok(())
         }
-        _ => {
-            let e = StepFailed {
-                step: "clone(CLONE_PARENT)".into(),
-                error: nix::Error::last().to_string(),
-            };
-            Err(fail(&channel, log, e))
-        }
+        Err(e) => Err(fail(&channel, log, e)),
     }
 }
 
-fn clone_flags(kind: NamespaceKind) -> CloneFlags {
-    match kind {
-        NamespaceKind::Pid => CloneFlags::CLONE_NEWPID,
-        NamespaceKind::Net => CloneFlags::CLONE_NEWNET,
-        NamespaceKind::Ipc => CloneFlags::CLONE_NEWIPC,
-        NamespaceKind::Uts => CloneFlags::CLONE_NEWUTS,
-        NamespaceKind::Mnt => CloneFlags::CLONE_NEWNS,
-        NamespaceKind::User => CloneFlags::CLONE_NEWUSER,
-        NamespaceKind::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+/// Joins PID 1 (a single thread) to each cgroup v1 directory by writing "0" to
+/// `tasks`: moving one thread skips the global lock (and RCU wait) that a write to
+/// cgroup.procs takes, several milliseconds on a quiet host. Its children inherit it.
+/// Done before the id maps: the credentials are still the host root's.
+fn join_v1_cgroups(plan: &Plan, log: &mut StepLog) -> Result<(), StepFailed> {
+    for dir in &plan.cgroup.v1_dirs {
+        let tasks = dir.join("tasks");
+        let call = format!("write({tasks:?}, \"0\")");
+        log.record(SetupPhase::Cgroup, "join cgroup (v1)", call.clone(), || {
+            std::fs::write(&tasks, "0")
+        })
+        .map_err(|e| StepFailed {
+            step: call,
+            error: e.to_string(),
+        })?;
     }
+    Ok(())
 }
 
-/// unshare(2) of every requested kind in one call (the user namespace, if any, is made
-/// first by the kernel and owns the others), then the id maps.
-fn enter_namespaces(
+/// PID 1's first steps: with a user namespace, wait for the runtime to write the id
+/// maps, then become root inside; with a cgroup namespace, unshare it now that PID 1
+/// is in the container's cgroup.
+fn enter_own_namespaces(
     plan: &Plan,
     channel: &ControlChannel,
     log: &mut StepLog,
 ) -> Result<(), StepFailed> {
-    if plan.namespaces.is_empty() {
-        return Ok(());
-    }
-    let flags = plan
-        .namespaces
-        .iter()
-        .fold(CloneFlags::empty(), |f, k| f | clone_flags(*k));
-    let names: Vec<&str> = plan
-        .namespaces
-        .iter()
-        .map(|k| k.clone_flag_name())
-        .collect();
-    let call = format!("unshare({})", names.join("|"));
-    log.record(SetupPhase::Namespaces, "unshare", call.clone(), || {
-        unshare(flags)
-    })
-    .map_err(|e| StepFailed {
-        step: call,
-        error: e.to_string(),
-    })?;
-    if plan.id_mapping.is_some() {
+    if let Some(m) = plan.id_mapping {
         let started = Instant::now();
-        let pid = std::process::id();
-        let mapped = channel
-            .send(&ControlMessage::UidMapNeeded { pid }, &[])
-            .and_then(|()| channel.recv());
-        let ok = matches!(mapped, Ok((ControlMessage::UidMapped, _)));
+        let ok = matches!(channel.recv(), Ok((ControlMessage::UidMapped, _)));
         log.extend([SetupStep {
             phase: SetupPhase::Namespaces,
             name: "id maps (by the runtime)".into(),
-            call: format!("write /proc/{pid}/setgroups \"deny\", uid_map, gid_map"),
+            call: format!(
+                "write /proc/PID/setgroups \"deny\"; uid_map and gid_map \"0 {} {}\"",
+                m.outside, m.count
+            ),
             error: (!ok).then(|| "the runtime did not write the maps".to_string()),
             duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         }]);
@@ -177,17 +239,35 @@ fn enter_namespaces(
             error: e.to_string(),
         })?;
     }
+    if plan.namespaces.contains(&NamespaceKind::Cgroup) {
+        log.record(
+            SetupPhase::Namespaces,
+            "cgroup namespace",
+            "unshare(CLONE_NEWCGROUP)",
+            || unshare(CloneFlags::CLONE_NEWCGROUP),
+        )
+        .map_err(|e| StepFailed {
+            step: "unshare(CLONE_NEWCGROUP)".into(),
+            error: e.to_string(),
+        })?;
+    }
     Ok(())
 }
 
 /// PID 1 of the container: set up, report, wait for Start, run the command, reap.
-fn container_init(
-    plan: &Plan,
-    stdio: Vec<OwnedFd>,
-    channel: &ControlChannel,
-    mut log: StepLog,
-) -> i32 {
-    let _ = nix::sys::prctl::set_name(c"isolab-init");
+fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) -> i32 {
+    let mut log = StepLog::new();
+    if let Err(e) = join_v1_cgroups(plan, &mut log) {
+        let _ = channel.send(
+            &ControlMessage::Failed {
+                step: e.step,
+                error: e.error,
+                steps: log.into_steps(),
+            },
+            &[],
+        );
+        return 1;
+    }
     // Block the signals init handles, before anything else can arrive.
     let signals = reaper::handled_signals();
     let _ = signals.thread_block();
@@ -203,6 +283,9 @@ fn container_init(
         );
         1
     };
+    if let Err(e) = enter_own_namespaces(plan, channel, &mut log) {
+        return report_failure(log, e);
+    }
     for step in &plan.steps {
         if let Err(e) = apply(step, &mut log, &mut facts) {
             return report_failure(log, e);
@@ -237,9 +320,11 @@ fn container_init(
         None => (None, None),
     };
     drop(master);
-    match channel.recv() {
-        Ok((ControlMessage::Start, _)) => {}
-        _ => return 1,
+    if !plan.start_now {
+        match channel.recv() {
+            Ok((ControlMessage::Start, _)) => {}
+            _ => return 1,
+        }
     }
     let mut log = StepLog::new();
     let stdio: Vec<OwnedFd> = match slave {

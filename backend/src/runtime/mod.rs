@@ -7,15 +7,17 @@
 //! - [`plan`]: spec -> ordered [`plan::PlannedStep`]s (pure; unit-tested).
 //! - [`channel`]: the runtime <-> init helper messages over a socketpair, with fd passing.
 //! - [`container`]: the lifecycle API: create, start, stop, kill, wait, delete, resize.
+//! - [`launch`]: the runtime's side of starting PID 1: helper or own clone, stdio, id maps.
+//! - [`init_process`]: the init helper and PID 1's setup: id maps, cgroups, plan, command.
+//! - [`clone3`]: makes PID 1 in its namespaces and cgroup with one clone3.
 //! - [`exec`]: another process in a running container, entering chosen namespaces.
-//! - [`init_process`]: the re-exec'd init helper: unshare, id maps, clone PID 1.
 //! - [`apply`]: applies planned steps (mounts, pivot_root, hostname, lo, masks).
 //! - [`reaper`]: the container's minimal PID 1: runs the command as PID 2, forwards
 //!   signals, reaps zombies.
 //! - [`security`]: capabilities, no-dumpable, fd hygiene, the cwd check.
 //! - [`state`]: `state.json` per container under the state root; PID reuse detection.
 //! - [`cleanup`]: `remove` from any process, and `gc` of leftovers.
-//! - [`describe`]: [`isolab_shared::ContainerState`] from a record plus live observation.
+//! - [`mod@describe`]: [`isolab_shared::ContainerState`] from a record plus live observation.
 //! - [`terminal`]: raw mode and PTY relay for the CLI.
 //!
 //! # Why a re-exec'd helper, not clone() from the server
@@ -23,8 +25,16 @@
 //! async-signal-safe code may run there. So the runtime only spawns
 //! [`RuntimeConfig::helper_exe`] (the isolab binary itself) with `std::process::Command`,
 //! which does the fork+exec safely; no Rust code of ours runs in between. The helper is
-//! a fresh single-threaded process, free to unshare, fork and mount. Its path is a
+//! a fresh single-threaded process, free to clone, mount and allocate. Its path is a
 //! parameter because in integration tests `/proc/self/exe` is the test binary.
+//!
+//! A caller that runs one thread (the CLI; checked in /proc/self/status) has no such
+//! hazard, so it clones PID 1 itself and skips the helper's exec (part of `isolab run`'s
+//! speed). Either way PID 1 is made by one clone3: in its new namespaces, born in the
+//! cgroup2 directory (CLONE_INTO_CGROUP), a child of the runtime (CLONE_PARENT from the
+//! helper), and not dumpable until the command's exec (CVE-2019-5736). The command is
+//! exec'd only after pivot_root, from the container's own files: no host binary is
+//! ever exec'd inside the container's namespaces.
 //!
 //! No axum and no clap in here: the server and the CLI are thin users of this library.
 
@@ -32,10 +42,12 @@ pub mod apply;
 pub mod cgroup;
 pub mod channel;
 pub mod cleanup;
+pub mod clone3;
 pub mod container;
 pub mod describe;
 pub mod exec;
 pub mod init_process;
+pub mod launch;
 pub mod plan;
 pub mod reaper;
 pub mod security;
@@ -67,6 +79,11 @@ pub struct RuntimeConfig {
     pub id_map_base: u32,
     /// How many ids the user namespace maps.
     pub id_map_count: u32,
+    /// Fork the helper instead of re-exec'ing it when the caller runs a single thread.
+    pub fork_when_single_threaded: bool,
+    /// Make cgroups for every controller (usage to show, limits to change later), or
+    /// only for those the spec's limits need (pids always): the CLI's choice.
+    pub all_cgroup_controllers: bool,
 }
 
 impl RuntimeConfig {
@@ -77,6 +94,8 @@ impl RuntimeConfig {
             state_root: PathBuf::from(DEFAULT_STATE_ROOT),
             id_map_base: 100_000,
             id_map_count: 65_536,
+            fork_when_single_threaded: true,
+            all_cgroup_controllers: true,
         }
     }
 }

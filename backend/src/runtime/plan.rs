@@ -153,6 +153,15 @@ impl IdMapping {
     }
 }
 
+/// The cgroup directories the helper puts the container in, before PID 1 exists.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct CgroupJoin {
+    /// cgroup v1 directories: the helper writes "0" (itself) to their `tasks`.
+    pub v1_dirs: Vec<PathBuf>,
+    /// The cgroup2 directory: PID 1 is born in it (clone3 with CLONE_INTO_CGROUP).
+    pub v2_dir: Option<PathBuf>,
+}
+
 /// Everything the init helper needs to set a container up, sent to it as one message.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Plan {
@@ -162,6 +171,9 @@ pub struct Plan {
     pub namespaces: Vec<NamespaceKind>,
     /// Set when a user namespace is made.
     pub id_mapping: Option<IdMapping>,
+    /// Where the container's processes go; filled in once the cgroup exists.
+    #[serde(default)]
+    pub cgroup: CgroupJoin,
     /// Steps applied by the container's PID 1, in order.
     pub steps: Vec<PlannedStep>,
     /// The command's argv.
@@ -170,12 +182,16 @@ pub struct Plan {
     pub env: Vec<String>,
     /// Whether the command gets a terminal from the container's devpts.
     pub tty: bool,
+    /// Run the command right after setup instead of waiting for `Start`.
+    #[serde(default)]
+    pub start_now: bool,
 }
 
 /// Where a container's files live on the host.
 #[derive(Clone, Debug)]
 pub struct ContainerPaths {
-    /// The mount point of the new root (empty on the host).
+    /// The mount point of the new root: the state dir itself, covered only inside the
+    /// container's mount namespace (saves a directory on the host).
     pub rootfs: PathBuf,
     /// The overlay's writable layer.
     pub upper: PathBuf,
@@ -187,7 +203,7 @@ impl ContainerPaths {
     /// The layout under one container's state dir.
     pub fn under(state_dir: &Path) -> Self {
         ContainerPaths {
-            rootfs: state_dir.join("rootfs"),
+            rootfs: state_dir.to_path_buf(),
             upper: state_dir.join("upper"),
             work: state_dir.join("work"),
         }
@@ -232,10 +248,12 @@ pub fn build(
         id: id.to_string(),
         namespaces: spec.namespaces.iter().collect(),
         id_mapping: id_mapping.filter(|_| ns(NamespaceKind::User)),
+        cgroup: CgroupJoin::default(),
         steps,
         command: spec.command.clone(),
         env: environment(spec, hostname),
         tty: spec.tty,
+        start_now: false,
     }
 }
 

@@ -50,25 +50,96 @@ impl ContainerRecord {
         }
     }
 
-    /// Writes `state.json` atomically (write a temp file, then rename).
-    /// A container removed meanwhile (by `isolab rm`) has no dir left; nothing is saved.
+    /// Writes the whole record to `state.json` (a temp file renamed into place). A
+    /// container removed meanwhile (by `isolab rm`) has no dir left; nothing is saved.
     pub fn save(&self) -> Result<(), RuntimeError> {
         if !self.state_dir.is_dir() {
             return Ok(());
         }
-        let path = self.state_dir.join("state.json");
-        let tmp = self.state_dir.join("state.json.tmp");
-        let io = |e| RuntimeError::StateDir(self.state_dir.clone(), e);
-        let json = serde_json::to_vec_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
-        std::fs::write(&tmp, json).map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)
+        let json = serde_json::to_vec(self).map_err(|e| self.io(std::io::Error::other(e)))?;
+        write_atomically(&self.state_dir, STATE_FILE, &json).map_err(|e| self.io(e))
     }
 
-    /// Reads one container's `state.json`.
+    /// Records the start in its own small file: renaming onto an existing file makes
+    /// ext4 flush data first (auto_da_alloc), milliseconds per container.
+    pub fn mark_started(&mut self, steps: Vec<SetupStep>) -> Result<(), RuntimeError> {
+        let started = StartedFile {
+            started_at_ms: now_ms(),
+            steps,
+        };
+        started.apply_to(self);
+        if !self.state_dir.is_dir() {
+            return Ok(());
+        }
+        let json = serde_json::to_vec(&started).map_err(|e| self.io(std::io::Error::other(e)))?;
+        write_atomically(&self.state_dir, STARTED_FILE, &json).map_err(|e| self.io(e))
+    }
+
+    /// Records how the command ended, in its own file (see [`Self::mark_started`]).
+    pub fn mark_exited(&mut self, exit: ExitStatus) -> Result<(), RuntimeError> {
+        self.status = ContainerStatus::Exited;
+        self.exit = Some(exit.clone());
+        if !self.state_dir.is_dir() {
+            return Ok(());
+        }
+        let json = serde_json::to_vec(&exit).map_err(|e| self.io(std::io::Error::other(e)))?;
+        write_atomically(&self.state_dir, EXIT_FILE, &json).map_err(|e| self.io(e))
+    }
+
+    fn io(&self, e: std::io::Error) -> RuntimeError {
+        RuntimeError::StateDir(self.state_dir.clone(), e)
+    }
+
+    /// Reads one container's record: `state.json` plus the start and exit files.
     pub fn load(state_dir: &Path) -> Result<ContainerRecord, RuntimeError> {
         let io = |e| RuntimeError::StateDir(state_dir.to_path_buf(), e);
-        let bytes = std::fs::read(state_dir.join("state.json")).map_err(io)?;
-        serde_json::from_slice(&bytes).map_err(|e| io(std::io::Error::other(e)))
+        let bytes = std::fs::read(state_dir.join(STATE_FILE)).map_err(io)?;
+        let mut record: ContainerRecord =
+            serde_json::from_slice(&bytes).map_err(|e| io(std::io::Error::other(e)))?;
+        if record.status == ContainerStatus::Created {
+            if let Some(started) = read_json::<StartedFile>(&state_dir.join(STARTED_FILE)) {
+                started.apply_to(&mut record);
+            }
+        }
+        if let Some(exit) = read_json::<ExitStatus>(&state_dir.join(EXIT_FILE)) {
+            record.status = ContainerStatus::Exited;
+            record.exit = Some(exit);
+        }
+        Ok(record)
+    }
+}
+
+const STATE_FILE: &str = "state.json";
+const STARTED_FILE: &str = "started.json";
+const EXIT_FILE: &str = "exit.json";
+
+/// What `started.json` holds.
+#[derive(Serialize, Deserialize)]
+struct StartedFile {
+    started_at_ms: u64,
+    steps: Vec<SetupStep>,
+}
+
+impl StartedFile {
+    fn apply_to(&self, record: &mut ContainerRecord) {
+        record.status = ContainerStatus::Running;
+        record.started_at_ms = Some(self.started_at_ms);
+        record.setup.extend(self.steps.iter().cloned());
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+/// Writes `dir/name` so that readers see the old or the new content, never a part.
+/// A dir removed meanwhile (the container was removed by `isolab rm`) is not an error.
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, dir.join(name)));
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
     }
 }
 
@@ -116,8 +187,9 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Removes a container's host directories and its state dir. Anything still mounted
-/// under it on the host (there should be nothing) is detached first.
+/// Removes a container's host directories and its state dir. Its mounts live in its
+/// own mount namespace and are gone with it; should one be left on the host (removal
+/// fails with EBUSY), it is detached and the removal tried again.
 pub fn remove_state_dir(state_dir: &Path) -> Result<(), RuntimeError> {
     // Never widen the mount sweep below to the whole tree by accident.
     if !state_dir.is_absolute() || state_dir.components().count() < 3 {
@@ -125,6 +197,11 @@ pub fn remove_state_dir(state_dir: &Path) -> Result<(), RuntimeError> {
             state_dir.to_path_buf(),
             std::io::Error::other("refusing to remove a state dir this close to /"),
         ));
+    }
+    match std::fs::remove_dir_all(state_dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(_) => {}
     }
     if let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") {
         let mut under: Vec<&str> = mountinfo

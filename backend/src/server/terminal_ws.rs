@@ -8,7 +8,6 @@ use axum::extract::ws::Message;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use isolab_shared::{ApiErrorBody, ErrorCode, TerminalControl, TerminalNotice};
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::metrics::ServerMetrics;
 use crate::terminal::TerminalSession;
@@ -131,59 +130,26 @@ pub async fn terminal_socket<W, R>(
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let mut attachment = session.attach(query.offset);
+    let mut reader = session.attach(query.offset);
     let hello = TerminalNotice::Attached {
-        offset: attachment.backlog_offset,
+        offset: reader.offset(),
         read_only: query.mode == AttachMode::View,
     };
     let Some(hello) = notice(&hello) else { return };
     if write.send(hello).await.is_err() {
         return;
     }
-    if !send_bytes(&mut write, &attachment.backlog, &metrics).await {
-        return;
-    }
-    // The offset up to which this client has been sent output.
-    let mut sent_until = attachment.backlog_offset + attachment.backlog.len() as u64;
-    let mut ended = attachment.ended.clone();
     loop {
         tokio::select! {
-            output = attachment.live.recv() => match output {
-                Ok(out) => {
-                    let end = out.offset + out.bytes.len() as u64;
-                    if end <= sent_until {
-                        continue;
-                    }
-                    let skip = usize::try_from(sent_until.saturating_sub(out.offset)).unwrap_or(0);
-                    if !send_bytes(&mut write, &out.bytes[skip..], &metrics).await {
+            output = reader.next() => match output {
+                // Everything since the last send, coalesced into few large frames.
+                Some((_, bytes)) => {
+                    if !send_bytes(&mut write, &bytes, &metrics).await {
                         return;
                     }
-                    sent_until = end;
                 }
-                // Fell behind the live channel: catch up from the scrollback.
-                Err(RecvError::Lagged(_)) => {
-                    attachment = session.attach(Some(sent_until));
-                    if !send_bytes(&mut write, &attachment.backlog, &metrics).await {
-                        return;
-                    }
-                    sent_until = attachment.backlog_offset + attachment.backlog.len() as u64;
-                }
-                Err(RecvError::Closed) => break,
+                None => break,
             },
-            changed = ended.changed() => {
-                if changed.is_err() || *ended.borrow() {
-                    // Drain what is left before saying goodbye.
-                    while let Ok(out) = attachment.live.try_recv() {
-                        let end = out.offset + out.bytes.len() as u64;
-                        if end > sent_until {
-                            let skip = usize::try_from(sent_until.saturating_sub(out.offset)).unwrap_or(0);
-                            let _ = send_bytes(&mut write, &out.bytes[skip..], &metrics).await;
-                            sent_until = end;
-                        }
-                    }
-                    break;
-                }
-            }
             frame = read.next() => {
                 let frame = match frame {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,

@@ -153,6 +153,12 @@ pub fn create(
         format!("write(\"/sys/fs/cgroup{cg_path}/cgroup.procs\", \"{init}\")"),
         k.move_to_cgroup(init, cgroup),
     )?;
+    if spec.namespaces.contains(NamespaceKind::Cgroup) {
+        // The real runtime joins the cgroup before unsharing the cgroup namespace, so
+        // the namespace's root is the container's cgroup.
+        let ns = k.proc(init)?.ns.cgroup;
+        k.cgroupns.insert(ns, cgroup);
+    }
     if spec.namespaces.contains(NamespaceKind::User) {
         let user = k.proc(init)?.ns.user;
         let map = vec![IdMapEntry {
@@ -328,7 +334,7 @@ pub fn create(
     )?;
     let base = spec.command[0].rsplit('/').next().unwrap_or("");
     if let Ok(p) = k.proc_mut(command) {
-        p.tty = spec.tty.then(|| "pts/1".to_string());
+        p.tty = spec.tty.then_some(1);
         p.reaps_children = matches!(base, "sh" | "bash" | "dash");
     }
     if base == "sleep" {

@@ -12,10 +12,13 @@
 //! - [`shell`]: the simulated shell and its commands (ps, ip, mount, unshare…).
 //! - [`container`]: a simulated container made from a [`crate::ContainerSpec`].
 //! - [`scenario`]: named starting points (`empty`, `two-containers`, `nested-pid`…).
+//! - [`differential`]: scenarios, probe and normaliser shared by both sides of the harness.
 //! - [`simulator`]: [`Simulator`], the API a UI or the CLI drives.
+//! - [`snapshot`]: the simulator's state as [`crate::Snapshot`] and [`crate::ContainerState`].
 
 pub mod cgroup;
 pub mod container;
+pub mod differential;
 pub mod errno;
 pub mod ipc;
 pub mod kernel;
@@ -27,6 +30,7 @@ pub mod process;
 pub mod scenario;
 pub mod shell;
 pub mod simulator;
+pub mod snapshot;
 pub mod user;
 pub mod uts;
 

@@ -231,7 +231,13 @@ fn deliver(nets: &BTreeMap<NsId, NetNs>, ns: NsId, dst: Ipv4Addr) -> Result<Deli
         return Err(PingOutcome::Lost);
     }
     if net.ifaces.get(&route.dev).map(|i| i.kind) == Some(IfaceKind::Uplink) {
-        return Ok(Delivery::Outside);
+        // The world beyond the NIC answers for the gateway and public addresses only.
+        let gateway = route.via == Some(dst) || net.routes.iter().any(|r| r.via == Some(dst));
+        return if gateway || !dst.is_private() {
+            Ok(Delivery::Outside)
+        } else {
+            Err(PingOutcome::Lost)
+        };
     }
     let next_hop = route.via.unwrap_or(dst);
     let (peer_ns, _) = l2_find(nets, ns, route.dev, next_hop).ok_or(PingOutcome::Lost)?;

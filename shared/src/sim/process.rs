@@ -182,8 +182,12 @@ pub struct Process {
     pub cap_bound: u64,
     pub ns: ProcNamespaces,
     pub cgroup: CgroupId,
-    /// The controlling terminal, e.g. `pts/0`.
-    pub tty: Option<String>,
+    /// The controlling terminal's number N, for `pts/N`.
+    pub tty: Option<u16>,
+    /// /proc/PID/comm, kept inline so listings need not chase argv.
+    pub comm: Comm,
+    /// argv joined by spaces, kept whole so listings read one string.
+    pub command_line: String,
     /// Whether it reaps its children as soon as they die (inits and shells do).
     pub reaps_children: bool,
     /// Bytes it has allocated (charged to its cgroup).
@@ -201,17 +205,12 @@ pub struct Process {
 impl Process {
     /// The command name as in /proc/PID/comm: argv[0]'s base name, at most 15 bytes.
     pub fn comm(&self) -> &str {
-        let argv0 = self.argv.first().map(String::as_str).unwrap_or("");
-        let base = argv0.rsplit('/').next().unwrap_or(argv0);
-        match base.char_indices().nth(15) {
-            Some((i, _)) => &base[..i],
-            None => base,
-        }
+        self.comm.as_str()
     }
 
     /// The command line joined by spaces.
-    pub fn cmdline(&self) -> String {
-        self.argv.join(" ")
+    pub fn cmdline(&self) -> &str {
+        &self.command_line
     }
 
     /// The PID as seen in its own (innermost) pid namespace.
@@ -222,5 +221,34 @@ impl Process {
     /// Whether it still runs (not a zombie).
     pub fn is_alive(&self) -> bool {
         self.state != ProcState::Zombie
+    }
+}
+
+/// A command name stored inline (TASK_COMM_LEN is 16 with the NUL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Comm {
+    bytes: [u8; 15],
+    len: u8,
+}
+
+impl Comm {
+    /// The comm of a program: the base name of `argv0`, cut to 15 bytes.
+    pub fn new(argv0: &str) -> Comm {
+        let base = argv0.rsplit('/').next().unwrap_or(argv0);
+        let mut end = base.len().min(15);
+        while !base.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0u8; 15];
+        bytes[..end].copy_from_slice(&base.as_bytes()[..end]);
+        Comm {
+            bytes,
+            len: end as u8,
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("?")
     }
 }

@@ -3,6 +3,10 @@
 use crate::namespace::{NamespaceKind, NamespaceSet};
 use crate::protocol::ContainerSpec;
 
+use super::errno::Errno;
+use super::process::WaitStatus;
+use super::simulator::{SimError, Simulator};
+
 /// Every scenario name, with a one-line description.
 pub const SCENARIOS: &[(&str, &str)] = &[
     (
@@ -52,5 +56,69 @@ pub fn spec_with(name: &str, kinds: &[NamespaceKind]) -> ContainerSpec {
     ContainerSpec {
         namespaces: kinds.iter().copied().collect(),
         ..spec(name)
+    }
+}
+
+impl Simulator {
+    /// Builds the named scenario's containers and processes on a fresh host.
+    pub(super) fn build_scenario(&mut self, name: &str) -> Result<(), SimError> {
+        match name {
+            "two-containers" => {
+                self.create_container(spec("web"))?;
+                self.create_container(spec("db"))?;
+            }
+            "nested-pid" => {
+                let c = self.create_container(spec("outer"))?;
+                let outer_sh = self.container(&c.id)?.command_pid;
+                let k = &mut self.kernel;
+                let unshare = k.spawn(
+                    outer_sh,
+                    &["unshare", "-p", "-f", "--mount-proc", "sh"],
+                    false,
+                )?;
+                // As if the container ran privileged: a default one may not unshare.
+                k.proc_mut(unshare)?.caps = super::process::CAPS_FULL;
+                k.unshare(unshare, &[NamespaceKind::Pid, NamespaceKind::Mnt])?;
+                let inner = k.spawn(unshare, &["sh"], false)?;
+                if let Ok(p) = k.proc_mut(unshare) {
+                    p.reaps_children = true;
+                }
+                if let Ok(p) = k.proc_mut(inner) {
+                    p.reaps_children = true;
+                }
+                k.spawn(inner, &["sleep", "1000"], false)?;
+            }
+            "bridge" => {
+                let a = self.create_container(spec("left"))?;
+                let b = self.create_container(spec("right"))?;
+                let host = self.runtime_pid;
+                let k = &mut self.kernel;
+                k.add_bridge(host, "br0")?;
+                k.set_link_up(host, "br0", true)?;
+                for (i, c) in [a, b].iter().enumerate() {
+                    let init = c.init_pid.ok_or(Errno::ESRCH)?;
+                    let (outside, inside) = (format!("veth{i}"), format!("ceth{i}"));
+                    k.add_veth(host, &outside, &inside)?;
+                    k.set_master(host, &outside, Some("br0"))?;
+                    k.set_link_up(host, &outside, true)?;
+                    let net = k.proc(init)?.ns.net;
+                    k.move_link(host, &inside, net)?;
+                    let tmp = k.fork(host)?;
+                    k.setns(tmp, init, &[NamespaceKind::Net])?;
+                    k.set_link_up(tmp, &inside, true)?;
+                    let addr = super::net::Cidr::parse(&format!("10.10.0.{}/24", i + 2))
+                        .ok_or(Errno::EINVAL)?;
+                    k.add_addr(tmp, &inside, addr)?;
+                    k.exit(tmp, WaitStatus::Exited(0));
+                }
+            }
+            "pids-limit" => {
+                let mut s = spec("tiny");
+                s.limits.pids = Some(8);
+                self.create_container(s)?;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }

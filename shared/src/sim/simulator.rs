@@ -2,19 +2,14 @@
 //! API a UI (wasm) or `isolab sim` drives: `run_line`, `snapshot`, `drain_events`,
 //! `create_container`.
 
-use std::collections::BTreeMap;
-
 use crate::namespace::NamespaceKind;
-use crate::protocol::{
-    CgroupUsage, ContainerSpec, ContainerState, ContainerStatus, Event, EventKind, ExitStatus,
-    HostState, Interface, IsolationFacts, LimitKind, ProcessInfo, Snapshot,
-};
+use crate::protocol::{ContainerSpec, ContainerState, Event, EventKind, ExitStatus, LimitKind};
 
 use super::container::{self, SimContainer};
 use super::errno::Errno;
 use super::kernel::{Kernel, KernelEvent, INIT_PID};
-use super::process::{cap_names, Pid, Process, WaitStatus};
-use super::scenario::{self, HOST_DAEMONS, SCENARIOS};
+use super::process::{Pid, Process, WaitStatus};
+use super::scenario::{HOST_DAEMONS, SCENARIOS};
 use super::shell::{NewShell, Shell};
 
 /// Logical time zero as Unix milliseconds (2026-01-01T08:00:00Z), for events.
@@ -42,15 +37,15 @@ pub enum SimError {
 /// A simulated machine with a terminal.
 #[derive(Clone, Debug)]
 pub struct Simulator {
-    kernel: Kernel,
-    shell: Shell,
-    containers: Vec<SimContainer>,
+    pub(super) kernel: Kernel,
+    pub(super) shell: Shell,
+    pub(super) containers: Vec<SimContainer>,
     /// The `isolab` process that parents containers.
-    runtime_pid: Pid,
-    seq: u64,
-    events: Vec<Event>,
-    next_container: u32,
-    scenario: String,
+    pub(super) runtime_pid: Pid,
+    pub(super) seq: u64,
+    pub(super) events: Vec<Event>,
+    pub(super) next_container: u32,
+    pub(super) scenario: String,
 }
 
 impl Simulator {
@@ -66,6 +61,8 @@ impl Simulator {
             let pid = k.spawn(INIT_PID, &argv, false)?;
             if *cmd == "isolab serve" {
                 runtime_pid = pid;
+                // The runtime waits for its containers' inits.
+                k.proc_mut(pid)?.reaps_children = true;
             }
         }
         let sshd = k.find_pid(k.procs[&INIT_PID].ns.pid, 5).unwrap_or(INIT_PID);
@@ -73,7 +70,7 @@ impl Simulator {
         k.exec(shell, &["sh"])?;
         let rootless = scenario_name == "rootless";
         if let Ok(p) = k.proc_mut(shell) {
-            p.tty = Some("pts/0".to_string());
+            p.tty = Some(0);
             p.reaps_children = true;
             if rootless {
                 p.uid = 1000;
@@ -96,64 +93,6 @@ impl Simulator {
         sim.sync();
         sim.events.clear();
         Ok(sim)
-    }
-
-    fn build_scenario(&mut self, name: &str) -> Result<(), SimError> {
-        match name {
-            "two-containers" => {
-                self.create_container(scenario::spec("web"))?;
-                self.create_container(scenario::spec("db"))?;
-            }
-            "nested-pid" => {
-                let c = self.create_container(scenario::spec("outer"))?;
-                let outer_sh = self.container(&c.id)?.command_pid;
-                let k = &mut self.kernel;
-                let unshare = k.spawn(
-                    outer_sh,
-                    &["unshare", "-p", "-f", "--mount-proc", "sh"],
-                    false,
-                )?;
-                k.unshare(unshare, &[NamespaceKind::Pid, NamespaceKind::Mnt])?;
-                let inner = k.spawn(unshare, &["sh"], false)?;
-                if let Ok(p) = k.proc_mut(unshare) {
-                    p.reaps_children = true;
-                }
-                if let Ok(p) = k.proc_mut(inner) {
-                    p.reaps_children = true;
-                }
-                k.spawn(inner, &["sleep", "1000"], false)?;
-            }
-            "bridge" => {
-                let a = self.create_container(scenario::spec("left"))?;
-                let b = self.create_container(scenario::spec("right"))?;
-                let host = self.runtime_pid;
-                let k = &mut self.kernel;
-                k.add_bridge(host, "br0")?;
-                k.set_link_up(host, "br0", true)?;
-                for (i, c) in [a, b].iter().enumerate() {
-                    let init = c.init_pid.ok_or(Errno::ESRCH)?;
-                    let (outside, inside) = (format!("veth{i}"), format!("ceth{i}"));
-                    k.add_veth(host, &outside, &inside)?;
-                    k.set_master(host, &outside, Some("br0"))?;
-                    k.set_link_up(host, &outside, true)?;
-                    let net = k.proc(init)?.ns.net;
-                    k.move_link(host, &inside, net)?;
-                    let tmp = k.fork(init)?;
-                    k.set_link_up(tmp, &inside, true)?;
-                    let addr = super::net::Cidr::parse(&format!("10.10.0.{}/24", i + 2))
-                        .ok_or(Errno::EINVAL)?;
-                    k.add_addr(tmp, &inside, addr)?;
-                    k.exit(tmp, WaitStatus::Exited(0));
-                }
-            }
-            "pids-limit" => {
-                let mut s = scenario::spec("tiny");
-                s.limits.pids = Some(8);
-                self.create_container(s)?;
-            }
-            _ => {}
-        }
-        Ok(())
     }
 
     /// The scenario it started from.
@@ -198,7 +137,7 @@ impl Simulator {
         &mut self.kernel
     }
 
-    fn container(&self, id: &str) -> Result<&SimContainer, SimError> {
+    pub(super) fn container(&self, id: &str) -> Result<&SimContainer, SimError> {
         self.containers
             .iter()
             .find(|c| c.id == id || c.name == id)
@@ -260,7 +199,7 @@ impl Simulator {
         p.gid = init_uid;
         p.cap_bound = super::process::CAPS_CONTAINER;
         p.caps = super::process::CAPS_CONTAINER;
-        p.tty = Some("pts/0".to_string());
+        p.tty = Some(0);
         p.reaps_children = true;
         k.events.push(KernelEvent::ProcessStarted(runner));
         self.shell.push(NewShell {
@@ -288,7 +227,7 @@ impl Simulator {
         std::mem::take(&mut self.events)
     }
 
-    fn container_of(&self, p: &Process) -> Option<&SimContainer> {
+    pub(super) fn container_of(&self, p: &Process) -> Option<&SimContainer> {
         self.containers
             .iter()
             .find(|c| self.kernel.cgroups.is_within(p.cgroup, c.cgroup))
@@ -394,138 +333,6 @@ impl Simulator {
             // Drain the exits this caused before announcing the container's end.
             let _ = self.kernel.take_events();
             self.push_event(EventKind::ContainerExited { id, exit });
-        }
-    }
-
-    fn process_info(&self, p: &Process) -> ProcessInfo {
-        ProcessInfo {
-            host_pid: p.pid,
-            nspid: p.nspid.clone(),
-            ppid: p.ppid,
-            cmdline: p.cmdline(),
-            state: p.state.letter().to_string(),
-            uid: p.uid,
-            namespaces: NamespaceKind::ALL
-                .into_iter()
-                .map(|k| (k, p.ns.get(k).0))
-                .collect(),
-        }
-    }
-
-    fn container_state(&self, c: &SimContainer) -> ContainerState {
-        let k = &self.kernel;
-        let running = c.exit.is_none();
-        let mut processes: Vec<ProcessInfo> = k
-            .procs
-            .values()
-            .filter(|p| k.cgroups.is_within(p.cgroup, c.cgroup))
-            .map(|p| self.process_info(p))
-            .collect();
-        processes.sort_by_key(|p| (p.host_pid != c.init_pid, p.host_pid));
-        let init = k.procs.get(&c.init_pid);
-        let namespaces = init
-            .map(|p| {
-                NamespaceKind::ALL
-                    .into_iter()
-                    .map(|kd| (kd, p.ns.get(kd).0))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let cg = k.cgroups.get(c.cgroup);
-        let cgroup = cg.map(|n| CgroupUsage {
-            memory_current: Some(n.memory_current),
-            memory_max: n.memory_max,
-            pids_current: Some(n.pids_current),
-            pids_max: n.pids_max,
-            cpu_usage_us: Some(0),
-            oom_kills: Some(n.oom_kills),
-            pids_rejected: Some(n.pids_rejected),
-        });
-        let interfaces = init
-            .and_then(|p| k.netns.get(&p.ns.net))
-            .map(|n| {
-                n.ifaces
-                    .values()
-                    .map(|i| Interface {
-                        name: i.name.clone(),
-                        up: i.up,
-                        addresses: i.addrs.iter().map(|a| a.to_string()).collect(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let cmd = k.procs.get(&c.command_pid);
-        let user = init
-            .and_then(|p| k.userns.get(&p.ns.user))
-            .filter(|u| u.parent.is_some());
-        ContainerState {
-            id: c.id.clone(),
-            name: c.name.clone(),
-            spec: c.spec.clone(),
-            status: if running {
-                ContainerStatus::Running
-            } else {
-                ContainerStatus::Exited
-            },
-            exit: c.exit.clone(),
-            init_pid: Some(c.init_pid),
-            created_at_ms: EPOCH_MS + c.created_ms,
-            started_at_ms: Some(EPOCH_MS + c.created_ms),
-            processes,
-            namespaces,
-            cgroup,
-            interfaces,
-            setup: c.setup.clone(),
-            isolation: IsolationFacts {
-                capabilities: cmd.map(|p| cap_names(p.caps)).unwrap_or_default(),
-                bounding: cmd.map(|p| cap_names(p.cap_bound)).unwrap_or_default(),
-                no_new_privs: true,
-                seccomp: "disabled".to_string(),
-                masked_paths: Vec::new(),
-                readonly_paths: vec!["/usr".into(), "/bin".into(), "/lib".into(), "/etc".into()],
-                uid_map: user.map(|u| u.uid_map.clone()).unwrap_or_default(),
-                gid_map: user.map(|u| u.gid_map.clone()).unwrap_or_default(),
-            },
-        }
-    }
-
-    /// The whole picture now, in the live backend's vocabulary.
-    pub fn snapshot(&self) -> Snapshot {
-        let k = &self.kernel;
-        let init = &k.procs[&INIT_PID];
-        let mut states: BTreeMap<String, u32> = BTreeMap::new();
-        for p in k.procs.values() {
-            *states.entry(p.state.letter().to_string()).or_default() += 1;
-        }
-        let host_processes = k
-            .procs
-            .values()
-            .filter(|p| self.container_of(p).is_none())
-            .take(500)
-            .map(|p| self.process_info(p))
-            .collect();
-        Snapshot {
-            seq: self.seq,
-            host: HostState {
-                hostname: k
-                    .utsns
-                    .get(&init.ns.uts)
-                    .map(|u| u.hostname.clone())
-                    .unwrap_or_default(),
-                kernel_release: super::shell::misc::KERNEL_RELEASE.to_string(),
-                namespaces: NamespaceKind::ALL
-                    .into_iter()
-                    .map(|kd| (kd, init.ns.get(kd).0))
-                    .collect(),
-                process_count: k.procs.len() as u32,
-                process_states: states,
-                processes: host_processes,
-            },
-            containers: self
-                .containers
-                .iter()
-                .map(|c| self.container_state(c))
-                .collect(),
         }
     }
 }

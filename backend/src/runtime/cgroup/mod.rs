@@ -92,6 +92,19 @@ impl ContainerCgroup {
         limits: &Limits,
         log: &mut StepLog,
     ) -> Result<ContainerCgroup, CgroupError> {
+        Self::create_with(id, limits, &Controller::ALL, log)
+    }
+
+    /// Like [`ContainerCgroup::create`], but makes groups only in the hierarchies of
+    /// `wanted` controllers (the unified one always, for `cgroup.kill`). A v1 memory
+    /// group alone costs milliseconds to make, so a short-lived container that sets no
+    /// memory limit and shows no usage is better off without one.
+    pub fn create_with(
+        id: &str,
+        limits: &Limits,
+        wanted: &[Controller],
+        log: &mut StepLog,
+    ) -> Result<ContainerCgroup, CgroupError> {
         check_id(id)?;
         let layout = detect()?;
         // Fail before making anything when a wanted limit has no controller.
@@ -108,7 +121,7 @@ impl ContainerCgroup {
             id: id.to_string(),
             dirs: Vec::new(),
         };
-        let made = match cgroup.make_dirs(&layout, log) {
+        let made = match cgroup.make_dirs(&layout, wanted, log) {
             Ok(()) => limits::apply(&cgroup, limits, false, log),
             Err(e) => Err(e),
         };
@@ -122,8 +135,17 @@ impl ContainerCgroup {
         }
     }
 
-    fn make_dirs(&mut self, layout: &CgroupLayout, log: &mut StepLog) -> Result<(), CgroupError> {
+    fn make_dirs(
+        &mut self,
+        layout: &CgroupLayout,
+        wanted: &[Controller],
+        log: &mut StepLog,
+    ) -> Result<(), CgroupError> {
         for (hierarchy, controllers) in layout.hierarchies() {
+            let unified = hierarchy.version == CgroupVersion::V2;
+            if !unified && !controllers.iter().any(|c| wanted.contains(c)) {
+                continue;
+            }
             let parent = hierarchy.mount.join(PARENT);
             if !parent.is_dir() {
                 log.record(

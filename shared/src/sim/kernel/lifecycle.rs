@@ -88,6 +88,8 @@ impl Kernel {
         let root_here = self.uid_in(p.uid, p.ns.user) == 0;
         let p = self.proc_mut(pid)?;
         p.argv = argv.iter().map(|s| s.to_string()).collect();
+        p.command_line = argv.join(" ");
+        p.comm = super::super::process::Comm::new(argv.first().copied().unwrap_or(""));
         p.state = ProcState::Sleeping;
         p.caps = if root_here { p.cap_bound } else { 0 };
         Ok(())

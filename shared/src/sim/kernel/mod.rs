@@ -3,12 +3,14 @@
 //! # Layout
 //! - [`lifecycle`]: fork, exec, exit, kill, wait, timers and memory (OOM).
 //! - [`namespaces`]: unshare, setns, id maps, and freeing namespaces nobody holds.
+//! - [`ipcops`]: POSIX message queues.
 //! - [`netops`]: interfaces, addresses, routes and ping.
 //! - [`mountops`]: mount, umount, propagation changes and pivot_root.
 //!
 //! Every syscall takes the calling process's host PID first and checks permissions
 //! relative to that process's namespaces, as the real kernel does.
 
+pub mod ipcops;
 pub mod lifecycle;
 pub mod mountops;
 pub mod namespaces;
@@ -25,7 +27,7 @@ use super::mount::{MntNs, Mount, Propagation};
 use super::net::{Cidr, Iface, IfaceKind, NetNs, Route};
 use super::ns::{initial_ns_id, NsId, NsRef, NsRegistry};
 use super::pidns::PidNs;
-use super::process::{Pid, ProcNamespaces, ProcState, Process, WaitStatus, CAPS_FULL};
+use super::process::{Comm, Pid, ProcNamespaces, ProcState, Process, WaitStatus, CAPS_FULL};
 use super::user::{map_down, UserNs, OVERFLOW_ID};
 use super::uts::UtsNs;
 
@@ -149,6 +151,8 @@ impl Kernel {
             ns: namespaces,
             cgroup: 0,
             tty: None,
+            comm: Comm::new("/sbin/init"),
+            command_line: "/sbin/init".to_string(),
             reaps_children: true,
             memory: 0,
             started_ms: 0,
@@ -316,12 +320,12 @@ impl Kernel {
     /// The PID of `target` as seen from pid namespace `view`, if visible there.
     pub fn pid_in(&self, target: &Process, view: NsId) -> Option<u32> {
         let level = self.pidns.get(&view)?.level;
-        let own = self.pidns.get(&target.ns.pid)?;
-        if level > own.level {
-            return None;
+        // Walk up from the target's namespace to the view's level, without allocating.
+        let mut ns = self.pidns.get(&target.ns.pid)?;
+        while ns.level > level {
+            ns = self.pidns.get(&ns.parent?)?;
         }
-        let ns_at_level = self.pidns_chain(target.ns.pid)[own.level - level];
-        (ns_at_level == view).then(|| target.nspid[level])
+        (ns.id == view).then(|| target.nspid.get(level).copied())?
     }
 
     /// Finds the host PID of the process numbered `nr` in pid namespace `view`.
@@ -340,6 +344,9 @@ impl Kernel {
     }
 
     fn id_in(&self, id: u32, view: NsId, gid: bool) -> u32 {
+        if self.userns.get(&view).is_some_and(|u| u.parent.is_none()) {
+            return id;
+        }
         let mut path = Vec::new();
         let mut cur = Some(view);
         while let Some(c) = cur {

@@ -6,8 +6,7 @@ use std::fmt::Write;
 use super::super::kernel::mountops::{MountRequest, PropagationChange};
 use super::super::kernel::Kernel;
 use super::super::mount::clean_path;
-use super::super::process::{cap_names, Pid, Process, CAPS_FULL};
-use super::super::user::map_up;
+use super::super::process::{Pid, Process, CAPS_FULL};
 use super::Ctx;
 use crate::namespace::NamespaceKind;
 
@@ -125,12 +124,12 @@ fn mount_error(e: super::super::errno::Errno) -> String {
 fn ns_file(k: &Kernel, reader: Pid, path: &str) -> Option<super::super::ns::NsId> {
     let rest = path.strip_prefix("/proc/")?;
     let (who, rest) = rest.split_once('/')?;
-    let kind: NamespaceKind = rest
-        .strip_prefix("ns/")?
-        .trim_end_matches("_for_children")
-        .parse()
-        .ok()?;
+    let name = rest.strip_prefix("ns/")?;
     let p = k.procs.get(&resolve_proc_pid(k, reader, who)?)?;
+    if name == "pid_for_children" {
+        return Some(p.ns.pid_for_children);
+    }
+    let kind: NamespaceKind = name.parse().ok()?;
     Some(p.ns.get(kind))
 }
 
@@ -281,8 +280,9 @@ fn status(k: &Kernel, p: &Process, reader: &Process, view: super::super::ns::NsI
     };
     let uid = k.uid_in(p.uid, reader.ns.user);
     let gid = k.gid_in(p.gid, reader.ns.user);
-    let _ = (map_up, CAPS_FULL, cap_names);
+    // The reader itself is running while it reads.
     let state = match p.state {
+        _ if p.pid == reader.pid => "R (running)",
         super::super::process::ProcState::Running => "R (running)",
         super::super::process::ProcState::Sleeping => "S (sleeping)",
         super::super::process::ProcState::Zombie => "Z (zombie)",
@@ -310,22 +310,25 @@ pub fn ls(ctx: &mut Ctx, args: &[String]) -> i32 {
         .iter()
         .find(|a| !a.starts_with('-'))
         .map_or("/root".to_string(), |d| clean_path("/", d));
-    let entries: Vec<String> = if dir == "/proc" {
-        match ctx.k.proc_listing(ctx.pid) {
-            Ok(list) => {
-                let mut e: Vec<String> = list.iter().map(|(nr, _)| nr.to_string()).collect();
-                e.extend(
-                    [
-                        "cgroups", "cmdline", "cpuinfo", "meminfo", "mounts", "self", "stat",
-                        "sys", "uptime", "version",
-                    ]
-                    .map(String::from),
-                );
-                e
-            }
-            Err(_) => Vec::new(),
+    if dir == "/proc" && !long {
+        // Written straight into the output: /proc may list 10,000 PIDs.
+        let Ok(view) = ctx.k.proc_view(ctx.pid) else {
+            return 0;
+        };
+        let Some(ns) = ctx.k.pidns.get(&view) else {
+            return 0;
+        };
+        let out = &mut ctx.out;
+        for nr in ns.members.keys() {
+            super::ps::push_num(out, (*nr).into(), 0);
+            out.push_str("  ");
         }
-    } else if let Some(who) = dir
+        out.push_str(
+            "cgroups  cmdline  cpuinfo  meminfo  mounts  self  stat  sys  uptime  version\n",
+        );
+        return 0;
+    }
+    let entries: Vec<String> = if let Some(who) = dir
         .strip_prefix("/proc/")
         .and_then(|r| r.strip_suffix("/ns"))
     {
@@ -353,6 +356,8 @@ pub fn ls(ctx: &mut Ctx, args: &[String]) -> i32 {
         } else {
             kinds.iter().map(|(n, _)| n.to_string()).collect()
         }
+    } else if dir == "/dev/mqueue" {
+        ctx.k.mq_list(ctx.pid).unwrap_or_default()
     } else if dir == "/run/netns" {
         let mnt = ctx.k.procs.get(&ctx.pid).map(|p| p.ns.mnt);
         mnt.and_then(|m| ctx.k.mntns.get(&m))

@@ -266,7 +266,7 @@ pub fn ipcmk(ctx: &mut Ctx, args: &[String]) -> i32 {
     let (uid, ipc) = (p.uid, p.ns.ipc);
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     let (kind, size, label) = match a.as_slice() {
-        ["-M", size] => match parse_memory(size).ok().or_else(|| size.parse().ok()) {
+        ["-M", size] => match parse_size(size) {
             Some(s) => (SysvKind::Shm, s, "Shared memory id"),
             None => {
                 ctx.line(format!("ipcmk: failed to parse size: '{size}'"));
@@ -300,4 +300,16 @@ pub fn help_text() -> String {
         let _ = writeln!(out, "  {}", chunk.join(" "));
     }
     out
+}
+
+/// A size as ipcmk(1) takes it: bytes, or a number with a K, M or G suffix.
+fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim().trim_end_matches(['b', 'B']);
+    let (digits, factor) = match t.chars().last()?.to_ascii_uppercase() {
+        'K' => (&t[..t.len() - 1], 1u64 << 10),
+        'M' => (&t[..t.len() - 1], 1 << 20),
+        'G' => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    digits.parse::<u64>().ok()?.checked_mul(factor)
 }

@@ -307,15 +307,16 @@ impl Shell {
         if background {
             return self.background(k, child, words, out);
         }
+        // The command writes straight into the line's output (no copy of big listings).
         let mut ctx = Ctx {
             k,
             pid: child,
-            out: String::new(),
+            out: std::mem::take(out),
             new_shell: None,
         };
         let status = command(&mut ctx, args);
         let new_shell = ctx.new_shell.take();
-        out.push_str(&ctx.out);
+        *out = std::mem::take(&mut ctx.out);
         if let Some(new) = new_shell {
             self.push(new);
             return 0;
@@ -397,7 +398,13 @@ pub(crate) fn finish_child(k: &mut Kernel, child: Pid, status: i32, out: &mut St
             out.push_str("Killed\n");
             128 + sig
         }
-        _ => status,
+        // Already reaped: a status past 128 means a signal (the OOM killer) ended it.
+        _ => {
+            if status > 128 {
+                out.push_str("Killed\n");
+            }
+            status
+        }
     }
 }
 

@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::super::errno::Errno;
 use super::super::kernel::mountops::{MountRequest, PropagationChange};
-use super::super::process::{Pid, WaitStatus};
+use super::super::process::{Pid, ProcNamespaces};
 use super::super::user::user_name;
-use super::{external, finish_child, Ctx, NewShell, SHELL_NAME};
+use super::{external, finish_child, Ctx, NewShell};
 use crate::namespace::NamespaceKind;
 use crate::protocol::IdMapEntry;
 
@@ -311,17 +310,29 @@ pub fn lsns(ctx: &mut Ctx, _: &[String]) -> i32 {
     let reader_user = ctx.k.procs.get(&ctx.pid).map(|p| p.ns.user);
     // (id, kind) -> (count, lowest pid, its host pid)
     let mut seen: BTreeMap<(u64, NamespaceKind), (u32, u32, Pid)> = BTreeMap::new();
+    // Runs of processes share one set of namespaces: count a run, then add it once.
+    let mut run: Option<(ProcNamespaces, u32, u32, Pid)> = None;
+    let mut flush = |run: &mut Option<(ProcNamespaces, u32, u32, Pid)>| {
+        if let Some((ns, count, nr, host)) = run.take() {
+            for kind in NamespaceKind::ALL {
+                let e = seen.entry((ns.get(kind).0, kind)).or_insert((0, nr, host));
+                e.0 += count;
+            }
+        }
+    };
     for (nr, host) in &list {
         let Some(p) = ctx.k.procs.get(host) else {
             continue;
         };
-        for kind in NamespaceKind::ALL {
-            let e = seen
-                .entry((p.ns.get(kind).0, kind))
-                .or_insert((0, *nr, *host));
-            e.0 += 1;
+        match &mut run {
+            Some((ns, count, _, _)) if *ns == p.ns => *count += 1,
+            _ => {
+                flush(&mut run);
+                run = Some((p.ns.clone(), 1, *nr, *host));
+            }
         }
     }
+    flush(&mut run);
     let mut out = String::from("        NS TYPE   NPROCS   PID USER COMMAND\n");
     for ((id, kind), (count, nr, host)) in seen {
         let Some(p) = ctx.k.procs.get(&host) else {
@@ -337,14 +348,4 @@ pub fn lsns(ctx: &mut Ctx, _: &[String]) -> i32 {
     }
     ctx.out.push_str(&out);
     0
-}
-
-/// What a failed fork looks like from the shell.
-pub fn fork_failed(ctx: &mut Ctx, e: Errno) {
-    ctx.line(format!("{SHELL_NAME}: fork: {}", super::fork_error(e)));
-}
-
-/// Ends process `pid` with `code`.
-pub fn end(ctx: &mut Ctx, pid: Pid, code: i32) {
-    ctx.k.exit(pid, WaitStatus::Exited(code));
 }

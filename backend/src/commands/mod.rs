@@ -1,0 +1,9 @@
+//! The subcommands of the `isolab` binary; each is a thin user of the library.
+//!
+//! - [`serve`]: the web UI and the API.
+//! - [`run`]: a command in a new container.
+//! - [`manage`]: `ps`, `rm` and `gc` over the state dir.
+
+pub mod manage;
+pub mod run;
+pub mod serve;

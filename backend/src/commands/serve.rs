@@ -1,0 +1,74 @@
+//! `isolab serve`: the web UI and the API, with live containers when root.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use isolab::server::{self, auth::AccessToken, AppState, ServerConfig};
+use isolab::sysinfo;
+
+use crate::ServeArgs;
+
+/// Serves until Ctrl-C or SIGTERM, then removes the containers (unless `--keep`).
+pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::process::ExitCode> {
+    let token = match args.token.as_deref() {
+        Some(t) => AccessToken::from_user(t).map_err(anyhow::Error::msg)?,
+        None => AccessToken::generate(),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let addr = SocketAddr::new(args.bind, args.port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr().context("cannot read the bound address")?;
+        let mut config = ServerConfig::new(
+            token.clone(),
+            std::env::current_exe().context("cannot find the isolab binary")?,
+        );
+        config.live.runtime.state_root = state_root;
+        config.live.max_containers = args.max_containers;
+        config.live.max_per_token = args.max_per_token;
+        config.allowed_origins = args.allow_origins.clone();
+        match &config.live_status.reason {
+            None => tracing::info!(cgroups = %sysinfo::cgroup_mode(), "live mode on"),
+            Some(why) => tracing::warn!("live mode off: {why}"),
+        }
+        if !args.bind.is_loopback() {
+            tracing::warn!("listening on {local}: anyone who can reach it and has the token controls containers");
+        }
+        let shutdown = shutdown_signal()?;
+        let host = match local.ip() {
+            IpAddr::V6(ip) => format!("[{ip}]"),
+            IpAddr::V4(ip) => ip.to_string(),
+        };
+        let state = AppState::new(config);
+        state.start_background().await;
+        println!("isolab is serving at:\n    http://{host}:{}/?token={}", local.port(), token.as_str());
+        server::run(listener, state.clone(), shutdown)
+            .await
+            .context("the server failed")?;
+        if args.keep {
+            tracing::info!("leaving the containers running (--keep)");
+        } else {
+            tracing::info!("removing the containers");
+        }
+        state.live().shutdown(args.keep).await;
+        tracing::info!("stopped");
+        Ok(std::process::ExitCode::SUCCESS)
+    })
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed before this
+/// returns, so a signal sent right after the URL is printed is not lost.
+pub fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+    })
+}
