@@ -111,6 +111,15 @@ test('without a server the page offers the simulator, and the simulator works', 
   screen = await page.locator('.term-body:not([hidden]) .xterm-rows').innerText();
   assert.match(screen, /scenario empty/);
   assert.ok(!screen.includes('labhost'), 'the terminal starts over');
+
+  // Reset to the nested pid namespace: the map shows three NSpid levels.
+  await page.locator('.simulator #scenario').selectOption('nested-pid');
+  await page.locator('.simulator').getByRole('button', { name: 'Reset to scenario' }).click();
+  await page.locator('.simulator').getByRole('button', { name: 'Namespace map' }).click();
+  await page.waitForFunction(() => [...document.querySelectorAll('.simulator .ns-map .node text')]
+    .some((t) => /^\d+→\d+→\d+$/.test(t.textContent)), null, { timeout: 10000 });
+  await page.locator('.simulator .ns-map .group-title', { hasText: 'nested inside outer' }).waitFor();
+  await page.screenshot({ path: join(artifactsDir, 'ui-sim-nested-pid.png') });
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -77,7 +77,10 @@ pub fn node_label(kind: NamespaceKind, p: &ProcessInfo) -> String {
 pub fn layout(snapshot: &Snapshot, kind: NamespaceKind) -> Layout {
     let host_inode = snapshot.host.namespaces.get(&kind).copied();
     let mut by_inode: BTreeMap<(bool, u64), Vec<&ProcessInfo>> = BTreeMap::new();
+    // Whose namespace it is (a container's first process) and, failing that, whose
+    // processes are in it (a namespace nested inside a container).
     let mut owners: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    let mut members: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
     for (container, p) in all_processes(snapshot) {
         let inode = p.namespaces.get(&kind).copied().unwrap_or(0);
         // The host's namespace first, then the others by inode: stable across updates.
@@ -86,7 +89,7 @@ pub fn layout(snapshot: &Snapshot, kind: NamespaceKind) -> Layout {
             .or_default()
             .push(p);
         if let Some(name) = container {
-            let names = owners.entry(inode).or_default();
+            let names = members.entry(inode).or_default();
             if !names.contains(&name) {
                 names.push(name);
             }
@@ -96,7 +99,7 @@ pub fn layout(snapshot: &Snapshot, kind: NamespaceKind) -> Layout {
         if let Some(&inode) = c.namespaces.get(&kind) {
             let names = owners.entry(inode).or_default();
             if !names.contains(&c.name.as_str()) {
-                names.insert(0, c.name.as_str());
+                names.push(c.name.as_str());
             }
         }
     }
@@ -112,9 +115,10 @@ pub fn layout(snapshot: &Snapshot, kind: NamespaceKind) -> Layout {
         } else if Some(inode) == host_inode {
             "host (initial namespace)".to_string()
         } else {
-            match owners.get(&inode) {
-                Some(names) if !names.is_empty() => names.join(", "),
-                _ => "another namespace".to_string(),
+            match (owners.get(&inode), members.get(&inode)) {
+                (Some(names), _) => names.join(", "),
+                (None, Some(names)) => format!("nested inside {}", names.join(", ")),
+                (None, None) => "another namespace".to_string(),
             }
         };
         let nodes: Vec<Node> = procs
