@@ -35,6 +35,7 @@ async function typeLine(page, line, expect) {
 
 test('without a server the page offers the simulator, and the simulator works', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: site.base });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -94,6 +95,15 @@ test('without a server the page offers the simulator, and the simulator works', 
   await page.keyboard.press('Enter');
   screen = await page.locator('.term-body:not([hidden]) .xterm-rows').innerText();
   assert.ok(screen.split('isolab-host').length >= 3, `history re-ran hostname:\n${screen}`);
+  // Paste (Ctrl+Shift+V) goes through the line editor; copy (Ctrl+Shift+C) takes the selection.
+  await page.evaluate(() => navigator.clipboard.writeText('echo pasted-ok'));
+  await page.keyboard.press('Control+Shift+V');
+  await page.keyboard.press('Enter');
+  await page.locator('.term-body:not([hidden]) .xterm-rows > div', { hasText: /^pasted-ok\s*$/ }).waitFor({ timeout: 10000 });
+  const box = await page.locator('.term-body:not([hidden]) .xterm-rows > div', { hasText: /^pasted-ok\s*$/ }).boundingBox();
+  await page.mouse.dblclick(box.x + 12, box.y + box.height / 2);
+  await page.keyboard.press('Control+Shift+C');
+  await page.waitForFunction(async () => /pasted/.test(await navigator.clipboard.readText()), null, { timeout: 5000 });
   await typeLine(page, 'unshare -p -f --mount-proc sh', null);
   screen = await typeLine(page, 'ps', 'PID');
   await page.screenshot({ path: join(artifactsDir, 'ui-sim-terminal.png') });
