@@ -36,13 +36,24 @@ const screen = (page) => live(page).locator('.term-body:not([hidden]) .xterm-row
 
 test('create, map, terminal, reload, remove: the live UI end to end', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // Keep a handle on every WebSocket the page opens, to cut one and watch the reconnect.
+  await context.addInitScript(() => {
+    const Native = window.WebSocket;
+    window.__sockets = [];
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.__sockets.push(this);
+      }
+    };
+  });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   const t0 = Date.now();
   await page.goto(server.url);
   await page.getByRole('status').filter({ hasText: 'events: live' }).waitFor({ timeout: 15000 });
-  console.log(`# connected and first snapshot rendered in ${Date.now() - t0} ms`);
+  console.log(`# connected, events socket open, in ${Date.now() - t0} ms`);
 
   // 1. Create from the dialog.
   await live(page).getByRole('button', { name: 'New container…' }).click();
@@ -86,6 +97,30 @@ test('create, map, terminal, reload, remove: the live UI end to end', async () =
     .some((r) => r.textContent.trim() === h), HOSTNAME, { timeout: 10000 });
   await page.screenshot({ path: join(artifactsDir, 'ui-live-terminal.png') });
   const before = await screen(page).innerText();
+
+  // Connection drop: the terminal reconnects by itself from its byte offset, so
+  // nothing is written twice and nothing is lost.
+  await page.evaluate(() => window.__sockets
+    .filter((s) => s.url.includes('/terminal') && s.readyState === WebSocket.OPEN)
+    .forEach((s) => s.close()));
+  const resumed = await (await page.waitForFunction(() => window.__sockets
+    .find((s) => /\/terminal\?.*offset=\d+/.test(s.url) && s.readyState === WebSocket.OPEN)?.url,
+  null, { timeout: 15000 })).jsonValue();
+  assert.match(resumed, /offset=[1-9]\d*/, `reconnected with the byte offset: ${resumed}`);
+  await live(page).locator('.terminal-status', { hasText: 'attached' }).waitFor({ timeout: 10000 });
+  assert.equal(await screen(page).innerText(), before, 'nothing written twice on reconnect');
+
+  // The event stream too: it resumes from the last sequence number it saw.
+  await page.evaluate(() => window.__sockets
+    .filter((s) => s.url.includes('/events') && s.readyState === WebSocket.OPEN)
+    .forEach((s) => s.close()));
+  const since = await (await page.waitForFunction(() => window.__sockets
+    .find((s) => /\/events\?.*since=\d+/.test(s.url) && s.readyState === WebSocket.OPEN)?.url,
+  null, { timeout: 15000 })).jsonValue();
+  assert.match(since, /since=[1-9]\d*/, `resumed with since: ${since}`);
+  await page.getByRole('status').filter({ hasText: 'events: live' }).waitFor({ timeout: 10000 });
+  await live(page).getByRole('button', { name: 'Dashboard' }).click();
+  await row.locator('.status', { hasText: 'running' }).waitFor();
 
   // 4. Reload: the terminal tab comes back and replays the scrollback once.
   await page.reload();

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use futures::StreamExt;
 use gloo_net::http::{Request, RequestBuilder, Response};
-use gloo_net::websocket::{futures::WebSocket, Message};
+use gloo_net::websocket::{futures::WebSocket, Message, State};
 use isolab_shared::{ApiError, ContainerSpec, StreamMessage};
 use serde::Deserialize;
 use yew::Callback;
@@ -189,6 +189,15 @@ async fn follow_events(token: String, dispatch: Callback<Action>, stopped: Rc<Ce
         let resume = since.map(|s| format!("&since={s}")).unwrap_or_default();
         let url = websocket_url(&format!("/api/v1/events?token={token}{resume}"));
         if let Ok(socket) = WebSocket::open(&url) {
+            // A resumed stream may send nothing until the next event: call it open once
+            // the socket is, not at the first message.
+            while matches!(socket.state(), State::Connecting) {
+                gloo_timers::future::TimeoutFuture::new(20).await;
+            }
+            if matches!(socket.state(), State::Open) {
+                attempt = 0;
+                dispatch.emit(Action::Status(StreamStatus::Open));
+            }
             let (_write, mut read) = socket.split();
             while let Some(message) = read.next().await {
                 if stopped.get() {
@@ -200,8 +209,6 @@ async fn follow_events(token: String, dispatch: Callback<Action>, stopped: Rc<Ce
                 match serde_json::from_str::<StreamMessage>(&text) {
                     Ok(StreamMessage::Snapshot { snapshot }) => {
                         since = Some(snapshot.seq);
-                        attempt = 0;
-                        dispatch.emit(Action::Status(StreamStatus::Open));
                         dispatch.emit(Action::Snapshot(snapshot));
                     }
                     Ok(StreamMessage::Event { event }) => {
