@@ -1,8 +1,11 @@
 //! The frame of the app: header, navigation, connection status and the chosen view.
+//! It owns both sources and their states, so switching views keeps them running.
 
 use yew::prelude::*;
 
 use crate::connection::{check_backend, take_token, Connection};
+use crate::source::{simulated::DEFAULT_SCENARIO, LiveSource, SimSource, Source};
+use crate::state::{Action, State, StreamStatus};
 use crate::views::{ConnectionBadge, LearnView, LiveView, SimulatorView};
 
 /// The views a person can switch between.
@@ -25,20 +28,71 @@ impl Tab {
             Tab::Learn => "Learn",
         }
     }
+
+    /// The tab named by the URL's `#fragment`, if any.
+    pub fn from_hash(hash: &str) -> Option<Tab> {
+        match hash.trim_start_matches('#') {
+            "live" => Some(Tab::Live),
+            "simulator" => Some(Tab::Simulator),
+            "learn" => Some(Tab::Learn),
+            _ => None,
+        }
+    }
+}
+
+/// The stream status as a short text for the header.
+pub fn stream_text(status: &StreamStatus) -> Option<String> {
+    match status {
+        StreamStatus::Idle | StreamStatus::Simulated => None,
+        StreamStatus::Connecting => Some("events: connecting…".into()),
+        StreamStatus::Open => Some("events: live".into()),
+        StreamStatus::Reconnecting { attempt, retry_ms } => Some(format!(
+            "events: lost, retry {attempt} in {:.1} s",
+            *retry_ms as f64 / 1000.0
+        )),
+    }
 }
 
 /// The root component.
 #[function_component(App)]
 pub fn app() -> Html {
-    let tab = use_state(|| Tab::Live);
+    let initial = web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .and_then(|h| Tab::from_hash(&h))
+        .unwrap_or(Tab::Live);
+    let tab = use_state(|| initial);
     let connection = use_state(|| Connection::Checking);
+    let token = use_state(|| None::<String>);
+    let live_state = use_reducer(State::default);
+    let sim_state = use_reducer(State::default);
+    let live_source = use_state(|| None::<Source>);
+    let sim_source = use_state(|| None::<Source>);
     {
-        let connection = connection.clone();
+        let (connection, token, live_source) =
+            (connection.clone(), token.clone(), live_source.clone());
+        let dispatcher = live_state.dispatcher();
         use_effect_with((), move |_| {
-            let token = take_token();
+            let t = take_token();
+            token.set(t.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                connection.set(check_backend(token).await);
+                let answer = check_backend(t.clone()).await;
+                if matches!(answer, Connection::Connected(_)) {
+                    let dispatch = Callback::from(move |a: Action| dispatcher.dispatch(a));
+                    live_source.set(Some(Source::Live(LiveSource::start(t, dispatch))));
+                }
+                connection.set(answer);
             });
+        });
+    }
+    {
+        let sim_source = sim_source.clone();
+        let (dispatcher, notices) = (sim_state.dispatcher(), sim_state.dispatcher());
+        use_effect_with((), move |_| {
+            let dispatch = Callback::from(move |a: Action| dispatcher.dispatch(a));
+            match SimSource::new(DEFAULT_SCENARIO, dispatch) {
+                Ok(s) => sim_source.set(Some(Source::Simulated(s))),
+                Err(e) => notices.dispatch(Action::Notice(crate::state::Severity::Error, e)),
+            }
         });
     }
     let nav = Tab::ALL.iter().map(|&t| {
@@ -51,19 +105,36 @@ pub fn app() -> Html {
                     {onclick}>{ t.label() }</button>
         }
     });
-    let body = match *tab {
-        Tab::Live => html! { <LiveView connection={(*connection).clone()} /> },
-        Tab::Simulator => html! { <SimulatorView /> },
-        Tab::Learn => html! { <LearnView /> },
+    let on_simulator = {
+        let tab = tab.clone();
+        Callback::from(move |_| tab.set(Tab::Simulator))
     };
+    let stream = stream_text(&live_state.status);
     html! {
         <div class="frame">
             <header class="top">
                 <h1 class="brand">{"isolab"}</h1>
                 <nav class="tabs" aria-label="views">{ for nav }</nav>
-                <ConnectionBadge connection={(*connection).clone()} />
+                <span class="status-area">
+                    if let Some(s) = stream {
+                        <span class={classes!("badge", "stream", (live_state.status == StreamStatus::Open).then_some("connected"))}
+                              role="status">{ s }</span>
+                    }
+                    <ConnectionBadge connection={(*connection).clone()} />
+                </span>
             </header>
-            <main class="view">{ body }</main>
+            <main class="view">
+                <div class="pane-live" hidden={*tab != Tab::Live}>
+                    <LiveView connection={(*connection).clone()} state={live_state.clone()}
+                              source={(*live_source).clone()} token={(*token).clone()} {on_simulator} />
+                </div>
+                <div class="pane-sim" hidden={*tab != Tab::Simulator}>
+                    <SimulatorView state={sim_state.clone()} source={(*sim_source).clone()} />
+                </div>
+                if *tab == Tab::Learn {
+                    <LearnView />
+                }
+            </main>
         </div>
     }
 }

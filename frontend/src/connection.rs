@@ -60,15 +60,20 @@ pub fn take_token() -> Option<String> {
 pub const TOKEN_HELP: &str = "A token is needed to reach this isolab server. Open the URL that \
 `isolab serve` printed in its terminal: it ends in ?token=…";
 
+/// The message shown when the page comes from something other than `isolab serve`.
+pub const NOT_ISOLAB: &str = "this page is not served by an isolab server (it has no /api/v1), \
+so only the Simulator can run here.";
+
 /// Asks the backend for `/api/v1/version` and classifies the answer.
 pub async fn check_backend(token: Option<String>) -> Connection {
-    let Some(token) = token else {
-        return Connection::TokenNeeded(TOKEN_HELP.to_string());
+    // Asked even without a token: a 401 means "an isolab server wants a token", anything
+    // else means this page is not served by isolab (a static copy), so no token helps.
+    let request = Request::get("/api/v1/version");
+    let request = match &token {
+        Some(token) => request.header("Authorization", &format!("Bearer {token}")),
+        None => request,
     };
-    let response = Request::get("/api/v1/version")
-        .header("Authorization", &format!("Bearer {token}"))
-        .send()
-        .await;
+    let response = request.send().await;
     let response = match response {
         Ok(r) => r,
         Err(e) => return Connection::Offline(format!("no isolab server answered: {e}")),
@@ -76,8 +81,9 @@ pub async fn check_backend(token: Option<String>) -> Connection {
     match response.status() {
         200 => match response.json::<VersionInfo>().await {
             Ok(v) => Connection::Connected(v),
-            Err(e) => Connection::Offline(format!("the server's answer was not understood: {e}")),
+            Err(_) => Connection::Offline(NOT_ISOLAB.to_string()),
         },
+        401 if token.is_none() => Connection::TokenNeeded(TOKEN_HELP.to_string()),
         401 => {
             let message = match response.json::<ApiError>().await {
                 Ok(e) => e.error.message,
@@ -85,6 +91,7 @@ pub async fn check_backend(token: Option<String>) -> Connection {
             };
             Connection::TokenNeeded(message)
         }
+        404 => Connection::Offline(NOT_ISOLAB.to_string()),
         status => Connection::Offline(format!("the server answered HTTP {status}")),
     }
 }

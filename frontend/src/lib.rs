@@ -3,6 +3,9 @@
 //! # Layout
 //! - [`app`]: the frame: navigation between the Live, Simulator and Learn views.
 //! - [`connection`]: the access token and the backend's `/api/v1/version` check.
+//! - [`state`]: the reducer every view reads (snapshot, history, events feed).
+//! - [`source`]: where state comes from: the live backend or the in-page simulator.
+//! - [`terminal`]: xterm.js terminals attached to live or simulated shells.
 //! - [`views`]: one module per view, plus small shared components.
 //!
 //! Views render only `isolab_shared` types, so they never know whether the live
@@ -10,6 +13,9 @@
 
 pub mod app;
 pub mod connection;
+pub mod source;
+pub mod state;
+pub mod terminal;
 pub mod views;
 
 pub use app::App;

@@ -1,16 +1,46 @@
 //! The views, and the small components they share.
 //!
+//! - [`workbench`]: the sub-views of one source (dashboard, map, VMs, steps, terminals).
+//! - [`dashboard`], [`create_dialog`], [`sparkline`], [`events_feed`]: the container list.
+//! - [`map`]: the namespace map.
+//! - [`vms`]: containers next to VMs.
+//! - [`steps`]: creation steps and isolation facts.
+//! - [`terminals`]: terminal tabs.
 //! - [`connection_badge`]: the always-visible connection status.
-//! - [`live`]: the live host dashboard.
-//! - [`simulator`]: the in-browser model kernel.
-//! - [`learn`]: lessons on namespaces and cgroups.
+//! - [`live`], [`simulator`], [`learn`]: the top-level views.
 
 pub mod connection_badge;
+pub mod create_dialog;
+pub mod dashboard;
+pub mod events_feed;
 pub mod learn;
 pub mod live;
+pub mod map;
 pub mod simulator;
+pub mod sparkline;
+pub mod steps;
+pub mod terminals;
+pub mod vms;
+pub mod workbench;
+
+use yew::prelude::*;
+
+use crate::source::{Source, TerminalTab};
+use crate::state::State;
 
 pub use connection_badge::ConnectionBadge;
 pub use learn::LearnView;
 pub use live::LiveView;
 pub use simulator::SimulatorView;
+pub use workbench::Workbench;
+
+/// What every sub-view gets: the state, the source, and how to open things.
+#[derive(Properties, PartialEq, Clone)]
+pub struct ViewProps {
+    pub state: UseReducerHandle<State>,
+    pub source: Source,
+    /// Opens (or focuses) a terminal tab.
+    pub on_open_terminal: Callback<TerminalTab>,
+    /// Shows a container's creation steps.
+    pub on_show_steps: Callback<String>,
+}

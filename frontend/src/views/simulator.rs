@@ -1,15 +1,75 @@
-//! The simulator view: a model kernel that runs in this page, with no server.
+//! The simulator view: a model kernel that runs in this page, with no server. The same
+//! views as Live, fed by [`Source::Simulated`], plus a scenario chooser.
 
+use isolab_shared::sim::Simulator;
+use web_sys::HtmlSelectElement;
 use yew::prelude::*;
+
+use super::workbench::{restore_tabs, Workbench};
+use crate::source::Source;
+use crate::state::{Action, Severity, State};
+
+/// Props of [`SimulatorView`].
+#[derive(Properties, PartialEq)]
+pub struct SimulatorViewProps {
+    pub state: UseReducerHandle<State>,
+    /// `None` until the simulator is built (first render).
+    pub source: Option<Source>,
+}
 
 /// The Simulator view.
 #[function_component(SimulatorView)]
-pub fn simulator_view() -> Html {
+pub fn simulator_view(props: &SimulatorViewProps) -> Html {
+    let generation = use_state(|| 0u32);
+    let chosen = use_state(|| crate::source::simulated::DEFAULT_SCENARIO.to_string());
+    let Some(source) = props.source.clone() else {
+        return html! { <p class="muted">{"Starting the simulator…"}</p> };
+    };
+    let onchange = {
+        let chosen = chosen.clone();
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            chosen.set(select.value());
+        })
+    };
+    let reset = {
+        let (source, chosen, generation, state) = (
+            source.clone(),
+            chosen.clone(),
+            generation.clone(),
+            props.state.clone(),
+        );
+        Callback::from(move |_| {
+            if let Source::Simulated(sim) = &source {
+                match sim.reset(&chosen) {
+                    Ok(()) => generation.set(*generation + 1),
+                    Err(e) => state.dispatch(Action::Notice(Severity::Error, e)),
+                }
+            }
+        })
+    };
+    let description = Simulator::scenarios()
+        .iter()
+        .find(|(n, _)| *n == chosen.as_str())
+        .map(|(_, d)| *d)
+        .unwrap_or_default();
+    let initial_tabs = restore_tabs(&source, None);
     html! {
-        <section class="card">
-            <h2>{"Simulator"}</h2>
-            <p>{"A model of the kernel's isolation rules that runs in your browser, with no server: \
-                 namespaces, cgroups and a shell to try them with."}</p>
-        </section>
+        <div class="simulator">
+            <section class="card scenario-bar">
+                <strong>{"Simulator"}</strong>
+                <span class="muted">{" · a model of the kernel's isolation rules, running in this page. "}</span>
+                <label>{"Scenario "}
+                    <select {onchange} aria-label="scenario" id="scenario">
+                        { for Simulator::scenarios().iter().map(|(name, _)| html! {
+                            <option value={*name} selected={*name == chosen.as_str()}>{ *name }</option>
+                        }) }
+                    </select>
+                </label>
+                <button onclick={reset} class="primary">{"Reset to scenario"}</button>
+                <span class="muted">{ description }</span>
+            </section>
+            <Workbench key={*generation} state={props.state.clone()} {source} {initial_tabs} />
+        </div>
     }
 }

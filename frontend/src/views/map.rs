@@ -1,0 +1,322 @@
+//! The namespace map: every process is a node; choosing a namespace kind groups the
+//! nodes by that namespace's inode, so processes that share one sit together.
+//!
+//! The layout is a pure function of the snapshot ([`layout`]): groups ordered by
+//! inode, processes by host PID, so an update moves nothing that did not change
+//! (a new process lands at the end of its group).
+
+use std::collections::BTreeMap;
+
+use isolab_shared::{NamespaceKind, ProcessInfo, Snapshot};
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+use super::ViewProps;
+use crate::state::State;
+
+/// The SVG's width in user units (it scales to the element).
+pub const MAP_WIDTH: f64 = 960.0;
+const NODE_W: f64 = 72.0;
+const NODE_H: f64 = 24.0;
+const GAP: f64 = 6.0;
+const HEAD_H: f64 = 26.0;
+const PAD: f64 = 10.0;
+
+/// One drawn process.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub host_pid: u32,
+    pub x: f64,
+    pub y: f64,
+    /// "4242→1" for the pid kind (the NSpid chain), else the host PID.
+    pub label: String,
+}
+
+/// One namespace (an inode) and its processes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub inode: u64,
+    /// "host", the containers that share it, or "nested".
+    pub title: String,
+    pub y: f64,
+    pub height: f64,
+    pub nodes: Vec<Node>,
+}
+
+/// The whole picture for one kind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layout {
+    pub groups: Vec<Group>,
+    pub height: f64,
+}
+
+/// Every process of the snapshot with the name of its container (`None` = host).
+pub fn all_processes(snapshot: &Snapshot) -> Vec<(Option<&str>, &ProcessInfo)> {
+    let host = snapshot.host.processes.iter().map(|p| (None, p));
+    let contained = snapshot
+        .containers
+        .iter()
+        .flat_map(|c| c.processes.iter().map(move |p| (Some(c.name.as_str()), p)));
+    host.chain(contained).collect()
+}
+
+/// The label of a node: the NSpid chain for pid, the host PID otherwise.
+pub fn node_label(kind: NamespaceKind, p: &ProcessInfo) -> String {
+    if kind == NamespaceKind::Pid && p.nspid.len() > 1 {
+        p.nspid
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join("→")
+    } else {
+        p.host_pid.to_string()
+    }
+}
+
+/// Places the processes of `snapshot`, grouped by their `kind` namespace.
+pub fn layout(snapshot: &Snapshot, kind: NamespaceKind) -> Layout {
+    let host_inode = snapshot.host.namespaces.get(&kind).copied();
+    let mut by_inode: BTreeMap<(bool, u64), Vec<&ProcessInfo>> = BTreeMap::new();
+    // Whose namespace it is (a container's first process) and, failing that, whose
+    // processes are in it (a namespace nested inside a container).
+    let mut owners: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    let mut members: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    for (container, p) in all_processes(snapshot) {
+        let inode = p.namespaces.get(&kind).copied().unwrap_or(0);
+        // The host's namespace first, then the others by inode: stable across updates.
+        by_inode
+            .entry((Some(inode) != host_inode, inode))
+            .or_default()
+            .push(p);
+        if let Some(name) = container {
+            let names = members.entry(inode).or_default();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    for c in &snapshot.containers {
+        if let Some(&inode) = c.namespaces.get(&kind) {
+            let names = owners.entry(inode).or_default();
+            if !names.contains(&c.name.as_str()) {
+                names.push(c.name.as_str());
+            }
+        }
+    }
+    let per_row = (((MAP_WIDTH - 2.0 * PAD) + GAP) / (NODE_W + GAP))
+        .floor()
+        .max(1.0) as usize;
+    let mut y = 0.0;
+    let mut groups = Vec::with_capacity(by_inode.len());
+    for ((_, inode), mut procs) in by_inode {
+        procs.sort_by_key(|p| p.host_pid);
+        let title = if inode == 0 {
+            "namespace not readable".to_string()
+        } else if Some(inode) == host_inode {
+            "host (initial namespace)".to_string()
+        } else {
+            match (owners.get(&inode), members.get(&inode)) {
+                (Some(names), _) => names.join(", "),
+                (None, Some(names)) => format!("nested inside {}", names.join(", ")),
+                (None, None) => "another namespace".to_string(),
+            }
+        };
+        let nodes: Vec<Node> = procs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Node {
+                host_pid: p.host_pid,
+                x: PAD + (i % per_row) as f64 * (NODE_W + GAP),
+                y: y + HEAD_H + (i / per_row) as f64 * (NODE_H + GAP),
+                label: node_label(kind, p),
+            })
+            .collect();
+        let rows = nodes.len().div_ceil(per_row).max(1) as f64;
+        let height = HEAD_H + rows * (NODE_H + GAP) + PAD;
+        groups.push(Group {
+            inode,
+            title,
+            y,
+            height,
+            nodes,
+        });
+        y += height + GAP * 2.0;
+    }
+    Layout { groups, height: y }
+}
+
+/// Props of [`MapCanvas`].
+#[derive(Properties, PartialEq)]
+pub struct MapCanvasProps {
+    pub state: UseReducerHandle<State>,
+    pub kind: NamespaceKind,
+    /// Called with the host PID under the pointer or focus.
+    pub on_hover: Callback<Option<u32>>,
+}
+
+/// The SVG of the map; re-renders only when the state or the kind changes.
+#[function_component(MapCanvas)]
+pub fn map_canvas(props: &MapCanvasProps) -> Html {
+    let kind = props.kind;
+    let layout = use_memo((props.state.version, kind), |_| {
+        layout(&props.state.snapshot, kind)
+    });
+    let pid_of = |e: &Event| -> Option<u32> {
+        let el = e.target()?.dyn_into::<web_sys::Element>().ok()?;
+        let node = el.closest("[data-pid]").ok()??;
+        node.get_attribute("data-pid")?.parse().ok()
+    };
+    let onmouseover = {
+        let hover = props.on_hover.clone();
+        Callback::from(move |e: MouseEvent| hover.emit(pid_of(&e)))
+    };
+    let onfocusin = {
+        let hover = props.on_hover.clone();
+        Callback::from(move |e: FocusEvent| hover.emit(pid_of(&e)))
+    };
+    let name = kind.name();
+    let groups = layout.groups.iter().map(|g| {
+        let nodes = g.nodes.iter().map(|n| {
+            html! {
+                <g key={n.host_pid} class="node" data-pid={n.host_pid.to_string()} tabindex="0"
+                   transform={format!("translate({},{})", n.x, n.y)}>
+                    <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="4" />
+                    <text x="6" y="16">{ &n.label }</text>
+                </g>
+            }
+        });
+        html! {
+            <g key={g.inode} class={classes!("ns-group", format!("ns-{name}"))} data-inode={g.inode.to_string()}>
+                <rect class="group-box" x="0" y={g.y.to_string()} width={MAP_WIDTH.to_string()}
+                      height={g.height.to_string()} rx="8" fill={format!("url(#pat-{name})")} />
+                <text class="group-title" x={PAD.to_string()} y={(g.y + 18.0).to_string()}>
+                    { format!("{name}:[{}] · {} · {} process{}", g.inode, g.title, g.nodes.len(),
+                              if g.nodes.len() == 1 { "" } else { "es" }) }
+                </text>
+                { for nodes }
+            </g>
+        }
+    });
+    html! {
+        <svg class="ns-map" viewBox={format!("0 0 {MAP_WIDTH} {}", layout.height.max(40.0))}
+             width="100%" role="img" aria-label={format!("processes grouped by {name} namespace")}
+             {onmouseover} {onfocusin}>
+            <defs>{ patterns() }</defs>
+            { for groups }
+        </svg>
+    }
+}
+
+/// One fill pattern per kind, so the kinds differ by more than colour.
+pub fn patterns() -> Html {
+    NamespaceKind::ALL.iter().map(|k| {
+        let name = k.name();
+        let mark = match k {
+            NamespaceKind::Pid => html! { <path d="M0,10 L10,0" /> },
+            NamespaceKind::Net => html! { <path d="M0,0 L10,10" /> },
+            NamespaceKind::Mnt => html! { <circle cx="5" cy="5" r="1.5" /> },
+            NamespaceKind::Uts => html! { <path d="M0,5 L10,5" /> },
+            NamespaceKind::Ipc => html! { <path d="M5,0 L5,10" /> },
+            NamespaceKind::User => html! { <path d="M0,5 L10,5 M5,0 L5,10" /> },
+            NamespaceKind::Cgroup => html! { <path d="M0,10 L10,0 M0,0 L10,10" /> },
+        };
+        html! {
+            <pattern id={format!("pat-{name}")} class={format!("ns-{name}")} width="10" height="10"
+                     patternUnits="userSpaceOnUse">
+                <rect width="10" height="10" class="pat-bg" />
+                { mark }
+            </pattern>
+        }
+    }).collect()
+}
+
+/// The map view: kind chooser, the SVG, and the details of the hovered process.
+#[function_component(NamespaceMap)]
+pub fn namespace_map(props: &ViewProps) -> Html {
+    let kind = use_state(|| NamespaceKind::Pid);
+    let hovered = use_state(|| None::<u32>);
+    let chooser = NamespaceKind::ALL.iter().map(|&k| {
+        let kind_handle = kind.clone();
+        let onclick = Callback::from(move |_| kind_handle.set(k));
+        let current = *kind == k;
+        html! {
+            <button class={classes!("ns-chip", "kind", format!("ns-{}", k.name()), current.then_some("current"))}
+                    aria-pressed={current.to_string()} title={k.description()} {onclick}>
+                { k.name() }
+            </button>
+        }
+    });
+    let on_hover = {
+        let hovered = hovered.clone();
+        Callback::from(move |pid: Option<u32>| {
+            if pid.is_some() && *hovered != pid {
+                hovered.set(pid);
+            }
+        })
+    };
+    let snapshot = &props.state.snapshot;
+    let details = hovered.and_then(|pid| {
+        all_processes(snapshot)
+            .into_iter()
+            .find(|(_, p)| p.host_pid == pid)
+    });
+    let total = all_processes(snapshot).len();
+    html! {
+        <div class="map-view">
+            <section class="card">
+                <div class="card-head">
+                    <h2>{"Namespace map"}</h2>
+                    <span class="muted">{ format!("{total} processes; group by:") }</span>
+                    <div class="kind-chooser" role="group" aria-label="namespace kind">{ for chooser }</div>
+                </div>
+                <p class="muted">{ kind.name() }{": "}{ kind.description() }{"."}
+                    if *kind == NamespaceKind::Pid {
+                        {" Labels show the NSpid chain: host PID → PID inside each nested namespace."}
+                    }
+                </p>
+                <div class="map-and-details">
+                    <div class="map-scroll">
+                        <MapCanvas state={props.state.clone()} kind={*kind} {on_hover} />
+                    </div>
+                    <aside class="details card" aria-live="polite">
+                        { match details {
+                            Some((container, p)) => process_details(container, p),
+                            None => html! { <p class="muted">{"Point at (or tab to) a process to see its seven namespaces."}</p> },
+                        } }
+                    </aside>
+                </div>
+            </section>
+        </div>
+    }
+}
+
+fn process_details(container: Option<&str>, p: &ProcessInfo) -> Html {
+    let chain = p
+        .nspid
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(" → ");
+    html! {
+        <>
+            <h3>{ format!("PID {}", p.host_pid) }</h3>
+            <dl class="facts">
+                <dt>{"in"}</dt><dd>{ container.unwrap_or("the host") }</dd>
+                <dt>{"NSpid"}</dt><dd>{ chain }</dd>
+                <dt>{"parent"}</dt><dd>{ p.ppid }</dd>
+                <dt>{"uid"}</dt><dd>{ p.uid }</dd>
+                <dt>{"command"}</dt><dd><code>{ &p.cmdline }</code></dd>
+            </dl>
+            <table class="inodes">
+                <tbody>
+                { for NamespaceKind::ALL.iter().map(|k| html! {
+                    <tr>
+                        <th><span class={classes!("ns-chip", format!("ns-{}", k.name()))}>{ k.name() }</span></th>
+                        <td><code>{ p.namespaces.get(k).map(|i| i.to_string()).unwrap_or_else(|| "?".into()) }</code></td>
+                    </tr>
+                }) }
+                </tbody>
+            </table>
+        </>
+    }
+}

@@ -1,0 +1,267 @@
+//! The reducer, the line editor, exact terminal replay and the map layout, in the browser.
+
+use isolab_frontend::source::live::retry_delay_ms;
+use isolab_frontend::state::{Action, State, StreamStatus};
+use isolab_frontend::terminal::line_editor::{Edit, LineEditor};
+use isolab_frontend::terminal::replay::{AttachGap, ReplayCursor};
+use isolab_frontend::views::create_dialog::CreateForm;
+use isolab_frontend::views::map::layout;
+use isolab_shared::sim::Simulator;
+use isolab_shared::{
+    CgroupUsage, ContainerSpec, ContainerState, ContainerStatus, Event, EventKind, ExitStatus,
+    IsolationFacts, NamespaceKind, ProcessInfo, Snapshot,
+};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn container(id: &str) -> ContainerState {
+    ContainerState {
+        id: id.into(),
+        name: format!("n-{id}"),
+        spec: ContainerSpec::default(),
+        status: ContainerStatus::Running,
+        exit: None,
+        init_pid: Some(100),
+        created_at_ms: 1_000,
+        started_at_ms: Some(1_000),
+        processes: vec![],
+        namespaces: Default::default(),
+        cgroup: None,
+        interfaces: vec![],
+        setup: vec![],
+        isolation: IsolationFacts::default(),
+    }
+}
+
+fn ev(seq: u64, at_ms: u64, kind: EventKind) -> Event {
+    Event { seq, at_ms, kind }
+}
+
+fn stats(id: &str, cpu_us: u64, mem: u64) -> EventKind {
+    EventKind::Stats {
+        usage: [(
+            id.to_string(),
+            CgroupUsage {
+                cpu_usage_us: Some(cpu_us),
+                memory_current: Some(mem),
+                pids_current: Some(3),
+                ..Default::default()
+            },
+        )]
+        .into_iter()
+        .collect(),
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_reducer_folds_events_like_the_server_and_keeps_history() {
+    let mut s = State::default();
+    s.apply(Action::Snapshot(Snapshot {
+        seq: 5,
+        ..Default::default()
+    }));
+    s.apply(Action::Event(ev(
+        6,
+        1_000,
+        EventKind::ContainerCreated {
+            container: Box::new(container("a")),
+        },
+    )));
+    // A replayed (old) event changes nothing and logs nothing.
+    s.apply(Action::Event(ev(
+        4,
+        900,
+        EventKind::ContainerRemoved { id: "a".into() },
+    )));
+    assert_eq!(s.snapshot.containers.len(), 1);
+    assert_eq!(s.log.len(), 1);
+    s.apply(Action::Events(vec![
+        ev(7, 2_000, stats("a", 0, 10)),
+        ev(8, 3_000, stats("a", 500_000, 20)),
+    ]));
+    let h = s.history.get("a").expect("history kept");
+    assert_eq!(h.len(), 2);
+    // 0.5 s of cpu over 1 s of wall time.
+    assert!((h[1].cpu_percent - 50.0).abs() < 0.01, "{:?}", h[1]);
+    assert_eq!(h[1].memory_bytes, 20.0);
+    s.apply(Action::Event(ev(
+        9,
+        4_000,
+        EventKind::ContainerExited {
+            id: "a".into(),
+            exit: ExitStatus {
+                code: None,
+                signal: Some(9),
+                oom_killed: false,
+            },
+        },
+    )));
+    let notes = s.notifications(3);
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].text.contains("killed by signal 9"),
+        "{}",
+        notes[0].text
+    );
+    let seq = notes[0].seq;
+    s.apply(Action::Dismiss(seq));
+    assert!(s.notifications(3).is_empty());
+    s.apply(Action::Event(ev(
+        10,
+        5_000,
+        EventKind::ContainerRemoved { id: "a".into() },
+    )));
+    assert!(s.snapshot.containers.is_empty());
+    assert!(s.history.is_empty());
+    s.apply(Action::Status(StreamStatus::Open));
+    s.apply(Action::Clear);
+    assert_eq!(
+        s.status,
+        StreamStatus::Open,
+        "clear keeps the connection status"
+    );
+    assert!(s.log.is_empty());
+}
+
+#[wasm_bindgen_test]
+fn the_simulator_feeds_the_same_reducer() {
+    let mut sim = Simulator::new("two-containers").expect("scenario exists");
+    let mut s = State::default();
+    let _ = sim.drain_events();
+    s.apply(Action::Snapshot(sim.snapshot()));
+    assert_eq!(s.snapshot.containers.len(), 2);
+    let c = sim
+        .create_container(ContainerSpec {
+            name: Some("lab".into()),
+            ..ContainerSpec::default()
+        })
+        .expect("created");
+    s.apply(Action::Events(sim.drain_events()));
+    // Events alone bring the reducer to what a fresh snapshot says.
+    let fresh = sim.snapshot();
+    assert_eq!(s.snapshot.containers.len(), 3);
+    let mine = s.snapshot.container(&c.id).expect("folded in");
+    let theirs = fresh.container(&c.id).expect("in the snapshot");
+    assert_eq!(mine.init_pid, theirs.init_pid);
+    assert_eq!(mine.status, ContainerStatus::Running);
+    assert!(s.log.iter().any(|e| e.text.contains("lab created")));
+}
+
+#[wasm_bindgen_test]
+fn line_editing_history_and_ctrl_c() {
+    let mut e = LineEditor::default();
+    e.set_prompt("$ ");
+    e.feed("hostnme");
+    e.feed("\x1b[D\x1b[D"); // two left
+    e.feed("a");
+    assert_eq!(e.line(), "hostname");
+    assert_eq!(e.cursor(), 6);
+    assert_eq!(e.feed("\r"), vec![Edit::Submit("hostname".into())]);
+    e.feed("ps");
+    e.feed("\x7f\x7f");
+    assert_eq!(e.line(), "");
+    e.feed("echo hi");
+    assert_eq!(e.feed("\x03"), vec![Edit::Interrupt]);
+    assert_eq!(e.line(), "");
+    e.feed("\x1b[A");
+    assert_eq!(e.line(), "hostname", "up recalls the last line");
+    e.feed("\x1b[B");
+    assert_eq!(e.line(), "", "down returns to the empty draft");
+    e.feed("abc\x01X\x05Y");
+    assert_eq!(e.line(), "XabcY");
+    e.feed("\x15");
+    assert_eq!(e.line(), "");
+    // A paste of two lines runs both.
+    let edits = e.feed("ls\r\npwd\r");
+    let submitted: Vec<_> = edits
+        .into_iter()
+        .filter_map(|x| match x {
+            Edit::Submit(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(submitted, vec!["ls".to_string(), "pwd".to_string()]);
+    assert!(e.redraw().starts_with("\r$ "));
+}
+
+#[wasm_bindgen_test]
+fn replay_writes_each_byte_once() {
+    let mut c = ReplayCursor::default();
+    // Page load: the whole scrollback from 0.
+    assert_eq!(c.attached(0), AttachGap::None);
+    assert_eq!(c.accept(b"hello "), b"hello ");
+    assert_eq!(c.written, 6);
+    // Reconnect asking for offset 6, but a server that resends from 3: drop "lo ".
+    assert_eq!(c.attached(3), AttachGap::None);
+    assert_eq!(c.accept(b"lo"), b"");
+    assert_eq!(c.accept(b" world"), b"world");
+    assert_eq!(c.written, 11);
+    // The scrollback was trimmed past what we had: report the gap, keep counting.
+    assert_eq!(c.attached(20), AttachGap::Lost(9));
+    assert_eq!(c.accept(b"!"), b"!");
+    assert_eq!(c.written, 21);
+}
+
+#[wasm_bindgen_test]
+fn backoff_doubles_up_to_a_ceiling() {
+    assert_eq!(retry_delay_ms(1), 500);
+    assert_eq!(retry_delay_ms(2), 1000);
+    assert_eq!(retry_delay_ms(3), 2000);
+    assert_eq!(retry_delay_ms(50), 15_000);
+}
+
+#[wasm_bindgen_test]
+fn the_create_form_checks_what_it_sends() {
+    let mut f = CreateForm::default();
+    let spec = f.to_spec().expect("defaults are valid");
+    assert_eq!(spec.limits.memory_bytes, Some(128 * 1024 * 1024));
+    assert_eq!(spec.command, vec!["/bin/sh".to_string()]);
+    f.memory = "lots".into();
+    assert!(f.to_spec().is_err());
+    f.memory = String::new();
+    f.hostname = "bad host".into();
+    assert!(f.to_spec().is_err());
+}
+
+fn process(pid: u32, nspid: Vec<u32>, pid_ns: u64) -> ProcessInfo {
+    ProcessInfo {
+        host_pid: pid,
+        nspid,
+        ppid: 1,
+        cmdline: "sh".into(),
+        state: "S".into(),
+        uid: 0,
+        namespaces: [(NamespaceKind::Pid, pid_ns), (NamespaceKind::Net, 7)]
+            .into_iter()
+            .collect(),
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_map_groups_by_inode_and_does_not_move_what_did_not_change() {
+    let mut snap = Snapshot::default();
+    snap.host.namespaces.insert(NamespaceKind::Pid, 1);
+    snap.host.processes = vec![process(1, vec![1], 1), process(50, vec![50], 1)];
+    let mut c = container("a");
+    c.namespaces.insert(NamespaceKind::Pid, 2);
+    c.processes = vec![process(100, vec![100, 1], 2)];
+    snap.containers.push(c);
+    let before = layout(&snap, NamespaceKind::Pid);
+    assert_eq!(before.groups.len(), 2);
+    assert!(before.groups[0].title.starts_with("host"));
+    assert_eq!(before.groups[1].title, "n-a");
+    assert_eq!(before.groups[1].nodes[0].label, "100→1");
+    // A new process joins the container: everything drawn before stays put.
+    snap.containers[0]
+        .processes
+        .push(process(101, vec![101, 2], 2));
+    let after = layout(&snap, NamespaceKind::Pid);
+    for (g0, g1) in before.groups.iter().zip(&after.groups) {
+        for (n0, n1) in g0.nodes.iter().zip(&g1.nodes) {
+            assert_eq!((n0.host_pid, n0.x, n0.y), (n1.host_pid, n1.x, n1.y));
+        }
+    }
+    // Grouped by net, all three share inode 7: one group.
+    assert_eq!(layout(&snap, NamespaceKind::Net).groups.len(), 1);
+}
