@@ -15,13 +15,23 @@ struct FrontendDist;
 const NOT_BUILT: &str = "<!doctype html><title>isolab</title>\
 <p>This isolab binary was built without its web UI. Build it with <code>./x run</code>.</p>";
 
+/// Whether Trunk put a content hash in the name (`name-0123456789abcdef.ext`): such a
+/// file never changes, so browsers may keep it for good. Copied files (xterm's) have
+/// none and are revalidated.
+fn has_content_hash(path: &str) -> bool {
+    let stem = path.rsplit('/').next().unwrap_or(path);
+    let stem = stem.split('.').next().unwrap_or(stem);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// Serves a file of the frontend, or `index.html` for any other path (the app routes itself).
 pub async fn serve(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
     if let Some(file) = FrontendDist::get(path).filter(|_| !path.is_empty()) {
         let mime = mime_guess::from_path(path).first_or_octet_stream();
-        // Trunk puts a content hash in asset names, so they can be cached for good.
-        let cache = if path.ends_with(".wasm") || path.ends_with(".js") || path.ends_with(".css") {
+        let cache = if has_content_hash(path) {
             "public, max-age=31536000, immutable"
         } else {
             "no-cache"
@@ -42,5 +52,20 @@ pub async fn serve(uri: Uri) -> Response {
         )
             .into_response(),
         None => (StatusCode::OK, Html(NOT_BUILT)).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_content_hash;
+
+    #[test]
+    fn only_hashed_names_are_cached_for_good() {
+        assert!(has_content_hash("isolab-frontend-4b10b12151f46c0d_bg.wasm"));
+        assert!(has_content_hash("isolab-frontend-4b10b12151f46c0d.js"));
+        assert!(has_content_hash("style-838b64c97634a5f1.css"));
+        assert!(!has_content_hash("xterm.css"));
+        assert!(!has_content_hash("addon-fit.mjs"));
+        assert!(!has_content_hash("index.html"));
     }
 }
