@@ -8,28 +8,10 @@ use isolab_shared::sim::differential::{
     normalise, observe_simulated, parse_probe, probe_script, DiffScenario, Observations, RawProbe,
 };
 
-fn scenarios() -> Vec<(String, DiffScenario)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/tests/differential");
-    let mut out: Vec<(String, DiffScenario)> = std::fs::read_dir(dir)
-        .expect("the scenario directory exists")
-        .map(|e| e.expect("a directory entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).expect("readable");
-            let s: DiffScenario =
-                toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            (
-                p.file_stem()
-                    .expect("a name")
-                    .to_string_lossy()
-                    .into_owned(),
-                s,
-            )
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
+#[path = "../../shared/tests/common/scenarios.rs"]
+mod scenarios;
+
+use scenarios::scenarios;
 
 fn host_probe() -> RawProbe {
     let out = Command::new("/bin/sh")

@@ -4,12 +4,14 @@
 //! - [`protocol`]: the serde types of the API: [`protocol::Snapshot`], [`protocol::Event`],
 //!   [`protocol::ContainerSpec`], [`protocol::ContainerState`], and the typed API error.
 //! - [`namespace`]: the seven namespace kinds, their flags and what each isolates.
+//! - [`hardening`]: Docker's default capabilities, masked and read-only paths.
 //! - [`limits`]: parsing and checking of resource limits (`64M`, `0.5` cpus).
 //! - [`stream`]: the event stream's messages and [`protocol::Snapshot::apply`].
 //! - [`sim`]: the simulator, a model of the kernel's isolation rules (no IO).
 //!
 //! Nothing here does IO, so the crate builds for the host and for `wasm32-unknown-unknown`.
 
+pub mod hardening;
 pub mod limits;
 pub mod namespace;
 pub mod protocol;

@@ -7,47 +7,11 @@ use std::path::{Path, PathBuf};
 use isolab_shared::{ContainerSpec, IdMapEntry, NamespaceKind, SetupPhase, HOST_IMAGE};
 use serde::{Deserialize, Serialize};
 
-/// Docker's default capability set: everything else is dropped from every set.
-pub const DEFAULT_CAPABILITIES: [&str; 14] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
-
-/// Paths hidden from the container (Docker's list): files get /dev/null bound over
-/// them, directories an empty read-only tmpfs.
-pub const MASKED_PATHS: [&str; 10] = [
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/timer_list",
-    "/proc/sched_debug",
-    "/proc/acpi",
-    "/proc/scsi",
-    "/proc/latency_stats",
-    "/proc/interrupts",
-    "/sys/firmware",
-    "/sys/devices/virtual/powercap",
-];
-
-/// Paths made read-only (Docker's list).
-pub const READONLY_PATHS: [&str; 5] = [
-    "/proc/sys",
-    "/proc/sysrq-trigger",
-    "/proc/irq",
-    "/proc/bus",
-    "/proc/fs",
-];
+/// Docker's defaults, which this runtime applies: see [`isolab_shared::hardening`].
+pub use isolab_shared::hardening::{
+    DOCKER_CAPABILITIES as DEFAULT_CAPABILITIES, DOCKER_MASKED_PATHS as MASKED_PATHS,
+    DOCKER_READONLY_PATHS as READONLY_PATHS,
+};
 
 /// The host directories the `host` image binds read-only, when they exist.
 const HOST_IMAGE_DIRS: [&str; 7] = [

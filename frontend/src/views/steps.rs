@@ -1,29 +1,12 @@
 //! Creation steps: the runtime's recorded setup steps on a timeline with durations,
 //! with the container's isolation facts beside what Docker sets by default.
 
+use isolab_shared::hardening::DOCKER_CAPABILITIES;
 use isolab_shared::{ContainerState, IsolationFacts, SetupPhase};
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 use super::ViewProps;
-
-/// Docker's default capability set (moby's `oci/caps/defaults.go`).
-pub const DOCKER_CAPS: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
 
 fn phase_name(p: SetupPhase) -> &'static str {
     match p {
@@ -52,7 +35,7 @@ pub fn compare_with_docker(facts: &IsolationFacts) -> Vec<(&'static str, String,
         (
             "capabilities",
             format!("{} effective", facts.capabilities.len()),
-            format!("{} (default set)", DOCKER_CAPS.len()),
+            format!("{} (default set)", DOCKER_CAPABILITIES.len()),
         ),
         (
             "no_new_privs",
