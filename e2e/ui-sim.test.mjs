@@ -93,6 +93,11 @@ test('without a server the page offers the simulator, and the simulator works', 
   await page.locator('.term-body:not([hidden]) .xterm-rows').filter({ hasText: '^C' }).waitFor();
   await page.keyboard.press('ArrowUp');
   await page.keyboard.press('Enter');
+  // The re-run's output is drawn on a later frame: wait for its second hostname line.
+  await page.waitForFunction(() => {
+    const rows = document.querySelector('.term-body:not([hidden]) .xterm-rows');
+    return rows && rows.innerText.split('isolab-host').length >= 3;
+  }, null, { timeout: 10000 }).catch(() => {});
   screen = await page.locator('.term-body:not([hidden]) .xterm-rows').innerText();
   assert.ok(screen.split('isolab-host').length >= 3, `history re-ran hostname:\n${screen}`);
   // Paste (Ctrl+Shift+V) goes through the line editor; copy (Ctrl+Shift+C) takes the selection.
@@ -118,7 +123,10 @@ test('without a server the page offers the simulator, and the simulator works', 
   await page.locator('.simulator').getByRole('button', { name: 'Reset to scenario' }).click();
   await page.locator('.simulator').getByText('No containers yet').waitFor();
   await page.locator('.simulator').getByRole('button', { name: /^Terminals/ }).click();
-  screen = await page.locator('.term-body:not([hidden]) .xterm-rows').innerText();
+  // xterm draws its rows on the next animation frame: wait for them, then read.
+  const fresh = page.locator('.term-body:not([hidden]) .xterm-rows');
+  await fresh.filter({ hasText: /scenario empty/ }).waitFor({ timeout: 10000 });
+  screen = await fresh.innerText();
   assert.match(screen, /scenario empty/);
   assert.ok(!screen.includes('labhost'), 'the terminal starts over');
 
