@@ -146,17 +146,6 @@ fn run_helper() -> Result<(), i32> {
         _ => return Err(121),
     };
     let mut log = StepLog::new();
-    let fail = |channel: &ControlChannel, log: StepLog, e: StepFailed| {
-        let _ = channel.send(
-            &ControlMessage::Failed {
-                step: e.step,
-                error: e.error,
-                steps: log.into_steps(),
-            },
-            &[],
-        );
-        1
-    };
     match spawn_init(&plan, &mut log, true) {
         Ok(0) => {
             let code = container_init(&plan, stdio, &channel);
@@ -173,7 +162,10 @@ fn run_helper() -> Result<(), i32> {
             }
             Ok(())
         }
-        Err(e) => Err(fail(&channel, log, e)),
+        Err(e) => {
+            report_failure(&channel, log, e);
+            Err(1)
+        }
     }
 }
 
@@ -254,41 +246,40 @@ fn enter_own_namespaces(
     Ok(())
 }
 
+/// Tells the runtime which step failed, with the steps applied so far. A lost message
+/// is fine: the runtime then sees the channel close and reports the exit instead.
+fn report_failure(channel: &ControlChannel, log: StepLog, e: StepFailed) {
+    let _ = channel.send(
+        &ControlMessage::Failed {
+            step: e.step,
+            error: e.error,
+            steps: log.into_steps(),
+        },
+        &[],
+    );
+}
+
 /// PID 1 of the container: set up, report, wait for Start, run the command, reap.
 fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) -> i32 {
     let mut log = StepLog::new();
     if let Err(e) = join_v1_cgroups(plan, &mut log) {
-        let _ = channel.send(
-            &ControlMessage::Failed {
-                step: e.step,
-                error: e.error,
-                steps: log.into_steps(),
-            },
-            &[],
-        );
+        report_failure(channel, log, e);
         return 1;
     }
     // Block the signals init handles, before anything else can arrive.
     let signals = reaper::handled_signals();
     let _ = signals.thread_block();
     let mut facts = IsolationFacts::default();
-    let report_failure = |log: StepLog, e: StepFailed| {
-        let _ = channel.send(
-            &ControlMessage::Failed {
-                step: e.step,
-                error: e.error,
-                steps: log.into_steps(),
-            },
-            &[],
-        );
+    let fail = |log: StepLog, e: StepFailed| {
+        report_failure(channel, log, e);
         1
     };
     if let Err(e) = enter_own_namespaces(plan, channel, &mut log) {
-        return report_failure(log, e);
+        return fail(log, e);
     }
     for step in &plan.steps {
         if let Err(e) = apply(step, &mut log, &mut facts) {
-            return report_failure(log, e);
+            return fail(log, e);
         }
     }
     if let Some(m) = plan.id_mapping {
@@ -297,12 +288,12 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
     }
     let program = match resolve_program(plan) {
         Ok(p) => p,
-        Err(e) => return report_failure(log, e),
+        Err(e) => return fail(log, e),
     };
     let pty = if plan.tty {
         match open_pty(&mut log) {
             Ok(p) => Some(p),
-            Err(e) => return report_failure(log, e),
+            Err(e) => return fail(log, e),
         }
     } else {
         None
@@ -345,14 +336,7 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
             code.unwrap_or_else(|| 128 + signal.unwrap_or(0))
         }
         Err(e) => {
-            let _ = channel.send(
-                &ControlMessage::Failed {
-                    step: e.step,
-                    error: e.error,
-                    steps: log.into_steps(),
-                },
-                &[],
-            );
+            report_failure(channel, log, e);
             127
         }
     }
