@@ -189,5 +189,51 @@ fn run_makes_only_the_cgroups_its_limits_need() {
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(line_of(&text, "memory").contains("/isolab/"), "{text}");
     }
+    if !line_of(&text, "pids").starts_with("0:") {
+        // v1 pids (hybrid host): the controller-free cgroup2 view gets no group.
+        let unified = text
+            .lines()
+            .find(|l| l.starts_with("0::"))
+            .unwrap_or_default();
+        assert!(!unified.contains("/isolab/"), "{text}");
+    }
     assert!(root.leftover_dirs().is_empty());
+}
+
+#[test]
+fn run_passes_signals_on_to_the_container() {
+    use std::io::{BufRead, BufReader};
+    let root = TestRoot::new();
+    let mut run = Command::new(env!("CARGO_BIN_EXE_isolab"))
+        .args([
+            "run",
+            "--rm",
+            "--",
+            "/bin/sh",
+            "-c",
+            "trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
+        ])
+        .env("ISOLAB_STATE_ROOT", &root.config.state_root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("isolab run starts");
+    let mut lines = BufReader::new(run.stdout.take().expect("piped stdout")).lines();
+    let first = lines.next().and_then(Result::ok);
+    assert_eq!(first.as_deref(), Some("ready"));
+    let cli = nix::unistd::Pid::from_raw(run.id() as i32);
+    nix::sys::signal::kill(cli, nix::sys::signal::Signal::SIGTERM).expect("signal the CLI");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = run.wait().expect("isolab run ends");
+    assert_eq!(rest, ["got-term"], "the command's trap ran");
+    assert_eq!(
+        status.code(),
+        Some(7),
+        "its exit code came back: {status:?}"
+    );
+    assert!(
+        root.leftover_dirs().is_empty(),
+        "{:?}",
+        root.leftover_dirs()
+    );
 }

@@ -1,7 +1,8 @@
 //! `isolab run`: a command in a new container, with its exit code passed on.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::Context;
 use isolab::runtime::{self, Container, RuntimeConfig};
@@ -43,19 +44,74 @@ fn spec_of(args: &RunArgs) -> anyhow::Result<ContainerSpec> {
 }
 
 /// Signals the CLI passes on to the container instead of dying from them.
-fn forwarded_signals() -> nix::sys::signal::SigSet {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut set = SigSet::empty();
-    for s in [
+const FORWARDED: [nix::sys::signal::Signal; 5] = {
+    use nix::sys::signal::Signal;
+    [
         Signal::SIGINT,
         Signal::SIGTERM,
         Signal::SIGHUP,
         Signal::SIGQUIT,
         Signal::SIGWINCH,
-    ] {
+    ]
+};
+
+fn forwarded_signals() -> nix::sys::signal::SigSet {
+    let mut set = nix::sys::signal::SigSet::empty();
+    for s in FORWARDED {
         set.add(s);
     }
     set
+}
+
+/// PID 1 of the container, for the signal handler (0 until it exists).
+static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
+/// The PTY master whose window follows this terminal's (-1 without a tty).
+static RESIZE_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Passes a signal on to the container's PID 1, or copies this terminal's new size to
+/// the PTY on SIGWINCH. A handler rather than a waiting thread: a second thread costs
+/// each run its start and, at exit, a wakeup to end it.
+extern "C" fn forward_signal(sig: libc::c_int) {
+    // Only async-signal-safe calls here: atomics, ioctl and kill.
+    if sig == libc::SIGWINCH {
+        let master = RESIZE_FD.load(Ordering::Relaxed);
+        if master >= 0 {
+            // SAFETY: winsize is plain data; both ioctls only read or write it.
+            unsafe {
+                let mut ws: libc::winsize = std::mem::zeroed();
+                if libc::ioctl(libc::STDIN_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 {
+                    libc::ioctl(master, libc::TIOCSWINSZ, &ws);
+                }
+            }
+        }
+        return;
+    }
+    let pid = FORWARD_TO.load(Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe; pid > 0 names one process.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// Installs [`forward_signal`] for the forwarded signals, then unblocks them, so any
+/// that arrived while the container was being made are passed on now.
+fn start_forwarding(init_pid: i32, resize_fd: Option<i32>) -> anyhow::Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler};
+    FORWARD_TO.store(init_pid, Ordering::Relaxed);
+    RESIZE_FD.store(resize_fd.unwrap_or(-1), Ordering::Relaxed);
+    // SA_RESTART: the blocking reads and waits of the main path resume after a signal.
+    let action = SigAction::new(
+        SigHandler::Handler(forward_signal),
+        SaFlags::SA_RESTART,
+        nix::sys::signal::SigSet::empty(),
+    );
+    for s in FORWARDED {
+        // SAFETY: the handler makes only async-signal-safe calls.
+        unsafe { sigaction(s, &action) }.context("cannot install signal handlers")?;
+    }
+    forwarded_signals()
+        .thread_unblock()
+        .context("cannot unblock signals")
 }
 
 /// Runs `args`' command in a new container and returns its exit code.
@@ -65,9 +121,11 @@ pub fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::E
     // A one-shot run shows no usage and changes no limits later: only the cgroups its
     // limits need (making a v1 memory group alone takes milliseconds).
     config.all_cgroup_controllers = false;
-    // Blocked before any thread exists, so every thread inherits the mask.
-    let signals = forwarded_signals();
-    signals.thread_block().context("cannot block signals")?;
+    // Blocked until the container exists: PID 1 starts with them blocked (it waits for
+    // them itself), and one that arrives meanwhile is passed on, not fatal.
+    forwarded_signals()
+        .thread_block()
+        .context("cannot block signals")?;
     // Create and start in one go; an exec error comes back from wait().
     let mut container = match Container::run(&config, &spec, runtime::Stdio::Inherit) {
         Ok(c) => c,
@@ -90,22 +148,15 @@ pub fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::E
         None => None,
     };
     let init_pid = container.init_pid().unwrap_or(0) as i32;
-    let resize_fd = master.as_ref().and_then(|m| m.try_clone().ok());
-    std::thread::spawn(move || loop {
-        let Ok(sig) = signals.wait() else { continue };
-        if sig == nix::sys::signal::Signal::SIGWINCH {
-            if let (Some(m), Some((cols, rows))) = (
-                &resize_fd,
-                runtime::terminal::window_size(std::io::stdin().as_fd()),
-            ) {
-                let _ = runtime::resize(m.as_fd(), cols, rows);
-            }
-            continue;
-        }
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(init_pid), sig);
-    });
+    if let Err(e) = start_forwarding(init_pid, master.as_ref().map(|m| m.as_raw_fd())) {
+        // The container still runs and is still waited for and removed below.
+        eprintln!("isolab: signals will not reach the container: {e:#}");
+    }
     if let Some(m) = master {
-        runtime::terminal::relay(m).context("terminal relay failed")?;
+        let relayed = runtime::terminal::relay(m);
+        // The master is closed now; its fd number may be reused.
+        RESIZE_FD.store(-1, Ordering::Relaxed);
+        relayed.context("terminal relay failed")?;
     }
     let waited = if args.rm {
         container.wait_and_delete()

@@ -96,9 +96,11 @@ impl ContainerCgroup {
     }
 
     /// Like [`ContainerCgroup::create`], but makes groups only in the hierarchies of
-    /// `wanted` controllers (the unified one always, for `cgroup.kill`). A v1 memory
-    /// group alone costs milliseconds to make, so a short-lived container that sets no
-    /// memory limit and shows no usage is better off without one.
+    /// `wanted` controllers. A v1 memory group alone costs milliseconds to make, so a
+    /// short-lived container that sets no memory limit and shows no usage is better off
+    /// without one. A cgroup2 hierarchy that carries none of `wanted` (hybrid hosts)
+    /// still gets a group when `wanted` is every controller (the server's full view,
+    /// with `cgroup.kill`) or when no v1 group is made (members must be listed somewhere).
     pub fn create_with(
         id: &str,
         limits: &Limits,
@@ -141,9 +143,17 @@ impl ContainerCgroup {
         wanted: &[Controller],
         log: &mut StepLog,
     ) -> Result<(), CgroupError> {
-        for (hierarchy, controllers) in layout.hierarchies() {
+        let hierarchies = layout.hierarchies();
+        let carries_wanted =
+            |controllers: &[Controller]| controllers.iter().any(|c| wanted.contains(c));
+        let full_view = Controller::ALL.iter().all(|c| wanted.contains(c));
+        let any_v1 = hierarchies
+            .iter()
+            .any(|(h, c)| h.version == CgroupVersion::V1 && carries_wanted(c));
+        for (hierarchy, controllers) in hierarchies {
             let unified = hierarchy.version == CgroupVersion::V2;
-            if !unified && !controllers.iter().any(|c| wanted.contains(c)) {
+            let keep_unified = unified && (full_view || !any_v1);
+            if !keep_unified && !carries_wanted(&controllers) {
                 continue;
             }
             let parent = hierarchy.mount.join(PARENT);
