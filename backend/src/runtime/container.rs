@@ -471,22 +471,16 @@ impl Container {
         }
         let mut reported = None;
         let mut exec_failed = None;
-        loop {
+        // One message at a time until the command runs (or cannot); after that PID 1
+        // sends only its command's end, which waits in the socket while we sleep in
+        // waitpid. One wakeup at the end, not one per message and one more for EOF.
+        let mut started = false;
+        while !started && reported.is_none() && exec_failed.is_none() {
             match self.channel.recv() {
-                Ok((ControlMessage::Exited { code, signal }, _)) => reported = Some((code, signal)),
-                Ok((ControlMessage::Started { steps }, _)) => {
-                    self.start_pending = false;
-                    if self.record.status == ContainerStatus::Running {
-                        self.record.setup.extend(steps);
-                    } else {
-                        self.record.mark_started(steps)?;
-                    }
+                Ok((message, _)) => {
+                    started = matches!(message, ControlMessage::Started { .. });
+                    self.take_message(message, &mut reported, &mut exec_failed)?;
                 }
-                Ok((ControlMessage::Failed { step, error, steps }, _)) => {
-                    self.record.setup.extend(steps);
-                    exec_failed = Some(RuntimeError::SetupFailed { step, error });
-                }
-                Ok(_) => {}
                 Err(_) => break,
             }
         }
@@ -497,6 +491,12 @@ impl Container {
                 other => break other,
             }
         };
+        while self.channel.readable_within(0) {
+            match self.channel.recv() {
+                Ok((message, _)) => self.take_message(message, &mut reported, &mut exec_failed)?,
+                Err(_) => break,
+            }
+        }
         let (code, signal) = match (reported, waited) {
             (Some(r), _) => r,
             (None, Ok(WaitStatus::Exited(_, c))) => (Some(c), None),
@@ -519,6 +519,32 @@ impl Container {
             return Err(e);
         }
         Ok(exit)
+    }
+
+    /// Folds one message from PID 1 into what `wait` reports.
+    fn take_message(
+        &mut self,
+        message: ControlMessage,
+        reported: &mut Option<(Option<i32>, Option<i32>)>,
+        exec_failed: &mut Option<RuntimeError>,
+    ) -> Result<(), RuntimeError> {
+        match message {
+            ControlMessage::Exited { code, signal } => *reported = Some((code, signal)),
+            ControlMessage::Started { steps } => {
+                self.start_pending = false;
+                if self.record.status == ContainerStatus::Running {
+                    self.record.setup.extend(steps);
+                } else {
+                    self.record.mark_started(steps)?;
+                }
+            }
+            ControlMessage::Failed { step, error, steps } => {
+                self.record.setup.extend(steps);
+                *exec_failed = Some(RuntimeError::SetupFailed { step, error });
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Changes the cgroup limits of the running container.
