@@ -237,3 +237,51 @@ fn run_passes_signals_on_to_the_container() {
         root.leftover_dirs()
     );
 }
+
+#[test]
+fn run_rm_ends_leftover_processes_and_removes_every_group() {
+    let root = TestRoot::new();
+    let started = std::time::Instant::now();
+    // The command ends at once but leaves a child behind; --rm must not wait for it
+    // to finish, and must not leave its group behind either.
+    let out = isolab(
+        &root,
+        &[
+            "run",
+            "--rm",
+            "--",
+            "/bin/sh",
+            "-c",
+            "sleep 30 & cat /proc/self/cgroup",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let groups: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.splitn(3, ':').nth(2))
+        .filter(|path| path.contains("/isolab/"))
+        .collect();
+    assert!(!groups.is_empty(), "the command ran in a group: {text}");
+    for group in groups {
+        let on_host: Vec<std::path::PathBuf> = std::fs::read_dir("/sys/fs/cgroup")
+            .expect("cgroupfs")
+            .flatten()
+            .map(|h| h.path())
+            .chain([std::path::PathBuf::from("/sys/fs/cgroup")])
+            .map(|mount| mount.join(group.trim_start_matches('/')))
+            .filter(|dir| dir.exists())
+            .collect();
+        assert!(on_host.is_empty(), "left behind: {on_host:?}");
+    }
+    assert!(
+        root.leftover_dirs().is_empty(),
+        "{:?}",
+        root.leftover_dirs()
+    );
+}

@@ -121,6 +121,9 @@ pub fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::E
     // A one-shot run shows no usage and changes no limits later: only the cgroups its
     // limits need (making a v1 memory group alone takes milliseconds).
     config.all_cgroup_controllers = false;
+    // With --rm nothing is kept, so the container is removed while its PID 1's
+    // namespaces are torn down (PID 1 is reaped by whoever inherits it).
+    config.release_before_teardown = args.rm;
     // Blocked until the container exists: PID 1 starts with them blocked (it waits for
     // them itself), and one that arrives meanwhile is passed on, not fatal.
     forwarded_signals()

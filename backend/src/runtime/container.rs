@@ -51,6 +51,9 @@ pub struct ContainerPipes {
 pub struct Container {
     /// Started by [`Container::run`]; its Started message is not read yet.
     start_pending: bool,
+    /// PID 1 leaves the cgroup before it reports its command's end
+    /// ([`RuntimeConfig::release_before_teardown`]).
+    release_before_teardown: bool,
     record: ContainerRecord,
     channel: ControlChannel,
     cgroup: Option<ContainerCgroup>,
@@ -231,6 +234,10 @@ impl Container {
         let (ours, theirs) = ControlChannel::pair()?;
         let (their_stdio, pipes) = stdio_fds(stdio, spec.tty)?;
         plan.start_now = start_now;
+        // PID 1 can leave v1 groups cheaply ("0" to `tasks`); a cgroup2 move would
+        // cost more than the wait it saves.
+        plan.leave_cgroup_at_exit = config.release_before_teardown && plan.cgroup.v2_dir.is_none();
+        let leaves_cgroup = plan.leave_cgroup_at_exit;
         let mut init_pid = None;
         if config.fork_when_single_threaded && single_threaded() {
             // No helper: PID 1 is cloned from here, and the plan is already in its memory.
@@ -366,6 +373,7 @@ impl Container {
         let start_pending = start_now;
         Ok(Container {
             start_pending,
+            release_before_teardown: leaves_cgroup,
             record,
             channel: ours,
             cgroup,
@@ -485,11 +493,20 @@ impl Container {
             }
         }
         let pid = Pid::from_raw(self.record.init_pid.unwrap_or(0) as i32);
-        let waited = loop {
-            match waitpid(pid, None) {
-                Err(nix::Error::EINTR) => continue,
-                other => break other,
-            }
+        let released = if self.release_before_teardown {
+            self.wait_for_release(&mut reported, &mut exec_failed)?
+        } else {
+            None
+        };
+        // A kept container is reaped all the same: its record must say it is gone.
+        let waited = match released {
+            Some(released) if !persist => Ok(released),
+            _ => loop {
+                match waitpid(pid, None) {
+                    Err(nix::Error::EINTR) => continue,
+                    other => break other,
+                }
+            },
         };
         while self.channel.readable_within(0) {
             match self.channel.recv() {
@@ -519,6 +536,24 @@ impl Container {
             return Err(e);
         }
         Ok(exit)
+    }
+
+    /// With `release_before_teardown`: waits for PID 1's report of the command's end,
+    /// sent once PID 1 has left the container's groups, so they can be removed while
+    /// its namespaces are torn down. `None` when no report came (PID 1 failed or
+    /// died): it is then reaped as usual.
+    fn wait_for_release(
+        &mut self,
+        reported: &mut Option<(Option<i32>, Option<i32>)>,
+        exec_failed: &mut Option<RuntimeError>,
+    ) -> Result<Option<WaitStatus>, RuntimeError> {
+        while reported.is_none() && exec_failed.is_none() {
+            match self.channel.recv() {
+                Ok((message, _)) => self.take_message(message, reported, exec_failed)?,
+                Err(_) => return Ok(None),
+            }
+        }
+        Ok(exec_failed.is_none().then_some(WaitStatus::StillAlive))
     }
 
     /// Folds one message from PID 1 into what `wait` reports.

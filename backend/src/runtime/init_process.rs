@@ -9,6 +9,7 @@
 //!    as PID 2 and stays a minimal init ([`super::reaper`]).
 
 use std::ffi::CString;
+use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::time::Instant;
@@ -266,6 +267,22 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
         report_failure(channel, log, e);
         return 1;
     }
+    // Opened now, while the host's cgroup tree is in reach and the credentials are
+    // still the host root's; O_CLOEXEC keeps them from the command.
+    let leave_to: Vec<std::fs::File> = if plan.leave_cgroup_at_exit {
+        plan.cgroup
+            .v1_roots
+            .iter()
+            .filter_map(|root| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(root.join("tasks"))
+                    .ok()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Block the signals init handles, before anything else can arrive.
     let signals = reaper::handled_signals();
     let _ = signals.thread_block();
@@ -332,7 +349,12 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
                 &[],
             );
             let (code, signal) = reaper::reap_until_exit(child, &signals);
+            for root in &leave_to {
+                // "0" to `tasks` moves this one thread without the global lock.
+                let _ = (&*root).write_all(b"0");
+            }
             let _ = channel.send(&ControlMessage::Exited { code, signal }, &[]);
+
             code.unwrap_or_else(|| 128 + signal.unwrap_or(0))
         }
         Err(e) => {

@@ -3,7 +3,7 @@
 
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::unistd::Pid;
 
@@ -44,7 +44,11 @@ pub(super) fn cgroup_join(cg: &ContainerCgroup) -> plan::CgroupJoin {
     let mut join = plan::CgroupJoin::default();
     for dir in cg.dirs() {
         match dir.version {
-            CgroupVersion::V1 => join.v1_dirs.push(dir.path.clone()),
+            CgroupVersion::V1 => {
+                join.v1_dirs.push(dir.path.clone());
+                join.v1_roots
+                    .extend(dir.hierarchy_root().map(Path::to_path_buf));
+            }
             CgroupVersion::V2 => join.v2_dir = Some(dir.path.clone()),
         }
     }

@@ -84,6 +84,10 @@ pub struct RuntimeConfig {
     /// Make cgroups for every controller (usage to show, limits to change later), or
     /// only for those the spec's limits need (pids always): the CLI's choice.
     pub all_cgroup_controllers: bool,
+    /// `wait_and_delete` moves PID 1 out of the cgroup once the command has ended and
+    /// cleans up while PID 1's namespaces are torn down, without reaping it: for a
+    /// caller that exits right after (the CLI's `run --rm`), as bwrap's does.
+    pub release_before_teardown: bool,
 }
 
 impl RuntimeConfig {
@@ -96,6 +100,7 @@ impl RuntimeConfig {
             id_map_count: 65_536,
             fork_when_single_threaded: true,
             all_cgroup_controllers: true,
+            release_before_teardown: false,
         }
     }
 }

@@ -124,6 +124,9 @@ pub struct CgroupJoin {
     pub v1_dirs: Vec<PathBuf>,
     /// The cgroup2 directory: PID 1 is born in it (clone3 with CLONE_INTO_CGROUP).
     pub v2_dir: Option<PathBuf>,
+    /// The root group of each v1 hierarchy in `v1_dirs`, where PID 1 can move itself.
+    #[serde(default)]
+    pub v1_roots: Vec<PathBuf>,
 }
 
 /// Everything the init helper needs to set a container up, sent to it as one message.
@@ -149,6 +152,11 @@ pub struct Plan {
     /// Run the command right after setup instead of waiting for `Start`.
     #[serde(default)]
     pub start_now: bool,
+    /// After its command ends, PID 1 moves itself to the root group of each v1
+    /// hierarchy (`CgroupJoin::v1_roots`) before it reports the end, so the caller can
+    /// remove the container's groups while PID 1's namespaces are still torn down.
+    #[serde(default)]
+    pub leave_cgroup_at_exit: bool,
 }
 
 /// Where a container's files live on the host.
@@ -218,6 +226,7 @@ pub fn build(
         env: environment(spec, hostname),
         tty: spec.tty,
         start_now: false,
+        leave_cgroup_at_exit: false,
     }
 }
 

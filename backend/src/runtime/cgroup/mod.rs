@@ -78,6 +78,13 @@ pub struct GroupDir {
     pub controllers: Vec<Controller>,
 }
 
+impl GroupDir {
+    /// The hierarchy's root group: `<mount>` for `<mount>/isolab/<id>`.
+    pub fn hierarchy_root(&self) -> Option<&Path> {
+        self.path.parent().and_then(Path::parent)
+    }
+}
+
 /// A container's cgroup, made of one directory per hierarchy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ContainerCgroup {
