@@ -129,13 +129,18 @@ pub fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::E
     forwarded_signals()
         .thread_block()
         .context("cannot block signals")?;
-    // Create and start in one go; an exec error comes back from wait().
+    // Create and start in one go.
     let mut container = match Container::run(&config, &spec, runtime::Stdio::Inherit) {
         Ok(c) => c,
-        // Like a shell (and docker run): 127 when the command is not there.
+        // Like a shell (and docker run): 127 when the command is not there, 126 when
+        // it cannot be run.
         Err(e @ runtime::RuntimeError::CommandNotFound(_)) => {
             eprintln!("isolab: {e}");
             return Ok(std::process::ExitCode::from(127));
+        }
+        Err(e @ runtime::RuntimeError::CommandNotExecutable(_)) => {
+            eprintln!("isolab: {e}");
+            return Ok(std::process::ExitCode::from(126));
         }
         Err(e) => return Err(e.into()),
     };

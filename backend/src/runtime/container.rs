@@ -49,8 +49,6 @@ pub struct ContainerPipes {
 /// A container created by this process (its init is our child).
 #[derive(Debug)]
 pub struct Container {
-    /// Started by [`Container::run`]; its Started message is not read yet.
-    start_pending: bool,
     /// PID 1 leaves the cgroup before it reports its command's end
     /// ([`RuntimeConfig::release_before_teardown`]).
     release_before_teardown: bool,
@@ -310,6 +308,9 @@ impl Container {
                     if step == super::init_process::FIND_COMMAND_STEP {
                         return Err(RuntimeError::CommandNotFound(error));
                     }
+                    if step == super::reaper::EXEC_STEP {
+                        return Err(RuntimeError::CommandNotExecutable(error));
+                    }
                     return Err(RuntimeError::SetupFailed { step, error });
                 }
                 Ok((other, _)) => {
@@ -370,9 +371,7 @@ impl Container {
         record.save()?;
         let cgroup = guard.cgroup.take();
         guard.armed = false;
-        let start_pending = start_now;
         Ok(Container {
-            start_pending,
             release_before_teardown: leaves_cgroup,
             record,
             channel: ours,
@@ -415,10 +414,7 @@ impl Container {
     /// Runs the command. A command that cannot be exec'd is an error, and the container
     /// is then exited (status 127).
     pub fn start(&mut self) -> Result<(), RuntimeError> {
-        if !self.start_pending {
-            self.channel.send(&ControlMessage::Start, &[])?;
-        }
-        self.start_pending = false;
+        self.channel.send(&ControlMessage::Start, &[])?;
         match self.channel.recv()? {
             (ControlMessage::Started { steps }, _) => self.record.mark_started(steps),
             (ControlMessage::Failed { step, error, steps }, _) => {
@@ -482,7 +478,8 @@ impl Container {
         // One message at a time until the command runs (or cannot); after that PID 1
         // sends only its command's end, which waits in the socket while we sleep in
         // waitpid. One wakeup at the end, not one per message and one more for EOF.
-        let mut started = false;
+        // `run`'s PID 1 reports once, after its command started: no Started follows.
+        let mut started = self.record.status == ContainerStatus::Running;
         while !started && reported.is_none() && exec_failed.is_none() {
             match self.channel.recv() {
                 Ok((message, _)) => {
@@ -566,7 +563,6 @@ impl Container {
         match message {
             ControlMessage::Exited { code, signal } => *reported = Some((code, signal)),
             ControlMessage::Started { steps } => {
-                self.start_pending = false;
                 if self.record.status == ContainerStatus::Running {
                     self.record.setup.extend(steps);
                 } else {

@@ -315,53 +315,73 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
     } else {
         None
     };
-    let created = ControlMessage::Created {
-        steps: log.into_steps(),
-        isolation: facts,
-    };
-    let master: Vec<BorrowedFd<'_>> = pty.iter().map(|(m, _)| m.as_fd()).collect();
-    if channel.send(&created, &master).is_err() {
-        return 1;
-    }
     let (master, slave) = match pty {
         Some((m, s)) => (Some(m), Some(s)),
         None => (None, None),
     };
-    drop(master);
-    if !plan.start_now {
-        match channel.recv() {
-            Ok((ControlMessage::Start, _)) => {}
-            _ => return 1,
-        }
-    }
-    let mut log = StepLog::new();
     let stdio: Vec<OwnedFd> = match slave {
         Some(s) => vec![s],
         None => stdio,
     };
-    match reaper::spawn_command(plan, &program, &stdio, &signals, &mut log) {
-        Ok(child) => {
-            drop(stdio);
-            let _ = channel.send(
-                &ControlMessage::Started {
-                    steps: log.into_steps(),
-                },
-                &[],
-            );
-            let (code, signal) = reaper::reap_until_exit(child, &signals);
-            for root in &leave_to {
-                // "0" to `tasks` moves this one thread without the global lock.
-                let _ = (&*root).write_all(b"0");
+    let child = if plan.start_now {
+        // Command first, report second: building the report overlaps the command's
+        // start instead of delaying it, and one message replaces Created + Started.
+        let child = match reaper::spawn_command(plan, &program, &stdio, &signals, &mut log) {
+            Ok(child) => child,
+            Err(e) => {
+                report_failure(channel, log, e);
+                return 127;
             }
-            let _ = channel.send(&ControlMessage::Exited { code, signal }, &[]);
-
-            code.unwrap_or_else(|| 128 + signal.unwrap_or(0))
+        };
+        let created = ControlMessage::Created {
+            steps: log.into_steps(),
+            isolation: facts,
+        };
+        let master: Vec<BorrowedFd<'_>> = master.iter().map(|m| m.as_fd()).collect();
+        if channel.send(&created, &master).is_err() {
+            return 1;
         }
-        Err(e) => {
-            report_failure(channel, log, e);
-            127
+        child
+    } else {
+        let created = ControlMessage::Created {
+            steps: log.into_steps(),
+            isolation: facts,
+        };
+        let fds: Vec<BorrowedFd<'_>> = master.iter().map(|m| m.as_fd()).collect();
+        if channel.send(&created, &fds).is_err() {
+            return 1;
         }
+        match channel.recv() {
+            Ok((ControlMessage::Start, _)) => {}
+            _ => return 1,
+        }
+        let mut log = StepLog::new();
+        match reaper::spawn_command(plan, &program, &stdio, &signals, &mut log) {
+            Ok(child) => {
+                let _ = channel.send(
+                    &ControlMessage::Started {
+                        steps: log.into_steps(),
+                    },
+                    &[],
+                );
+                child
+            }
+            Err(e) => {
+                report_failure(channel, log, e);
+                return 127;
+            }
+        }
+    };
+    // The caller holds the master now; the command holds the slave and its stdio.
+    drop(master);
+    drop(stdio);
+    let (code, signal) = reaper::reap_until_exit(child, &signals);
+    for root in &leave_to {
+        // "0" to `tasks` moves this one thread without the global lock.
+        let _ = (&*root).write_all(b"0");
     }
+    let _ = channel.send(&ControlMessage::Exited { code, signal }, &[]);
+    code.unwrap_or_else(|| 128 + signal.unwrap_or(0))
 }
 
 /// Finds the program in the container's PATH (after pivot_root, so the lookup sees

@@ -122,6 +122,9 @@ pub enum RuntimeError {
     NotFound(String),
     #[error("{0}")]
     CommandNotFound(String),
+    /// The command exists but execve(2) refused it (permissions, format).
+    #[error("cannot run the command: {0}")]
+    CommandNotExecutable(String),
     #[error("container setup failed at {step}: {error}")]
     SetupFailed { step: String, error: String },
     #[error("cannot start the init helper {0}: {1}")]

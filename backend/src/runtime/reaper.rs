@@ -94,9 +94,13 @@ pub fn spawn_command(
         Ok(child)
     } else {
         let _ = waitpid(child, None);
-        Err(fail("exec", error))
+        Err(fail(EXEC_STEP, error))
     }
 }
+
+/// The step name of a failed execve(2), which the runtime turns into
+/// `RuntimeError::CommandNotExecutable`.
+pub const EXEC_STEP: &str = "exec";
 
 /// Runs in the forked child; returns only on failure, with the reason.
 fn prepare_and_exec(
