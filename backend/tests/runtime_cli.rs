@@ -63,6 +63,25 @@ fn user_errors_are_one_line_and_leave_nothing() {
     assert!(e.contains("pids"), "{e}");
     let e = one_error_line(&isolab(&root, &["run", "--ns", "pid,time", "--", "true"]));
     assert!(e.contains("time"), "{e}");
+    // Like a shell: 127 when the command is missing, 126 when execve(2) refuses it
+    // (here a script whose interpreter the image lacks).
+    let out = isolab(&root, &["run", "--rm", "--", "/no/such/command"]);
+    assert!(one_error_line(&out).contains("not found"));
+    assert_eq!(out.status.code(), Some(127));
+    let image = root.config.state_root.with_extension("image");
+    std::fs::create_dir_all(&image).expect("image dir");
+    let script = image.join("run.sh");
+    std::fs::write(&script, "#!/no/such/interpreter\n").expect("script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let image_arg = image.display().to_string();
+    let out = isolab(
+        &root,
+        &["run", "--rm", "--image", &image_arg, "--", "/run.sh"],
+    );
+    let _ = std::fs::remove_dir_all(&image);
+    assert!(one_error_line(&out).contains("cannot run"));
+    assert_eq!(out.status.code(), Some(126));
     // Not root: drop to nobody for this one command.
     let out = Command::new(env!("CARGO_BIN_EXE_isolab"))
         .args(["run", "--", "true"])

@@ -7,14 +7,18 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Instant;
 
 use isolab_shared::SetupPhase;
+use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::unistd::Pid;
 
 use super::apply::StepFailed;
 use super::plan::Plan;
 use super::security;
 use super::steps::StepLog;
+
+/// The command's process runs on this much stack until it execs.
+const CHILD_STACK_BYTES: usize = 256 * 1024;
 
 /// Signals init forwards to the command, plus SIGCHLD, which it handles itself.
 pub fn handled_signals() -> SigSet {
@@ -34,7 +38,7 @@ pub fn handled_signals() -> SigSet {
     set
 }
 
-/// Forks the command as PID 2 and execs it; an exec error comes back over a
+/// Starts the command as PID 2 (a vfork-style clone) and execs it; an exec error comes back over a
 /// close-on-exec pipe, so success is seen as EOF.
 pub fn spawn_command(
     plan: &Plan,
@@ -59,23 +63,33 @@ pub fn spawn_command(
     let (status_r, status_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| fail("pipe2", e.to_string()))?;
     let started = Instant::now();
-    // SAFETY: init is single-threaded, so the child may run ordinary code until exec.
-    let child = match unsafe { fork() } {
-        Err(e) => return Err(fail("fork", e.to_string())),
-        Ok(ForkResult::Child) => {
-            drop(status_r);
-            let error = prepare_and_exec(program, &argv, &envp, stdio, signals);
-            let _ = nix::unistd::write(&status_w, error.as_bytes());
-            // SAFETY: _exit skips destructors that belong to the parent's state.
-            unsafe { libc::_exit(127) }
-        }
-        Ok(ForkResult::Parent { child }) => child,
-    };
+    // The child shares init's memory and init sleeps until it has exec'd (vfork's
+    // contract): no copy of init's page tables to make, nor to tear down at exec.
+    let mut stack = vec![0u8; CHILD_STACK_BYTES];
+    let run_child = Box::new(|| -> isize {
+        let error = prepare_and_exec(program, &argv, &envp, stdio, signals);
+        let _ = nix::unistd::write(&status_w, error.as_bytes());
+        // SAFETY: _exit ends the child without running anything of init's.
+        unsafe { libc::_exit(127) }
+    });
+    // SAFETY: the child runs on its own stack; init is single-threaded and suspended
+    // until the child execs or exits, so nothing else touches the shared memory (or a
+    // lock in it) meanwhile. The child has its own fd table and signal handlers.
+    let child = unsafe {
+        nix::sched::clone(
+            run_child,
+            &mut stack,
+            CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK,
+            Some(libc::SIGCHLD),
+        )
+    }
+    .map_err(|e| fail("clone", e.to_string()))?;
+    drop(stack);
     drop(status_w);
     let mut error = String::new();
     let _ = std::fs::File::from(status_r).read_to_string(&mut error);
     let call = format!(
-        "fork(); setsid(); {}close_range(3, ~0, CLOSE_RANGE_CLOEXEC); execve({:?})",
+        "clone(CLONE_VM|CLONE_VFORK); setsid(); {}close_range(3, ~0, CLOSE_RANGE_CLOEXEC); execve({:?})",
         if plan.tty {
             "ioctl(TIOCSCTTY); dup2(pty slave -> 0,1,2); "
         } else {
