@@ -25,6 +25,11 @@ fn one_error_line(out: &Output) -> String {
     err
 }
 
+fn assert_nothing_left(root: &TestRoot) {
+    let left = root.leftover_dirs();
+    assert!(left.is_empty(), "left in the state root: {left:?}");
+}
+
 #[test]
 fn run_passes_exit_codes_and_output_through() {
     let root = TestRoot::new();
@@ -92,11 +97,7 @@ fn user_errors_are_one_line_and_leave_nothing() {
         .expect("runs as nobody");
     let e = one_error_line(&out);
     assert!(e.contains("root"), "{e}");
-    assert!(
-        root.leftover_dirs().is_empty(),
-        "{:?}",
-        root.leftover_dirs()
-    );
+    assert_nothing_left(&root);
 }
 
 #[test]
@@ -134,11 +135,7 @@ fn ps_lists_and_rm_removes_a_running_container() {
     );
     let status = run.wait().expect("isolab run ends");
     assert_eq!(status.code(), Some(137), "killed by SIGKILL: {status:?}");
-    assert!(
-        root.leftover_dirs().is_empty(),
-        "{:?}",
-        root.leftover_dirs()
-    );
+    assert_nothing_left(&root);
     assert!(!String::from_utf8_lossy(&isolab(&root, &["ps"]).stdout).contains(&name));
     let e = one_error_line(&isolab(&root, &["rm", &name]));
     assert!(e.contains("no container"), "{e}");
@@ -250,11 +247,7 @@ fn run_passes_signals_on_to_the_container() {
         Some(7),
         "its exit code came back: {status:?}"
     );
-    assert!(
-        root.leftover_dirs().is_empty(),
-        "{:?}",
-        root.leftover_dirs()
-    );
+    assert_nothing_left(&root);
 }
 
 #[test]
@@ -298,9 +291,5 @@ fn run_rm_ends_leftover_processes_and_removes_every_group() {
             .collect();
         assert!(on_host.is_empty(), "left behind: {on_host:?}");
     }
-    assert!(
-        root.leftover_dirs().is_empty(),
-        "{:?}",
-        root.leftover_dirs()
-    );
+    assert_nothing_left(&root);
 }

@@ -323,6 +323,15 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
         Some(s) => vec![s],
         None => stdio,
     };
+    // Created carries the setup steps, the isolation facts and the PTY master.
+    let report_created = |log: StepLog, facts: IsolationFacts| {
+        let created = ControlMessage::Created {
+            steps: log.into_steps(),
+            isolation: facts,
+        };
+        let fds: Vec<BorrowedFd<'_>> = master.iter().map(|m| m.as_fd()).collect();
+        channel.send(&created, &fds).is_ok()
+    };
     let child = if plan.start_now {
         // Command first, report second: building the report overlaps the command's
         // start instead of delaying it, and one message replaces Created + Started.
@@ -333,22 +342,12 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
                 return 127;
             }
         };
-        let created = ControlMessage::Created {
-            steps: log.into_steps(),
-            isolation: facts,
-        };
-        let master: Vec<BorrowedFd<'_>> = master.iter().map(|m| m.as_fd()).collect();
-        if channel.send(&created, &master).is_err() {
+        if !report_created(log, facts) {
             return 1;
         }
         child
     } else {
-        let created = ControlMessage::Created {
-            steps: log.into_steps(),
-            isolation: facts,
-        };
-        let fds: Vec<BorrowedFd<'_>> = master.iter().map(|m| m.as_fd()).collect();
-        if channel.send(&created, &fds).is_err() {
+        if !report_created(log, facts) {
             return 1;
         }
         match channel.recv() {
