@@ -92,6 +92,69 @@ async fn the_page_is_served_without_a_token() {
 }
 
 #[tokio::test]
+async fn the_wasm_goes_out_gzipped_to_browsers_that_take_it() {
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist");
+    let wasm = std::fs::read_dir(&dist)
+        .expect("frontend/dist exists: build the frontend first (./x test does)")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .max_by_key(|p| p.metadata().map(|m| m.len()).unwrap_or(0))
+        .expect("a wasm file in frontend/dist");
+    let raw = std::fs::read(&wasm).expect("wasm reads");
+    let name = wasm
+        .file_name()
+        .expect("a name")
+        .to_string_lossy()
+        .into_owned();
+    let request = |encoding: Option<&str>| {
+        let mut req = Request::get(format!("/{name}"));
+        if let Some(e) = encoding {
+            req = req.header(header::ACCEPT_ENCODING, e);
+        }
+        req.body(Body::empty()).expect("request builds")
+    };
+    for _ in 0..2 {
+        // Twice: the second answer comes from the cache.
+        let response = app(state())
+            .oneshot(request(Some("gzip, deflate, br")))
+            .await
+            .expect("router answers");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/wasm");
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        assert!(
+            body.len() < raw.len() / 2,
+            "{} of {} bytes",
+            body.len(),
+            raw.len()
+        );
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut unzipped)
+            .expect("valid gzip");
+        assert!(unzipped == raw, "gzip holds the same bytes");
+    }
+    let response = app(state())
+        .oneshot(request(None))
+        .await
+        .expect("router answers");
+    assert!(response.headers().get(header::CONTENT_ENCODING).is_none());
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    assert!(body[..] == raw[..], "as it is without Accept-Encoding");
+}
+
+#[tokio::test]
 async fn real_server_on_port_zero_answers_and_shuts_down() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
