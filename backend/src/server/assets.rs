@@ -13,7 +13,7 @@ use std::sync::{LazyLock, Mutex};
 
 use axum::body::Bytes;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
-use axum::response::{AppendHeaders, Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use rust_embed::RustEmbed;
 
 #[derive(RustEmbed)]
@@ -117,7 +117,8 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
         } else {
             "no-cache"
         };
-        let mut response_headers = vec![
+        // Set (not appended), so they replace what the body type would set.
+        let response_headers = [
             (header::CONTENT_TYPE, mime.as_ref().to_string()),
             (header::CACHE_CONTROL, cache.to_string()),
             (header::VARY, "accept-encoding".to_string()),
@@ -125,11 +126,11 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
         let data = Bytes::from(file.data.into_owned());
         if data.len() >= GZIP_MIN_BYTES && compressible(&mime) && accepts_gzip(&headers) {
             if let Some(body) = gzipped(path, file.metadata.sha256_hash(), data.clone()).await {
-                response_headers.push((header::CONTENT_ENCODING, "gzip".to_string()));
-                return (AppendHeaders(response_headers), body).into_response();
+                let gzip = [(header::CONTENT_ENCODING, "gzip")];
+                return (response_headers, gzip, body).into_response();
             }
         }
-        return (AppendHeaders(response_headers), data).into_response();
+        return (response_headers, data).into_response();
     }
     match FrontendDist::get("index.html") {
         Some(index) => (
