@@ -1,11 +1,12 @@
-//! The simulator view: a model kernel that runs in this page, with no server. The same
-//! views as Live, fed by [`Source::Simulated`], plus a scenario chooser.
+//! The simulator view: a model kernel that runs in this page (in a Web Worker), with
+//! no server. The same views as Live, fed by [`Source::Simulated`], plus a scenario
+//! chooser.
 
-use isolab_shared::sim::Simulator;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 use super::workbench::{restore_tabs, Workbench};
+use crate::source::simulated::{DEFAULT_SCENARIO, SCENARIOS};
 use crate::source::Source;
 use crate::state::{Action, Severity, State};
 
@@ -21,7 +22,7 @@ pub struct SimulatorViewProps {
 #[function_component(SimulatorView)]
 pub fn simulator_view(props: &SimulatorViewProps) -> Html {
     let generation = use_state(|| 0u32);
-    let chosen = use_state(|| crate::source::simulated::DEFAULT_SCENARIO.to_string());
+    let chosen = use_state(|| DEFAULT_SCENARIO.to_string());
     let Some(source) = props.source.clone() else {
         return html! { <p class="muted">{"Starting the simulator…"}</p> };
     };
@@ -41,14 +42,23 @@ pub fn simulator_view(props: &SimulatorViewProps) -> Html {
         );
         Callback::from(move |_| {
             if let Source::Simulated(sim) = &source {
-                match sim.reset(&chosen) {
-                    Ok(()) => generation.set(*generation + 1),
-                    Err(e) => state.dispatch(Action::Notice(Severity::Error, e)),
-                }
+                let (sim, chosen, generation, state) = (
+                    sim.clone(),
+                    chosen.clone(),
+                    generation.clone(),
+                    state.clone(),
+                );
+                // The terminal restarts (new key) once the new machine's state is in.
+                wasm_bindgen_futures::spawn_local(async move {
+                    match sim.reset(&chosen).await {
+                        Ok(()) => generation.set(*generation + 1),
+                        Err(e) => state.dispatch(Action::Notice(Severity::Error, e)),
+                    }
+                });
             }
         })
     };
-    let description = Simulator::scenarios()
+    let description = SCENARIOS
         .iter()
         .find(|(n, _)| *n == chosen.as_str())
         .map(|(_, d)| *d)
@@ -61,7 +71,7 @@ pub fn simulator_view(props: &SimulatorViewProps) -> Html {
                 <span class="muted">{" · a model of the kernel's isolation rules, running in this page. "}</span>
                 <label>{"Scenario "}
                     <select {onchange} aria-label="scenario" id="scenario">
-                        { for Simulator::scenarios().iter().map(|(name, _)| html! {
+                        { for SCENARIOS.iter().map(|(name, _)| html! {
                             <option value={*name} selected={*name == chosen.as_str()}>{ *name }</option>
                         }) }
                     </select>
