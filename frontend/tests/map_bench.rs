@@ -158,7 +158,10 @@ async fn map_of_1000_processes_applies_an_update_quickly() {
         &format!("MAPBENCH first={first:.1} median={median:.1} p90={p90:.1} worst={worst:.1}")
             .into(),
     );
-    // The odd update pays for a garbage collection or memory growth; 9 in 10 must fit a frame budget.
+    // Every update fits a 30 fps frame; a debug build is too slow to judge.
     #[cfg(not(debug_assertions))]
-    assert!(p90 < 33.0, "90th percentile update {p90:.1} ms >= 33 ms");
+    assert!(
+        worst < 33.0,
+        "the slowest update took {worst:.1} ms >= 33 ms"
+    );
 }

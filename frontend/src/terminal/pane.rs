@@ -134,19 +134,16 @@ fn mount(el: &HtmlElement) -> Option<Mounted> {
         };
         match e.key().to_ascii_lowercase().as_str() {
             "c" => {
+                // Not the browser's Ctrl+Shift+C (it opens the inspector).
+                e.prevent_default();
                 let _ = clipboard.write_text(&term_for_keys.get_selection());
                 false
             }
-            "v" => {
-                let term = term_for_keys.clone().unchecked_into::<XTerm>();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let text = wasm_bindgen_futures::JsFuture::from(clipboard.read_text()).await;
-                    if let Some(text) = text.ok().and_then(|t| t.as_string()) {
-                        term.paste(&text);
-                    }
-                });
-                false
-            }
+            // The browser's own paste ("paste as plain text") reaches xterm's textarea
+            // as a paste event, in order with the keys typed after it; xterm must only
+            // not turn the key into ^V. (Reading the clipboard here would be async and
+            // let a quick Enter overtake the pasted text.)
+            "v" => false,
             _ => true,
         }
     });
