@@ -59,11 +59,14 @@ struct WorkerLink {
     held: RefCell<Vec<String>>,
     next_call: Cell<u32>,
     pending: RefCell<Vec<Pending>>,
+    /// Why the worker died, once it did.
+    stopped: RefCell<Option<String>>,
     shell: RefCell<ShellState>,
     dispatch: Callback<Action>,
     /// Where out-of-band terminal output goes (a notice after `exec`); set by the terminal.
     terminal_out: RefCell<Option<Callback<String>>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
 }
 
 impl Drop for WorkerLink {
@@ -79,6 +82,7 @@ impl SimSource {
         let worker = Worker::new(WORKER_URL)
             .map_err(|e| format!("the simulator's worker did not start: {e:?}"))?;
         let link = Rc::new_cyclic(|weak: &Weak<WorkerLink>| {
+            let weak_for_error = weak.clone();
             let weak = weak.clone();
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
                 if let (Some(link), Some(text)) = (weak.upgrade(), e.data().as_string()) {
@@ -86,16 +90,30 @@ impl SimSource {
                 }
             });
             worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            // A worker script that fails to load or throws: fail the calls in flight
+            // (dropping their senders) rather than wait forever.
+            let weak_err = weak_for_error.clone();
+            let on_error =
+                Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+                    if let Some(link) = weak_err.upgrade() {
+                        *link.stopped.borrow_mut() = Some(e.message());
+                        link.pending.borrow_mut().clear();
+                        link.held.borrow_mut().clear();
+                    }
+                });
+            worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
             WorkerLink {
                 worker,
                 ready: Cell::new(false),
                 held: RefCell::new(Vec::new()),
                 next_call: Cell::new(1),
                 pending: RefCell::new(Vec::new()),
+                stopped: RefCell::new(None),
                 shell: RefCell::new(ShellState::default()),
                 dispatch,
                 terminal_out: RefCell::new(None),
                 _on_message: on_message,
+                _on_error: on_error,
             }
         });
         let source = SimSource { link };
@@ -204,23 +222,31 @@ impl SimSource {
 impl WorkerLink {
     /// Sends a call (or holds it until the worker listens) and waits for its outcome.
     async fn send(&self, request: SimRequest) -> SimOutcome {
+        if let Some(why) = self.stopped.borrow().as_ref() {
+            return SimOutcome::Failed(format!("the simulator stopped: {why}"));
+        }
         let call = self.next_call.get();
         self.next_call.set(call.wrapping_add(1));
         let resets = matches!(request, SimRequest::Reset { .. });
+        let text = match serde_json::to_string(&SimCall { call, request }) {
+            Ok(text) => text,
+            Err(e) => return SimOutcome::Failed(e.to_string()),
+        };
         let (answer, outcome) = oneshot::channel();
         self.pending.borrow_mut().push(Pending {
             call,
             resets,
             answer,
         });
-        match serde_json::to_string(&SimCall { call, request }) {
-            Ok(text) if self.ready.get() => self.post(&text),
-            Ok(text) => self.held.borrow_mut().push(text),
-            Err(e) => return SimOutcome::Failed(e.to_string()),
+        if self.ready.get() {
+            self.post(&text);
+        } else {
+            self.held.borrow_mut().push(text);
         }
-        outcome
-            .await
-            .unwrap_or_else(|_| SimOutcome::Failed("the simulator stopped".to_string()))
+        outcome.await.unwrap_or_else(|_| {
+            let why = self.stopped.borrow().clone().unwrap_or_default();
+            SimOutcome::Failed(format!("the simulator stopped: {why}"))
+        })
     }
 
     fn post(&self, text: &str) {

@@ -24,7 +24,17 @@ pub fn simulator_view(props: &SimulatorViewProps) -> Html {
     let generation = use_state(|| 0u32);
     let chosen = use_state(|| DEFAULT_SCENARIO.to_string());
     let Some(source) = props.source.clone() else {
-        return html! { <p class="muted">{"Starting the simulator…"}</p> };
+        // Until the worker answers; if it cannot start, say why.
+        return match props
+            .state
+            .log
+            .iter()
+            .rev()
+            .find(|e| e.severity == Severity::Error)
+        {
+            Some(e) => html! { <p class="card notice" role="alert">{ &e.text }</p> },
+            None => html! { <p class="muted">{"Starting the simulator…"}</p> },
+        };
     };
     let onchange = {
         let chosen = chosen.clone();
