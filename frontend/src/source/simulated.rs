@@ -59,6 +59,8 @@ struct WorkerLink {
     held: RefCell<Vec<String>>,
     next_call: Cell<u32>,
     pending: RefCell<Vec<Pending>>,
+    /// Bumped by every reset that took effect.
+    generation: Cell<u32>,
     /// Why the worker died, once it did.
     stopped: RefCell<Option<String>>,
     shell: RefCell<ShellState>,
@@ -108,6 +110,7 @@ impl SimSource {
                 held: RefCell::new(Vec::new()),
                 next_call: Cell::new(1),
                 pending: RefCell::new(Vec::new()),
+                generation: Cell::new(0),
                 stopped: RefCell::new(None),
                 shell: RefCell::new(ShellState::default()),
                 dispatch,
@@ -135,6 +138,11 @@ impl SimSource {
         })
         .await
         .map(drop)
+    }
+
+    /// How many times the simulator started (over): views restart when it changes.
+    pub fn generation(&self) -> u32 {
+        self.link.generation.get()
     }
 
     /// The scenario the simulator started from.
@@ -305,6 +313,7 @@ impl WorkerLink {
             scenario: view.scenario,
         };
         if resets {
+            self.generation.set(self.generation.get().wrapping_add(1));
             self.dispatch.emit(Action::Clear);
             self.dispatch.emit(Action::Status(StreamStatus::Simulated));
         } else if !view.events.is_empty() {

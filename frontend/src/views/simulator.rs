@@ -21,7 +21,6 @@ pub struct SimulatorViewProps {
 /// The Simulator view.
 #[function_component(SimulatorView)]
 pub fn simulator_view(props: &SimulatorViewProps) -> Html {
-    let generation = use_state(|| 0u32);
     let chosen = use_state(|| DEFAULT_SCENARIO.to_string());
     let Some(source) = props.source.clone() else {
         // Until the worker answers; if it cannot start, say why.
@@ -44,29 +43,23 @@ pub fn simulator_view(props: &SimulatorViewProps) -> Html {
         })
     };
     let reset = {
-        let (source, chosen, generation, state) = (
-            source.clone(),
-            chosen.clone(),
-            generation.clone(),
-            props.state.clone(),
-        );
+        let (source, chosen, state) = (source.clone(), chosen.clone(), props.state.clone());
         Callback::from(move |_| {
             if let Source::Simulated(sim) = &source {
-                let (sim, chosen, generation, state) = (
-                    sim.clone(),
-                    chosen.clone(),
-                    generation.clone(),
-                    state.clone(),
-                );
-                // The terminal restarts (new key) once the new machine's state is in.
+                let (sim, chosen, state) = (sim.clone(), chosen.clone(), state.clone());
                 wasm_bindgen_futures::spawn_local(async move {
-                    match sim.reset(&chosen).await {
-                        Ok(()) => generation.set(*generation + 1),
-                        Err(e) => state.dispatch(Action::Notice(Severity::Error, e)),
+                    if let Err(e) = sim.reset(&chosen).await {
+                        state.dispatch(Action::Notice(Severity::Error, e));
                     }
                 });
             }
         })
+    };
+    // A reset bumps the generation in the same render that clears the state, so the
+    // views (and the terminal) start over at once with the new machine.
+    let generation = match &source {
+        Source::Simulated(sim) => sim.generation(),
+        Source::Live(_) => 0,
     };
     let description = SCENARIOS
         .iter()
@@ -89,7 +82,7 @@ pub fn simulator_view(props: &SimulatorViewProps) -> Html {
                 <button onclick={reset} class="primary">{"Reset to scenario"}</button>
                 <span class="muted">{ description }</span>
             </section>
-            <Workbench key={*generation} state={props.state.clone()} {source} {initial_tabs} />
+            <Workbench key={generation} state={props.state.clone()} {source} {initial_tabs} />
         </div>
     }
 }
