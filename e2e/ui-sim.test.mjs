@@ -123,10 +123,13 @@ test('without a server the page offers the simulator, and the simulator works', 
   await page.locator('.simulator').getByRole('button', { name: 'Reset to scenario' }).click();
   await page.locator('.simulator').getByText('No containers yet').waitFor();
   await page.locator('.simulator').getByRole('button', { name: /^Terminals/ }).click();
-  // xterm draws its rows on the next animation frame: wait for them, then read.
-  const fresh = page.locator('.term-body:not([hidden]) .xterm-rows');
-  await fresh.filter({ hasText: /scenario empty/ }).waitFor({ timeout: 10000 });
-  screen = await fresh.innerText();
+  // xterm draws its rows on the next animation frame, and redraws them all when the
+  // terminal, opened while hidden, is shown and fitted: read the text that matched,
+  // in the same frame.
+  screen = await (await page.waitForFunction(() => {
+    const text = document.querySelector('.term-body:not([hidden]) .xterm-rows')?.innerText ?? '';
+    return /scenario empty/.test(text) && text;
+  }, null, { polling: 'raf', timeout: 10000 })).jsonValue();
   assert.match(screen, /scenario empty/);
   assert.ok(!screen.includes('labhost'), 'the terminal starts over');
 

@@ -5,7 +5,7 @@ use yew::prelude::*;
 
 use crate::connection::{check_backend, take_token, Connection};
 use crate::source::{simulated::DEFAULT_SCENARIO, LiveSource, SimSource, Source};
-use crate::state::{Action, State, StreamStatus};
+use crate::state::{Action, Severity, State, StreamStatus};
 use crate::views::{ConnectionBadge, LearnView, LiveView, SimulatorView};
 
 /// The views a person can switch between.
@@ -84,14 +84,20 @@ pub fn app() -> Html {
             });
         });
     }
+    // The simulator's worker (and its wasm) is fetched the first time its tab opens.
+    let sim_started = use_mut_ref(|| false);
     {
         let sim_source = sim_source.clone();
         let (dispatcher, notices) = (sim_state.dispatcher(), sim_state.dispatcher());
-        use_effect_with((), move |_| {
-            let dispatch = Callback::from(move |a: Action| dispatcher.dispatch(a));
-            match SimSource::new(DEFAULT_SCENARIO, dispatch) {
-                Ok(s) => sim_source.set(Some(Source::Simulated(s))),
-                Err(e) => notices.dispatch(Action::Notice(crate::state::Severity::Error, e)),
+        use_effect_with(*tab == Tab::Simulator, move |wanted| {
+            if *wanted && !sim_started.replace(true) {
+                let dispatch = Callback::from(move |a: Action| dispatcher.dispatch(a));
+                wasm_bindgen_futures::spawn_local(async move {
+                    match SimSource::start(DEFAULT_SCENARIO, dispatch).await {
+                        Ok(s) => sim_source.set(Some(Source::Simulated(s))),
+                        Err(e) => notices.dispatch(Action::Notice(Severity::Error, e)),
+                    }
+                });
             }
         });
     }

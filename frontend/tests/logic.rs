@@ -251,17 +251,29 @@ fn the_map_groups_by_inode_and_does_not_move_what_did_not_change() {
     assert_eq!(before.groups.len(), 2);
     assert!(before.groups[0].title.starts_with("host"));
     assert_eq!(before.groups[1].title, "n-a");
-    assert_eq!(before.groups[1].nodes[0].label, "100→1");
+    assert_eq!(before.groups[1].nodes[0].label.as_str(), "100→1");
     // A new process joins the container: everything drawn before stays put.
     snap.containers[0]
         .processes
         .push(process(101, vec![101, 2], 2));
     let after = layout(&snap, NamespaceKind::Pid);
     for (g0, g1) in before.groups.iter().zip(&after.groups) {
-        for (n0, n1) in g0.nodes.iter().zip(&g1.nodes) {
+        for (n0, n1) in g0.nodes.iter().zip(g1.nodes.iter()) {
             assert_eq!((n0.host_pid, n0.x, n0.y), (n1.host_pid, n1.x, n1.y));
         }
     }
     // Grouped by net, all three share inode 7: one group.
     assert_eq!(layout(&snap, NamespaceKind::Net).groups.len(), 1);
+}
+
+#[wasm_bindgen_test]
+fn typed_ahead_input_splits_after_the_first_line_end() {
+    use isolab_frontend::terminal::sim_session::split_after_line_end;
+    assert_eq!(
+        split_after_line_end("ps\rhostname\r"),
+        ("ps\r", "hostname\r")
+    );
+    assert_eq!(split_after_line_end("ps\r\nls"), ("ps\r\n", "ls"));
+    assert_eq!(split_after_line_end("ps\nls"), ("ps\n", "ls"));
+    assert_eq!(split_after_line_end("echo hi"), ("echo hi", ""));
 }

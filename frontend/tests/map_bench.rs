@@ -1,7 +1,7 @@
 //! Benchmark: the namespace map with 1,000 processes applies one update (a process
-//! starts) in < 33 ms, measured with performance.now() in headless Chromium from the
-//! dispatch to the end of the render. Figures are printed; the bound is asserted in
-//! release builds:
+//! starts, in a container or, one time in three, on the host) in < 33 ms, measured
+//! with performance.now() in headless Chromium from the dispatch to the end of the
+//! render. Figures are printed; the bound is asserted in release builds:
 //! `cd frontend && CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown --test map_bench -- --nocapture`
 
 use std::cell::{Cell, RefCell};
@@ -128,18 +128,30 @@ async fn map_of_1000_processes_applies_an_update_quickly() {
     let nodes = root.query_selector_all(".node").expect("query").length();
     assert_eq!(nodes, 1000, "every process is drawn");
     let mut times = Vec::new();
+    // A control with no DOM and no JS: cloning and dropping the snapshot, between
+    // updates. When it stalls too, the machine paused the browser, not the map.
+    let reference = big_snapshot();
+    let mut control = Vec::new();
     for i in 0..30u32 {
-        let container = format!("c{}", i % 20);
         let pid = 50_000 + i;
+        // One update in three starts a host process: the 500-node host group changes.
+        let (container, process) = if i % 3 == 0 {
+            (None, process(pid, vec![pid], 1))
+        } else {
+            (
+                Some(format!("c{}", i % 20)),
+                process(pid, vec![pid, 100 + i], 100 + (i % 20) as u64),
+            )
+        };
         let event = Event {
             seq: 2 + i as u64,
             at_ms: 0,
-            kind: EventKind::ProcessStarted {
-                container: Some(container),
-                process: process(pid, vec![pid, 100 + i], 100 + (i % 20) as u64),
-            },
+            kind: EventKind::ProcessStarted { container, process },
         };
         times.push(dispatch_and_wait(Action::Event(event)).await);
+        let t0 = now();
+        drop(std::hint::black_box(reference.clone()));
+        control.push(now() - t0);
     }
     let nodes = root.query_selector_all(".node").expect("query").length();
     assert_eq!(nodes, 1030, "every new process appeared");
@@ -148,17 +160,22 @@ async fn map_of_1000_processes_applies_an_update_quickly() {
         times.iter().map(|t| t.round() as u32).collect::<Vec<_>>()
     );
     times.sort_by(|a, b| a.total_cmp(b));
+    control.sort_by(|a, b| a.total_cmp(b));
+    let (control_median, control_worst) = (control[control.len() / 2], control[control.len() - 1]);
     let median = times[times.len() / 2];
     let p90 = times[times.len() * 9 / 10];
     let worst = times[times.len() - 1];
     console_log!(
-        "map bench: first render of 1000 nodes {first:.1} ms; update median {median:.1} ms, p90 {p90:.1} ms, worst {worst:.1} ms (30 updates)"
+        "map bench: first render of 1000 nodes {first:.1} ms; update median {median:.1} ms, p90 {p90:.1} ms, worst {worst:.1} ms (30 updates); control (snapshot clone, no DOM) median {control_median:.2} ms, worst {control_worst:.1} ms"
     );
     web_sys::console::log_1(
-        &format!("MAPBENCH first={first:.1} median={median:.1} p90={p90:.1} worst={worst:.1}")
+        &format!("MAPBENCH first={first:.1} median={median:.1} p90={p90:.1} worst={worst:.1} control_median={control_median:.2} control_worst={control_worst:.1}")
             .into(),
     );
-    // The odd update pays for a garbage collection or memory growth; 9 in 10 must fit a frame budget.
+    // Every update fits a 30 fps frame; a debug build is too slow to judge.
     #[cfg(not(debug_assertions))]
-    assert!(p90 < 33.0, "90th percentile update {p90:.1} ms >= 33 ms");
+    assert!(
+        worst < 33.0,
+        "the slowest update took {worst:.1} ms >= 33 ms"
+    );
 }

@@ -8,6 +8,7 @@
 //! - [`limits`]: parsing and checking of resource limits (`64M`, `0.5` cpus).
 //! - [`stream`]: the event stream's messages and [`protocol::Snapshot::apply`].
 //! - [`sim`]: the simulator, a model of the kernel's isolation rules (no IO).
+//! - [`sim_protocol`]: the messages between the page and the simulator's Web Worker.
 //!
 //! Nothing here does IO, so the crate builds for the host and for `wasm32-unknown-unknown`.
 
@@ -16,6 +17,7 @@ pub mod limits;
 pub mod namespace;
 pub mod protocol;
 pub mod sim;
+pub mod sim_protocol;
 pub mod stream;
 
 pub use namespace::{NamespaceKind, NamespaceSet};

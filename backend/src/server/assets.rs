@@ -188,6 +188,9 @@ mod tests {
         assert!(has_content_hash("style-838b64c97634a5f1.css"));
         assert!(!has_content_hash("xterm.css"));
         assert!(!has_content_hash("addon-fit.mjs"));
+        // Trunk names workers without a hash (the page names them at run time).
+        assert!(!has_content_hash("sim-worker_bg.wasm"));
+        assert!(!has_content_hash("sim-worker_loader.js"));
         assert!(!has_content_hash("index.html"));
     }
 }

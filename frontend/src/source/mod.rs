@@ -2,7 +2,8 @@
 //!
 //! - [`live`]: the backend's events WebSocket (reconnect with backoff, resume from the
 //!   last seq) and its REST calls.
-//! - [`simulated`]: the model kernel of `isolab_shared::sim`, running in this page.
+//! - [`simulated`]: the model kernel of `isolab_shared::sim`, running in a Web Worker
+//!   started when the Simulator is first opened.
 //!
 //! Both feed the same reducer ([`crate::state`]) with snapshots and events.
 
@@ -63,7 +64,7 @@ impl Source {
     pub async fn create(&self, spec: ContainerSpec) -> ActionResult<String> {
         match self {
             Source::Live(l) => l.create(spec).await,
-            Source::Simulated(s) => s.create(spec),
+            Source::Simulated(s) => s.create(spec).await,
         }
     }
 
@@ -71,7 +72,7 @@ impl Source {
     pub async fn stop(&self, id: &str) -> ActionResult<()> {
         match self {
             Source::Live(l) => l.stop(id).await,
-            Source::Simulated(s) => s.signal(id, 15),
+            Source::Simulated(s) => s.signal(id, 15).await,
         }
     }
 
@@ -79,7 +80,7 @@ impl Source {
     pub async fn kill(&self, id: &str) -> ActionResult<()> {
         match self {
             Source::Live(l) => l.kill(id).await,
-            Source::Simulated(s) => s.signal(id, 9),
+            Source::Simulated(s) => s.signal(id, 9).await,
         }
     }
 
@@ -87,7 +88,7 @@ impl Source {
     pub async fn remove(&self, id: &str) -> ActionResult<()> {
         match self {
             Source::Live(l) => l.remove(id).await,
-            Source::Simulated(s) => s.remove(id),
+            Source::Simulated(s) => s.remove(id).await,
         }
     }
 
@@ -95,7 +96,7 @@ impl Source {
     pub async fn exec(&self, id: &str, name: &str) -> ActionResult<TerminalTab> {
         match self {
             Source::Live(l) => l.exec(id, name).await,
-            Source::Simulated(s) => s.exec(id, name),
+            Source::Simulated(s) => s.exec(id, name).await,
         }
     }
 

@@ -1,157 +1,214 @@
-//! [`SimSource`]: a [`Simulator`] in the page; its snapshot and events feed the reducer.
+//! [`SimSource`]: the simulator, running in a Web Worker (`sim-worker`), behind the same
+//! interface as the live backend. Its replies feed the reducer.
+//!
+//! The worker's wasm is fetched only when the Simulator is first opened, which keeps
+//! the model kernel out of the page's first load.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
 
-use isolab_shared::sim::process::WaitStatus;
-use isolab_shared::sim::simulator::Simulator;
+use futures::channel::oneshot;
+use isolab_shared::sim_protocol::{SimCall, SimOutcome, SimReply, SimRequest, SimView};
 use isolab_shared::ContainerSpec;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, Worker};
 use yew::Callback;
 
 use super::{same, ActionResult, TerminalTab, TerminalTarget};
-use crate::state::{Action, StreamStatus};
+use crate::state::{Action, Severity, StreamStatus};
 
-/// The scenario a fresh Simulator tab starts from.
-pub const DEFAULT_SCENARIO: &str = "two-containers";
+pub use isolab_shared::sim_protocol::{DEFAULT_SCENARIO, SCENARIOS};
 
-/// The simulator, shared by the views and the simulated terminal.
+/// The worker's loader script, which Trunk writes next to index.html.
+const WORKER_URL: &str = "./sim-worker_loader.js";
+
+/// The simulator's worker, shared by the views and the simulated terminal.
 #[derive(Clone)]
 pub struct SimSource {
-    sim: Rc<RefCell<Simulator>>,
-    dispatch: Callback<Action>,
-    /// Where out-of-band terminal output goes (a notice after `exec`); set by the terminal.
-    terminal_out: Rc<RefCell<Option<Callback<String>>>>,
+    link: Rc<WorkerLink>,
 }
 
 impl PartialEq for SimSource {
     fn eq(&self, other: &Self) -> bool {
-        same(&self.sim, &other.sim)
+        same(&self.link, &other.link)
+    }
+}
+
+/// A call waiting for its answer.
+struct Pending {
+    call: u32,
+    /// A reset clears the reducer before its snapshot goes in.
+    resets: bool,
+    answer: oneshot::Sender<SimOutcome>,
+}
+
+/// What the terminal needs synchronously, from the last answer.
+#[derive(Default)]
+struct ShellState {
+    prompt: String,
+    finished: bool,
+    scenario: String,
+}
+
+/// The worker, the calls in flight, and where answers go.
+struct WorkerLink {
+    worker: Worker,
+    /// Calls are held back until the worker says it listens.
+    ready: Cell<bool>,
+    held: RefCell<Vec<String>>,
+    next_call: Cell<u32>,
+    pending: RefCell<Vec<Pending>>,
+    /// Bumped by every reset that took effect.
+    generation: Cell<u32>,
+    /// Why the worker died, once it did.
+    stopped: RefCell<Option<String>>,
+    shell: RefCell<ShellState>,
+    dispatch: Callback<Action>,
+    /// Where out-of-band terminal output goes (a notice after `exec`); set by the terminal.
+    terminal_out: RefCell<Option<Callback<String>>>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
+impl Drop for WorkerLink {
+    fn drop(&mut self) {
+        self.worker.terminate();
     }
 }
 
 impl SimSource {
-    /// A simulator in `scenario` feeding `dispatch`.
-    pub fn new(scenario: &str, dispatch: Callback<Action>) -> ActionResult<SimSource> {
-        let sim = Simulator::new(scenario).map_err(|e| e.to_string())?;
-        let source = SimSource {
-            sim: Rc::new(RefCell::new(sim)),
-            dispatch,
-            terminal_out: Rc::new(RefCell::new(None)),
-        };
-        source.start();
+    /// Starts the worker and the simulator in `scenario`, feeding `dispatch`; resolves
+    /// once the first state is in.
+    pub async fn start(scenario: &str, dispatch: Callback<Action>) -> ActionResult<SimSource> {
+        let worker = Worker::new(WORKER_URL)
+            .map_err(|e| format!("the simulator's worker did not start: {e:?}"))?;
+        let link = Rc::new_cyclic(|weak: &Weak<WorkerLink>| {
+            let weak_for_error = weak.clone();
+            let weak = weak.clone();
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                if let (Some(link), Some(text)) = (weak.upgrade(), e.data().as_string()) {
+                    link.receive(&text);
+                }
+            });
+            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            // A worker script that fails to load or throws: fail the calls in flight
+            // (dropping their senders) rather than wait forever.
+            let weak_err = weak_for_error.clone();
+            let on_error =
+                Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+                    if let Some(link) = weak_err.upgrade() {
+                        *link.stopped.borrow_mut() = Some(e.message());
+                        link.pending.borrow_mut().clear();
+                        link.held.borrow_mut().clear();
+                    }
+                });
+            worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+            WorkerLink {
+                worker,
+                ready: Cell::new(false),
+                held: RefCell::new(Vec::new()),
+                next_call: Cell::new(1),
+                pending: RefCell::new(Vec::new()),
+                generation: Cell::new(0),
+                stopped: RefCell::new(None),
+                shell: RefCell::new(ShellState::default()),
+                dispatch,
+                terminal_out: RefCell::new(None),
+                _on_message: on_message,
+                _on_error: on_error,
+            }
+        });
+        let source = SimSource { link };
+        source.reset(scenario).await?;
         Ok(source)
     }
 
+    async fn call(&self, request: SimRequest) -> ActionResult<SimOutcome> {
+        match self.link.send(request).await {
+            SimOutcome::Failed(e) => Err(e),
+            outcome => Ok(outcome),
+        }
+    }
+
     /// Starts over from `scenario`.
-    pub fn reset(&self, scenario: &str) -> ActionResult<()> {
-        let sim = Simulator::new(scenario).map_err(|e| e.to_string())?;
-        *self.sim.borrow_mut() = sim;
-        self.start();
-        Ok(())
+    pub async fn reset(&self, scenario: &str) -> ActionResult<()> {
+        self.call(SimRequest::Reset {
+            scenario: scenario.to_string(),
+        })
+        .await
+        .map(drop)
+    }
+
+    /// How many times the simulator started (over): views restart when it changes.
+    pub fn generation(&self) -> u32 {
+        self.link.generation.get()
     }
 
     /// The scenario the simulator started from.
     pub fn scenario(&self) -> String {
-        self.sim.borrow().scenario().to_string()
-    }
-
-    fn start(&self) {
-        let snapshot = {
-            let mut sim = self.sim.borrow_mut();
-            // The scenario's own events are already in its snapshot.
-            let _ = sim.drain_events();
-            sim.snapshot()
-        };
-        self.dispatch.emit(Action::Clear);
-        self.dispatch.emit(Action::Status(StreamStatus::Simulated));
-        self.dispatch.emit(Action::Snapshot(snapshot));
-    }
-
-    /// Sends what happened to the reducer: the events (for the feed) then a fresh
-    /// snapshot (cgroup figures the events do not carry).
-    fn publish(&self) {
-        let (events, snapshot) = {
-            let mut sim = self.sim.borrow_mut();
-            (sim.drain_events(), sim.snapshot())
-        };
-        if !events.is_empty() {
-            self.dispatch.emit(Action::Events(events));
-        }
-        self.dispatch.emit(Action::Snapshot(snapshot));
+        self.link.shell.borrow().scenario.clone()
     }
 
     /// Runs one shell line and returns its output.
-    pub fn run_line(&self, line: &str) -> String {
-        let out = self.sim.borrow_mut().run_line(line);
-        self.publish();
-        out
+    pub async fn run_line(&self, line: &str) -> String {
+        match self
+            .call(SimRequest::RunLine {
+                line: line.to_string(),
+            })
+            .await
+        {
+            Ok(SimOutcome::Output(out)) => out,
+            Ok(_) => String::new(),
+            Err(e) => format!("isolab: {e}\n"),
+        }
     }
 
     /// The prompt of the current shell.
     pub fn prompt(&self) -> String {
-        self.sim.borrow().prompt()
+        self.link.shell.borrow().prompt.clone()
     }
 
     /// True once the last shell exited.
     pub fn is_finished(&self) -> bool {
-        self.sim.borrow().is_finished()
+        self.link.shell.borrow().finished
     }
 
     /// Lets the terminal receive output that no keystroke caused.
     pub fn set_terminal_out(&self, out: Option<Callback<String>>) {
-        *self.terminal_out.borrow_mut() = out;
+        *self.link.terminal_out.borrow_mut() = out;
     }
 
     /// Creates and starts a container.
-    pub fn create(&self, spec: ContainerSpec) -> ActionResult<String> {
-        let state = self
-            .sim
-            .borrow_mut()
-            .create_container(spec)
-            .map_err(|e| e.to_string())?;
-        self.publish();
-        Ok(state.id)
+    pub async fn create(&self, spec: ContainerSpec) -> ActionResult<String> {
+        match self.call(SimRequest::Create { spec }).await? {
+            SimOutcome::Created(id) => Ok(id),
+            _ => Err("the simulator created nothing".to_string()),
+        }
     }
 
     /// Ends the container's first process with `signal` (the model has no grace period).
-    pub fn signal(&self, id: &str, signal: i32) -> ActionResult<()> {
-        let init = {
-            let sim = self.sim.borrow();
-            let snapshot = sim.snapshot();
-            let c = snapshot
-                .container(id)
-                .ok_or_else(|| format!("no container '{id}'"))?;
-            c.init_pid
-                .ok_or_else(|| format!("{} has no process", c.name))?
-        };
-        {
-            let mut sim = self.sim.borrow_mut();
-            sim.kernel_mut().exit(init, WaitStatus::Signaled(signal));
-            // An empty line makes the simulator notice the exit and emit its events.
-            let _ = sim.run_line("");
-        }
-        self.publish();
-        Ok(())
+    pub async fn signal(&self, id: &str, signal: i32) -> ActionResult<()> {
+        self.call(SimRequest::Signal {
+            id: id.to_string(),
+            signal,
+        })
+        .await
+        .map(drop)
     }
 
     /// Kills and forgets the container.
-    pub fn remove(&self, id: &str) -> ActionResult<()> {
-        self.sim
-            .borrow_mut()
-            .remove_container(id)
-            .map_err(|e| e.to_string())?;
-        self.publish();
-        Ok(())
+    pub async fn remove(&self, id: &str) -> ActionResult<()> {
+        self.call(SimRequest::Remove { id: id.to_string() })
+            .await
+            .map(drop)
     }
 
     /// Opens a shell in the container's namespaces, in the simulated terminal.
-    pub fn exec(&self, id: &str, name: &str) -> ActionResult<TerminalTab> {
-        self.sim
-            .borrow_mut()
-            .attach(id)
-            .map_err(|e| e.to_string())?;
-        self.publish();
-        if let Some(out) = self.terminal_out.borrow().as_ref() {
+    pub async fn exec(&self, id: &str, name: &str) -> ActionResult<TerminalTab> {
+        self.call(SimRequest::Attach { id: id.to_string() }).await?;
+        let out = self.link.terminal_out.borrow().clone();
+        if let Some(out) = out {
             out.emit(format!(
                 "\r\n[a shell in {name}'s namespaces and cgroup; `exit` returns]\r\n{}",
                 self.prompt()
@@ -167,5 +224,105 @@ impl SimSource {
             title: "simulated shell".to_string(),
             target: TerminalTarget::Simulated(self.clone()),
         }
+    }
+}
+
+impl WorkerLink {
+    /// Sends a call (or holds it until the worker listens) and waits for its outcome.
+    async fn send(&self, request: SimRequest) -> SimOutcome {
+        if let Some(why) = self.stopped.borrow().as_ref() {
+            return SimOutcome::Failed(format!("the simulator stopped: {why}"));
+        }
+        let call = self.next_call.get();
+        self.next_call.set(call.wrapping_add(1));
+        let resets = matches!(request, SimRequest::Reset { .. });
+        let text = match serde_json::to_string(&SimCall { call, request }) {
+            Ok(text) => text,
+            Err(e) => return SimOutcome::Failed(e.to_string()),
+        };
+        let (answer, outcome) = oneshot::channel();
+        self.pending.borrow_mut().push(Pending {
+            call,
+            resets,
+            answer,
+        });
+        if self.ready.get() {
+            self.post(&text);
+        } else {
+            self.held.borrow_mut().push(text);
+        }
+        outcome.await.unwrap_or_else(|_| {
+            let why = self.stopped.borrow().clone().unwrap_or_default();
+            SimOutcome::Failed(format!("the simulator stopped: {why}"))
+        })
+    }
+
+    fn post(&self, text: &str) {
+        if let Err(e) = self.worker.post_message(&JsValue::from_str(text)) {
+            self.notice(format!("the simulator's worker refused a message: {e:?}"));
+        }
+    }
+
+    /// Handles one message of the worker.
+    fn receive(&self, text: &str) {
+        match serde_json::from_str::<SimReply>(text) {
+            Ok(SimReply::Ready) => {
+                self.ready.set(true);
+                let held = std::mem::take(&mut *self.held.borrow_mut());
+                for text in held {
+                    self.post(&text);
+                }
+            }
+            Ok(SimReply::Answer {
+                call,
+                outcome,
+                view,
+            }) => {
+                let pending = {
+                    let mut list = self.pending.borrow_mut();
+                    list.iter()
+                        .position(|p| p.call == call)
+                        .map(|i| list.remove(i))
+                };
+                let resets = pending.as_ref().is_some_and(|p| p.resets);
+                // A failed reset left the old machine: nothing to publish.
+                if !(resets && matches!(outcome, SimOutcome::Failed(_))) {
+                    self.publish(*view, resets);
+                }
+                match pending {
+                    Some(p) => {
+                        let _ = p.answer.send(outcome);
+                    }
+                    None => {
+                        if let SimOutcome::Failed(e) = outcome {
+                            self.notice(e);
+                        }
+                    }
+                }
+            }
+            Err(e) => self.notice(format!("the simulator answered nonsense: {e}")),
+        }
+    }
+
+    /// Sends what happened to the reducer: the events (for the feed) then the fresh
+    /// snapshot (cgroup figures the events do not carry).
+    fn publish(&self, view: SimView, resets: bool) {
+        *self.shell.borrow_mut() = ShellState {
+            prompt: view.prompt,
+            finished: view.finished,
+            scenario: view.scenario,
+        };
+        if resets {
+            self.generation.set(self.generation.get().wrapping_add(1));
+            self.dispatch.emit(Action::Clear);
+            self.dispatch.emit(Action::Status(StreamStatus::Simulated));
+        } else if !view.events.is_empty() {
+            self.dispatch.emit(Action::Events(view.events));
+        }
+        self.dispatch.emit(Action::Snapshot(view.snapshot));
+    }
+
+    fn notice(&self, text: String) {
+        self.dispatch.emit(Action::Notice(Severity::Error, text));
     }
 }

@@ -12,10 +12,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent, ResizeObserver};
 use yew::prelude::*;
 
-use super::line_editor::LineEditor;
 use super::live_session::{Attach, LiveSession};
 use super::replay::ReplayCursor;
-use super::sim_session;
+use super::sim_session::SimShell;
 use super::xterm::{self, FitAddon, XTerm};
 use crate::source::{TerminalTab, TerminalTarget};
 
@@ -44,20 +43,17 @@ pub fn terminal_pane(props: &TerminalPaneProps) -> Html {
     let mounted = use_mut_ref(|| None::<Mounted>);
     let cursor = use_mut_ref(ReplayCursor::default);
     let status = use_state(String::new);
-    // xterm.js arrives by a module script that may run after the first render.
-    let ready = use_state(xterm::available);
-    let available = *ready;
+    // xterm.js is imported when the first terminal opens; None while that is under way.
+    let ready = use_state(|| xterm::available().then_some(true));
+    let available = *ready == Some(true);
     {
         let ready = ready.clone();
-        use_effect_with(available, move |available| {
-            let poll = (!*available).then(|| {
-                gloo_timers::callback::Interval::new(100, move || {
-                    if xterm::available() {
-                        ready.set(true);
-                    }
-                })
-            });
-            move || drop(poll)
+        use_effect_with((), move |_| {
+            if ready.is_none() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    ready.set(Some(xterm::load().await));
+                });
+            }
         });
     }
 
@@ -93,6 +89,9 @@ pub fn terminal_pane(props: &TerminalPaneProps) -> Html {
         });
     }
 
+    if ready.is_none() {
+        return html! { <p class="muted">{"Loading the terminal…"}</p> };
+    }
     if !available {
         return html! {
             <div class="terminal-missing card notice">
@@ -135,19 +134,16 @@ fn mount(el: &HtmlElement) -> Option<Mounted> {
         };
         match e.key().to_ascii_lowercase().as_str() {
             "c" => {
+                // Not the browser's Ctrl+Shift+C (it opens the inspector).
+                e.prevent_default();
                 let _ = clipboard.write_text(&term_for_keys.get_selection());
                 false
             }
-            "v" => {
-                let term = term_for_keys.clone().unchecked_into::<XTerm>();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let text = wasm_bindgen_futures::JsFuture::from(clipboard.read_text()).await;
-                    if let Some(text) = text.ok().and_then(|t| t.as_string()) {
-                        term.paste(&text);
-                    }
-                });
-                false
-            }
+            // The browser's own paste ("paste as plain text") reaches xterm's textarea
+            // as a paste event, in order with the keys typed after it; xterm must only
+            // not turn the key into ^V. (Reading the clipboard here would be async and
+            // let a quick Enter overtake the pasted text.)
+            "v" => false,
             _ => true,
         }
     });
@@ -221,28 +217,20 @@ fn connect(
         }
         TerminalTarget::Simulated(sim) => {
             status.set("simulated shell · runs in this page".to_string());
-            let editor = Rc::new(RefCell::new(LineEditor::default()));
             term.reset();
-            sim_session::write(
-                &term,
-                &sim_session::greeting(&sim, &mut editor.borrow_mut()),
-            );
-            let out_term = term.clone().unchecked_into::<XTerm>();
-            let out_editor = editor.clone();
-            let out_sim = sim.clone();
+            let shell = SimShell::start(sim.clone(), term.clone().unchecked_into::<XTerm>());
+            let out_shell = shell.clone();
             sim.set_terminal_out(Some(Callback::from(move |text: String| {
-                out_editor.borrow_mut().set_prompt(&out_sim.prompt());
-                sim_session::write(&out_term, &text);
+                out_shell.borrow_mut().notice(&text);
             })));
-            let in_term = term.clone().unchecked_into::<XTerm>();
-            let in_sim = sim.clone();
+            let in_shell = shell.clone();
             let on_data = Closure::<dyn FnMut(String)>::new(move |data: String| {
-                let out = sim_session::handle_input(&in_sim, &editor, &data);
-                sim_session::write(&in_term, &out);
+                SimShell::input(&in_shell, &data);
             });
             let data_listener = term.on_data(&on_data);
             term.focus();
             Box::new(move || {
+                shell.borrow_mut().close();
                 sim.set_terminal_out(None);
                 data_listener.dispose_listener();
                 drop(on_data);

@@ -1,11 +1,14 @@
 //! A thin wasm-bindgen binding of xterm.js and its fit addon.
 //!
-//! `index.html` loads `xterm.mjs` and `addon-fit.mjs` (copied by Trunk from
-//! node_modules) and puts `Terminal` and `FitAddon` on `window`. When they are absent
-//! (a test page), [`available`] is false and the views show a note instead.
+//! `index.html` defines `window.isolabLoadXterm()`, which imports `xterm.mjs` and
+//! `addon-fit.mjs` (copied by Trunk from node_modules) on first use and puts `Terminal`
+//! and `FitAddon` on `window`; [`load`] calls it when the first terminal opens, so the
+//! page's first load does not carry xterm.js. Without it (a test page), the views show a
+//! note instead.
 
 use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent};
 
 #[wasm_bindgen]
@@ -93,6 +96,26 @@ pub fn available() -> bool {
             .map(|v| v.is_function())
             .unwrap_or(false)
     })
+}
+
+/// Loads xterm.js and the fit addon (once per page); false when this page cannot.
+pub async fn load() -> bool {
+    if available() {
+        return true;
+    }
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let loader = js_sys::Reflect::get(&window, &JsValue::from_str("isolabLoadXterm"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let Some(promise) = loader
+        .and_then(|f| f.call0(&JsValue::NULL).ok())
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+    else {
+        return false;
+    };
+    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() && available()
 }
 
 /// The options isolab's terminals use.

@@ -6,6 +6,7 @@
 //! (a new process lands at the end of its group).
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use isolab_shared::{NamespaceKind, ProcessInfo, Snapshot};
 use wasm_bindgen::JsCast;
@@ -18,6 +19,9 @@ use crate::state::State;
 pub const MAP_WIDTH: f64 = 960.0;
 const NODE_W: f64 = 72.0;
 const NODE_H: f64 = 24.0;
+/// The two sizes as attribute text, so drawing a node formats no floats.
+const NODE_W_ATTR: &str = "72";
+const NODE_H_ATTR: &str = "24";
 const GAP: f64 = 6.0;
 const HEAD_H: f64 = 26.0;
 const PAD: f64 = 10.0;
@@ -26,10 +30,12 @@ const PAD: f64 = 10.0;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     pub host_pid: u32,
+    /// Position inside its group (the group is translated), so a group that moves
+    /// down leaves its nodes' attributes unchanged.
     pub x: f64,
     pub y: f64,
     /// "4242→1" for the pid kind (the NSpid chain), else the host PID.
-    pub label: String,
+    pub label: AttrValue,
 }
 
 /// One namespace (an inode) and its processes.
@@ -40,13 +46,14 @@ pub struct Group {
     pub title: String,
     pub y: f64,
     pub height: f64,
-    pub nodes: Vec<Node>,
+    /// Shared with the group's component: an unchanged list is compared, not rebuilt.
+    pub nodes: Rc<Vec<Node>>,
 }
 
 /// The whole picture for one kind.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layout {
-    pub groups: Vec<Group>,
+    pub groups: Vec<Rc<Group>>,
     pub height: f64,
 }
 
@@ -127,19 +134,19 @@ pub fn layout(snapshot: &Snapshot, kind: NamespaceKind) -> Layout {
             .map(|(i, p)| Node {
                 host_pid: p.host_pid,
                 x: PAD + (i % per_row) as f64 * (NODE_W + GAP),
-                y: y + HEAD_H + (i / per_row) as f64 * (NODE_H + GAP),
-                label: node_label(kind, p),
+                y: HEAD_H + (i / per_row) as f64 * (NODE_H + GAP),
+                label: node_label(kind, p).into(),
             })
             .collect();
         let rows = nodes.len().div_ceil(per_row).max(1) as f64;
         let height = HEAD_H + rows * (NODE_H + GAP) + PAD;
-        groups.push(Group {
+        groups.push(Rc::new(Group {
             inode,
             title,
             y,
             height,
-            nodes,
-        });
+            nodes: Rc::new(nodes),
+        }));
         y += height + GAP * 2.0;
     }
     Layout { groups, height: y }
@@ -154,7 +161,9 @@ pub struct MapCanvasProps {
     pub on_hover: Callback<Option<u32>>,
 }
 
-/// The SVG of the map; re-renders only when the state or the kind changes.
+/// The SVG of the map; re-renders only when the state or the kind changes, and then
+/// only the groups and nodes whose props changed are drawn again (a new process
+/// redraws one node, not a thousand).
 #[function_component(MapCanvas)]
 pub fn map_canvas(props: &MapCanvasProps) -> Html {
     let kind = props.kind;
@@ -175,35 +184,77 @@ pub fn map_canvas(props: &MapCanvasProps) -> Html {
         Callback::from(move |e: FocusEvent| hover.emit(pid_of(&e)))
     };
     let name = kind.name();
-    let groups = layout.groups.iter().map(|g| {
-        let nodes = g.nodes.iter().map(|n| {
-            html! {
-                <g key={n.host_pid} class="node" data-pid={n.host_pid.to_string()} tabindex="0"
-                   transform={format!("translate({},{})", n.x, n.y)}>
-                    <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="4" />
-                    <text x="6" y="16">{ &n.label }</text>
-                </g>
-            }
-        });
-        html! {
-            <g key={g.inode} class={classes!("ns-group", format!("ns-{name}"))} data-inode={g.inode.to_string()}>
-                <rect class="group-box" x="0" y={g.y.to_string()} width={MAP_WIDTH.to_string()}
-                      height={g.height.to_string()} rx="8" fill={format!("url(#pat-{name})")} />
-                <text class="group-title" x={PAD.to_string()} y={(g.y + 18.0).to_string()}>
-                    { format!("{name}:[{}] · {} · {} process{}", g.inode, g.title, g.nodes.len(),
-                              if g.nodes.len() == 1 { "" } else { "es" }) }
-                </text>
-                { for nodes }
-            </g>
-        }
-    });
     html! {
         <svg class="ns-map" viewBox={format!("0 0 {MAP_WIDTH} {}", layout.height.max(40.0))}
              width="100%" role="img" aria-label={format!("processes grouped by {name} namespace")}
              {onmouseover} {onfocusin}>
             <defs>{ patterns() }</defs>
-            { for groups }
+            { for layout.groups.iter().map(|g| html! {
+                <MapGroup key={g.inode} group={g.clone()} {kind} />
+            }) }
         </svg>
+    }
+}
+
+/// Props of [`MapGroup`].
+#[derive(Properties, PartialEq)]
+struct MapGroupProps {
+    group: Rc<Group>,
+    kind: NamespaceKind,
+}
+
+/// One namespace's box, title and nodes, placed by a translation.
+#[function_component(MapGroup)]
+fn map_group(props: &MapGroupProps) -> Html {
+    let g = &props.group;
+    let name = props.kind.name();
+    let count = g.nodes.len();
+    html! {
+        <g class={classes!("ns-group", format!("ns-{name}"))} data-inode={g.inode.to_string()}
+           transform={format!("translate(0,{})", g.y)}>
+            <rect class="group-box" x="0" y="0" width={MAP_WIDTH.to_string()}
+                  height={g.height.to_string()} rx="8" fill={format!("url(#pat-{name})")} />
+            <text class="group-title" x={PAD.to_string()} y="18">
+                { format!("{name}:[{}] · {} · {count} process{}", g.inode, g.title,
+                          if count == 1 { "" } else { "es" }) }
+            </text>
+            <GroupNodes nodes={g.nodes.clone()} />
+        </g>
+    }
+}
+
+/// Props of [`GroupNodes`].
+#[derive(Properties, PartialEq)]
+struct GroupNodesProps {
+    nodes: Rc<Vec<Node>>,
+}
+
+/// The nodes of one group: skipped when its list is unchanged.
+#[function_component(GroupNodes)]
+fn group_nodes(props: &GroupNodesProps) -> Html {
+    props
+        .nodes
+        .iter()
+        .map(|n| html! { <MapNode key={n.host_pid} node={n.clone()} /> })
+        .collect()
+}
+
+/// Props of [`MapNode`].
+#[derive(Properties, PartialEq)]
+struct MapNodeProps {
+    node: Node,
+}
+
+/// One process: skipped when its place and label are unchanged.
+#[function_component(MapNode)]
+fn map_node(props: &MapNodeProps) -> Html {
+    let n = &props.node;
+    html! {
+        <g class="node" data-pid={n.host_pid.to_string()} tabindex="0"
+           transform={format!("translate({},{})", n.x, n.y)}>
+            <rect width={NODE_W_ATTR} height={NODE_H_ATTR} rx="4" />
+            <text x="6" y="16">{ n.label.clone() }</text>
+        </g>
     }
 }
 

@@ -14,6 +14,7 @@
 //! - [`scenario`]: named starting points (`empty`, `two-containers`, `nested-pid`…).
 //! - [`differential`]: scenarios, probe and normaliser shared by both sides of the harness.
 //! - [`simulator`]: [`Simulator`], the API a UI or the CLI drives.
+//! - [`session`]: [`SimSession`], a simulator answering the Web Worker's messages.
 //! - [`snapshot`]: the simulator's state as [`crate::Snapshot`] and [`crate::ContainerState`].
 
 pub mod cgroup;
@@ -28,6 +29,7 @@ pub mod ns;
 pub mod pidns;
 pub mod process;
 pub mod scenario;
+pub mod session;
 pub mod shell;
 pub mod simulator;
 pub mod snapshot;
@@ -36,4 +38,5 @@ pub mod uts;
 
 pub use errno::Errno;
 pub use kernel::Kernel;
+pub use session::SimSession;
 pub use simulator::{SimError, Simulator};

@@ -7,30 +7,9 @@ use super::errno::Errno;
 use super::process::WaitStatus;
 use super::simulator::{SimError, Simulator};
 
-/// Every scenario name, with a one-line description.
-pub const SCENARIOS: &[(&str, &str)] = &[
-    (
-        "empty",
-        "a host with a few daemons and your shell; no containers",
-    ),
-    (
-        "two-containers",
-        "two containers, web and db, each in its own namespaces",
-    ),
-    (
-        "nested-pid",
-        "a container whose shell made a nested pid namespace (three NSpid levels)",
-    ),
-    (
-        "bridge",
-        "two containers joined by veths to bridge br0 on the host: they can ping",
-    ),
-    ("pids-limit", "a container whose cgroup allows only 8 tasks"),
-    (
-        "rootless",
-        "your shell runs as student (uid 1000): try unshare -r",
-    ),
-];
+/// Every scenario name, with a one-line description (kept beside the worker protocol,
+/// so the page lists them without linking the simulator).
+pub use crate::sim_protocol::SCENARIOS;
 
 /// The host processes every scenario starts with: (argv, uid, reaps children).
 pub const HOST_DAEMONS: &[(&str, u32)] = &[
