@@ -569,6 +569,26 @@ fn a_container_exits_when_its_command_does() {
 }
 
 #[test]
+fn a_signalled_container_exits_by_that_signal() {
+    let mut s = sim("two-containers");
+    let id = s.snapshot().containers[0].id.clone();
+    s.drain_events();
+    s.signal(&id, 15).expect("signalled");
+    let exit = s.drain_events().into_iter().find_map(|e| match e.kind {
+        EventKind::ContainerExited { exit, .. } => Some(exit),
+        _ => None,
+    });
+    assert_eq!(exit.map(|e| e.shell_code()), Some(143));
+    let c = &s.snapshot().containers[0];
+    assert_eq!(c.status, isolab_shared::ContainerStatus::Exited);
+    assert!(c.processes.is_empty());
+    assert!(
+        s.signal(&id, 9).is_err(),
+        "an exited container takes no signal"
+    );
+}
+
+#[test]
 fn nsenter_joins_a_container_and_sees_its_world() {
     let mut s = sim("two-containers");
     let init = s.snapshot().containers[1].init_pid.expect("db");

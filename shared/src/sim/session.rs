@@ -5,7 +5,6 @@
 
 use crate::sim_protocol::{SimCall, SimOutcome, SimReply, SimRequest, SimView, DEFAULT_SCENARIO};
 
-use super::process::WaitStatus;
 use super::simulator::{SimError, Simulator};
 
 /// The simulator behind the worker's message port.
@@ -47,14 +46,7 @@ impl SimSession {
             SimRequest::RunLine { line } => SimOutcome::Output(sim.run_line(&line)),
             SimRequest::Create { spec } => SimOutcome::Created(sim.create_container(spec)?.id),
             SimRequest::Signal { id, signal } => {
-                let snapshot = sim.snapshot();
-                let c = snapshot
-                    .container(&id)
-                    .ok_or(SimError::NoSuchContainer(id.clone()))?;
-                let init = c.init_pid.ok_or(SimError::NotRunning(c.name.clone()))?;
-                sim.kernel_mut().exit(init, WaitStatus::Signaled(signal));
-                // An empty line makes the simulator notice the exit and emit its events.
-                let _ = sim.run_line("");
+                sim.signal(&id, signal)?;
                 SimOutcome::Done
             }
             SimRequest::Remove { id } => {

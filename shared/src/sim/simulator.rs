@@ -168,6 +168,24 @@ impl Simulator {
         Ok(state)
     }
 
+    /// Signals a running container as stop and kill do on the live side: its init
+    /// passes the signal to the command, which the model ends by it (no handlers), and
+    /// the container ends with the command.
+    pub fn signal(&mut self, id: &str, signal: i32) -> Result<(), SimError> {
+        let c = self.container(id)?.clone();
+        if c.exit.is_some() {
+            return Err(SimError::NotRunning(c.name));
+        }
+        let target = if self.kernel.proc(c.command_pid).is_ok() {
+            c.command_pid
+        } else {
+            c.init_pid
+        };
+        self.kernel.exit(target, WaitStatus::Signaled(signal));
+        self.sync();
+        Ok(())
+    }
+
     /// Stops (SIGKILL to its init) and forgets a container.
     pub fn remove_container(&mut self, id: &str) -> Result<(), SimError> {
         let c = self.container(id)?.clone();
@@ -235,6 +253,8 @@ impl Simulator {
 
     /// Turns kernel events into protocol events and notices containers that ended.
     fn sync(&mut self) {
+        // How each process ended, for commands already reaped when their end is noticed.
+        let mut ended_by: Vec<(Pid, WaitStatus)> = Vec::new();
         for ev in self.kernel.take_events() {
             match ev {
                 KernelEvent::ProcessStarted(pid) => {
@@ -245,7 +265,12 @@ impl Simulator {
                     let process = self.process_info(p);
                     self.push_event(EventKind::ProcessStarted { container, process });
                 }
-                KernelEvent::ProcessExited { pid, transient, .. } => {
+                KernelEvent::ProcessExited {
+                    pid,
+                    transient,
+                    status,
+                } => {
+                    ended_by.push((pid, status));
                     if !transient {
                         let container = self
                             .containers
@@ -313,6 +338,7 @@ impl Simulator {
                 .procs
                 .get(&cmd)
                 .and_then(|p| p.exit)
+                .or_else(|| ended_by.iter().rev().find(|(p, _)| *p == cmd).map(|e| e.1))
                 .unwrap_or(WaitStatus::Signaled(9));
             self.kernel.exit(init, status);
             let oom = self.kernel.cgroups.get(cg).is_some_and(|c| c.oom_kills > 0);
