@@ -4,7 +4,7 @@
 //! same rootfs: the host's /usr (isolab's `host` image, bwrap with the same binds) or
 //! a busybox-static tree (isolab `--image`, bwrap, runc's OCI bundle).
 //!
-//! Run as root: `cargo bench -p isolab --bench spawn` (ISOLAB_BENCH_RUNS=N, default 30).
+//! Run as root: `cargo bench -p isolab --bench spawn` (ISOLAB_BENCH_RUNS=N, default 60).
 //! Needs bubblewrap, runc and busybox-static; it says which is missing.
 
 use std::path::{Path, PathBuf};
@@ -148,7 +148,7 @@ fn bench() -> Result<(), String> {
     let runs: usize = std::env::var("ISOLAB_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(30)
+        .unwrap_or(60)
         .max(20);
 
     let scratch =
