@@ -1,9 +1,10 @@
-//! Terminal sessions: one PTY master shared by any number of attached clients.
+//! Terminal sessions: one PTY master (or, for a container without a terminal, its
+//! stdin pipe and its stdout and stderr pipes) shared by any number of attached clients.
 //!
-//! A session reads the PTY into a scrollback ring and fans the bytes out. Clients
+//! A session reads the output into a scrollback ring and fans the bytes out. Clients
 //! attach from a byte offset, so a reconnecting client gets exactly what it missed
 //! (or the whole scrollback after a reload), with nothing duplicated. The session
-//! lives until the PTY's processes are gone, whatever the clients do.
+//! lives until the processes writing the output are gone, whatever the clients do.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -149,8 +150,22 @@ impl Drop for Reader {
 
 /// One PTY shared by its attached clients.
 pub struct TerminalSession {
-    master: Arc<AsyncFd<OwnedFd>>,
+    /// Where input goes: the PTY master, or the command's stdin pipe.
+    input: Arc<AsyncFd<OwnedFd>>,
+    /// Whether `input` is a PTY (pipes have no window size).
+    pty: bool,
     shared: Arc<Shared>,
+}
+
+/// Registers `fd`, made non-blocking, with tokio's reactor.
+fn register(fd: OwnedFd) -> io::Result<Arc<AsyncFd<OwnedFd>>> {
+    set_nonblocking(&fd)?;
+    // SAFETY: an OwnedFd stays open and names the same file until it is dropped,
+    // and the AsyncFd owns it for its whole life.
+    let registered = unsafe { AsyncFd::register(fd) };
+    Ok(Arc::new(
+        registered.map_err(|e| io::Error::other(e.to_string()))?,
+    ))
 }
 
 fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
@@ -165,11 +180,26 @@ nix::ioctl_write_ptr_bad!(set_window_size, nix::libc::TIOCSWINSZ, nix::libc::win
 impl TerminalSession {
     /// Starts a session on a PTY master; must be called inside a tokio runtime.
     pub fn start(master: OwnedFd) -> io::Result<Arc<TerminalSession>> {
-        set_nonblocking(&master)?;
-        // SAFETY: an OwnedFd stays open and names the same file until it is dropped,
-        // and the AsyncFd owns it for its whole life.
-        let registered = unsafe { AsyncFd::register(master) };
-        let master = Arc::new(registered.map_err(|e| io::Error::other(e.to_string()))?);
+        let master = register(master)?;
+        Ok(Self::with_outputs(master.clone(), true, vec![master]))
+    }
+
+    /// Starts a session on a command's pipes, for a container without a terminal:
+    /// input goes to `stdin`, and stdout and stderr share one output stream, in the
+    /// order the bytes arrive. Must be called inside a tokio runtime.
+    pub fn start_pipes(stdin: OwnedFd, outputs: Vec<OwnedFd>) -> io::Result<Arc<TerminalSession>> {
+        let outputs = outputs
+            .into_iter()
+            .map(register)
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok(Self::with_outputs(register(stdin)?, false, outputs))
+    }
+
+    fn with_outputs(
+        input: Arc<AsyncFd<OwnedFd>>,
+        pty: bool,
+        outputs: Vec<Arc<AsyncFd<OwnedFd>>>,
+    ) -> Arc<TerminalSession> {
         let shared = Arc::new(Shared {
             scrollback: Mutex::new(Scrollback {
                 bytes: VecDeque::new(),
@@ -182,16 +212,24 @@ impl TerminalSession {
             progress: Notify::new(),
         });
         let session = Arc::new(TerminalSession {
-            master: master.clone(),
+            input,
+            pty,
             shared: shared.clone(),
         });
-        tokio::spawn(async move {
-            if let Err(e) = pump_output(&master, &shared).await {
-                tracing::debug!("terminal output ended: {e}");
-            }
-            shared.ended.send_replace(true);
-        });
-        Ok(session)
+        // The session ends when the last of its outputs does.
+        let open = Arc::new(AtomicU64::new(outputs.len() as u64));
+        for output in outputs {
+            let (shared, open) = (shared.clone(), open.clone());
+            tokio::spawn(async move {
+                if let Err(e) = pump_output(&output, &shared).await {
+                    tracing::debug!("terminal output ended: {e}");
+                }
+                if open.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    shared.ended.send_replace(true);
+                }
+            });
+        }
+        session
     }
 
     /// Attaches a client that already has the output up to `offset` (`None`: nothing);
@@ -230,10 +268,10 @@ impl TerminalSession {
         *self.shared.ended.borrow()
     }
 
-    /// Writes input to the PTY, waiting while its buffer is full.
+    /// Writes input to the PTY (or stdin pipe), waiting while its buffer is full.
     pub async fn write_input(&self, mut input: &[u8]) -> io::Result<()> {
         while !input.is_empty() {
-            let mut guard = self.master.writable().await?;
+            let mut guard = self.input.writable().await?;
             match guard
                 .try_io(|fd| nix::unistd::write(fd.get_ref(), input).map_err(io::Error::from))
             {
@@ -245,9 +283,18 @@ impl TerminalSession {
         Ok(())
     }
 
-    /// Sets the window size, clamped to 1..=[`MAX_COLS`] x 1..=[`MAX_ROWS`].
+    /// Sets the window size, clamped to 1..=[`MAX_COLS`] x 1..=[`MAX_ROWS`]; a session
+    /// on pipes has none, and ignores it.
     pub fn resize(&self, cols: u16, rows: u16) -> io::Result<()> {
-        resize_pty(self.master.get_ref(), cols, rows)
+        if !self.pty {
+            return Ok(());
+        }
+        resize_pty(self.input.get_ref(), cols, rows)
+    }
+
+    /// Whether the session is a PTY (false: the command's pipes).
+    pub fn is_pty(&self) -> bool {
+        self.pty
     }
 }
 
@@ -264,7 +311,7 @@ pub fn resize_pty(fd: &OwnedFd, cols: u16, rows: u16) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads the PTY into the scrollback until its processes are gone. While a reader
+/// Reads a PTY or pipe into the scrollback until its writers are gone. While a reader
 /// that keeps up would lose unread output, it waits: the program writing to the
 /// terminal then blocks, as it would on a slow real terminal.
 async fn pump_output(master: &AsyncFd<OwnedFd>, shared: &Shared) -> io::Result<()> {

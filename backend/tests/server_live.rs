@@ -426,3 +426,36 @@ async fn limit_hits_and_oom_kills_are_events() {
         EventKind::ContainerExited { id, exit } if *id == hog && exit.oom_killed)));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_without_a_tty_streams_its_pipes() {
+    let server = TestServer::start("pipes").await;
+    // stdout and stderr both reach the terminal socket, and it writes to stdin.
+    let id = server
+        .create(json!({
+            "command": ["/bin/sh", "-c",
+                "echo to-out; echo to-err >&2; read line; echo got-$line; sleep 5"],
+            "tty": false
+        }))
+        .await;
+    let path = format!("/containers/{id}/terminal");
+    let mut term = TerminalClient::open(&server, &path).await;
+    let seen = term.read_until("to-err", WAIT).await;
+    assert!(seen.contains("to-out"), "{seen:?}");
+    term.type_text("abc\n").await;
+    term.read_until("got-abc", WAIT).await;
+    // Resizing a session on pipes is accepted and changes nothing.
+    let resize = json!({"type": "resize", "cols": 100, "rows": 30}).to_string();
+    term.ws
+        .send(Message::Text(resize.into()))
+        .await
+        .expect("send a resize");
+    // A reload gets the scrollback of both streams.
+    let mut again = TerminalClient::open(&server, &path).await;
+    let replay = again.read_until("got-abc", WAIT).await;
+    assert!(
+        replay.contains("to-out") && replay.contains("to-err"),
+        "{replay:?}"
+    );
+    server.shutdown().await;
+}

@@ -72,7 +72,7 @@ pub enum LiveError {
     Spec(#[from] isolab_shared::SpecError),
     #[error("{0}")]
     Limit(#[from] isolab_shared::limits::LimitError),
-    #[error("container '{0}' has no terminal (it was created with tty false, or adopted after a restart)")]
+    #[error("container '{0}' has no terminal (it was adopted after a restart)")]
     NoTerminal(String),
     #[error("container '{0}' is not running")]
     NotRunning(String),
@@ -120,6 +120,13 @@ impl From<RuntimeError> for LiveError {
             other => LiveError::Runtime(other),
         }
     }
+}
+
+/// How a new container's command talks: its PTY, or its three pipes.
+enum CommandIo {
+    Pty(OwnedFd),
+    Pipes(runtime::ContainerPipes),
+    None,
 }
 
 /// What `POST /containers/{id}/exec` takes.
@@ -307,17 +314,21 @@ impl Supervisor {
         }
         self.reserve(owner)?;
         let config = self.config.runtime.clone();
-        let made = blocking(
-            move || -> Result<(Container, Option<OwnedFd>), RuntimeError> {
-                let mut container = Container::create(&config, &spec, runtime::Stdio::Null)?;
-                let tty = container.take_tty();
-                if let Err(e) = container.start() {
-                    let _ = container.delete();
-                    return Err(e);
-                }
-                Ok((container, tty))
-            },
-        )
+        let made = blocking(move || -> Result<(Container, CommandIo), RuntimeError> {
+            // Without a terminal the command gets pipes, so its output still reaches
+            // the terminal WebSocket (and input its stdin).
+            let mut container = Container::create(&config, &spec, runtime::Stdio::Pipes)?;
+            let io = match (container.take_tty(), container.take_pipes()) {
+                (Some(master), _) => CommandIo::Pty(master),
+                (None, Some(pipes)) => CommandIo::Pipes(pipes),
+                (None, None) => CommandIo::None,
+            };
+            if let Err(e) = container.start() {
+                let _ = container.delete();
+                return Err(e);
+            }
+            Ok((container, io))
+        })
         .await;
         let result = match made {
             Ok(Ok(made)) => self.register(made, owner).await,
@@ -330,18 +341,23 @@ impl Supervisor {
 
     async fn register(
         self: &Arc<Self>,
-        (container, tty): (Container, Option<OwnedFd>),
+        (container, io): (Container, CommandIo),
         owner: &str,
     ) -> Result<ContainerState, LiveError> {
-        let terminal = match tty {
-            Some(master) => Some(TerminalSession::start(master).map_err(|e| {
-                LiveError::Runtime(RuntimeError::Sys(
-                    "terminal",
-                    nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-                ))
-            })?),
-            None => None,
+        let session = match io {
+            CommandIo::Pty(master) => Some(TerminalSession::start(master)),
+            CommandIo::Pipes(p) => Some(TerminalSession::start_pipes(
+                p.stdin,
+                vec![p.stdout, p.stderr],
+            )),
+            CommandIo::None => None,
         };
+        let terminal = session.transpose().map_err(|e| {
+            LiveError::Runtime(RuntimeError::Sys(
+                "terminal",
+                nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+            ))
+        })?;
         let record = container.record().clone();
         let init_pid = container.init_pid().unwrap_or(0);
         let entry = Arc::new(Entry {
