@@ -132,6 +132,12 @@ async fn restart_after_kill_9_adopts_the_living_and_cleans_the_dead() {
         json!({"command": ["/bin/sleep", "600"], "tty": false}),
     )
     .await;
+    let shell = create(
+        &http,
+        &first.base,
+        json!({"command": ["/bin/sh"], "tty": true}),
+    )
+    .await;
     first.kill_9();
 
     // The second container dies while no server watches it.
@@ -166,6 +172,33 @@ async fn restart_after_kill_9_adopts_the_living_and_cleans_the_dead() {
     );
     assert!(!state_root.join(&dead).exists(), "its state dir is removed");
     assert!(!cgroup_left(&dead), "its cgroup is removed");
+
+    // The adopted shell's terminal comes back: its PID 1 kept the PTY master.
+    let url = format!(
+        "{}/api/v1/containers/{shell}/terminal?token={TOKEN}",
+        second.base.replacen("http://", "ws://", 1)
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("the adopted container has a terminal");
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    ws.send(Message::Binary(b"echo adop''ted\n".to_vec().into()))
+        .await
+        .expect("type");
+    let mut output = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !String::from_utf8_lossy(&output).contains("adopted") {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, ws.next()).await {
+            Ok(Some(Ok(Message::Binary(b)))) => output.extend_from_slice(&b),
+            Ok(Some(Ok(_))) => {}
+            other => panic!(
+                "no echo from the adopted shell ({other:?}): {:?}",
+                String::from_utf8_lossy(&output)
+            ),
+        }
+    }
 
     // The adopted one can still be removed, leaving nothing.
     let r = http

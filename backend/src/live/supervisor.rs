@@ -72,7 +72,9 @@ pub enum LiveError {
     Spec(#[from] isolab_shared::SpecError),
     #[error("{0}")]
     Limit(#[from] isolab_shared::limits::LimitError),
-    #[error("container '{0}' has no terminal (it was adopted after a restart)")]
+    #[error(
+        "container '{0}' has no terminal (adopted after a restart: only containers with a tty get theirs back)"
+    )]
     NoTerminal(String),
     #[error("container '{0}' is not running")]
     NotRunning(String),
@@ -645,12 +647,15 @@ impl Supervisor {
 
     async fn adopt(self: &Arc<Self>, record: ContainerRecord) {
         let init_pid = record.init_pid.unwrap_or(0);
+        // Its PID 1 kept a copy of the PTY master; new output shows from here on.
+        let terminal =
+            runtime::adopted_tty(&record).and_then(|master| TerminalSession::start(master).ok());
         let entry = Arc::new(Entry {
             id: record.id.clone(),
             owner: String::new(),
             record: Mutex::new(record.clone()),
             container: Mutex::new(None),
-            terminal: None,
+            terminal,
             execs: Mutex::new(BTreeMap::new()),
             removed: AtomicBool::new(false),
             limit_marks: Mutex::new((0, 0)),

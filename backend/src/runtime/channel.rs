@@ -36,6 +36,10 @@ pub enum ControlMessage {
     Created {
         steps: Vec<SetupStep>,
         isolation: IsolationFacts,
+        /// PID 1's own copy of the PTY master, by fd number (see
+        /// `ContainerRecord::init_tty_fd`).
+        #[serde(default)]
+        tty_fd_in_init: Option<i32>,
     },
     /// Runtime -> init: run the command.
     Start,

@@ -3,7 +3,7 @@
 //!
 //! Every call blocks; the server runs them on blocking threads.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{chown, DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -266,6 +266,7 @@ impl Container {
         let mut helper_steps = Vec::new();
         let mut created = None;
         let mut tty = None;
+        let mut init_tty_fd = None;
         while init_pid.is_none() || created.is_none() {
             match ours.recv() {
                 Ok((ControlMessage::UidMapNeeded { pid }, _)) => {
@@ -286,8 +287,16 @@ impl Container {
                     init_pid = Some(pid);
                     guard.init_pid = Some(pid);
                 }
-                Ok((ControlMessage::Created { steps, isolation }, mut fds)) => {
+                Ok((
+                    ControlMessage::Created {
+                        steps,
+                        isolation,
+                        tty_fd_in_init,
+                    },
+                    mut fds,
+                )) => {
                     tty = fds.pop();
+                    init_tty_fd = tty_fd_in_init;
                     created = Some((steps, isolation));
                 }
                 Ok((ControlMessage::Failed { step, error, .. }, _)) => {
@@ -369,6 +378,7 @@ impl Container {
             cgroup: guard.cgroup.clone(),
             setup: log.into_steps(),
             isolation,
+            init_tty_fd,
         };
         record.save()?;
         let cgroup = guard.cgroup.take();
@@ -610,6 +620,35 @@ impl Container {
         }
         state::remove_state_dir(&self.record.state_dir)
     }
+}
+
+/// Takes back the PTY master that a running container's PID 1 keeps (see
+/// [`ContainerRecord::init_tty_fd`]): for a server that adopts the container after a
+/// restart. `None` when it has no terminal or its PID 1 is gone.
+pub fn adopted_tty(record: &ContainerRecord) -> Option<OwnedFd> {
+    let (pid, fd) = (record.init_pid?, record.init_tty_fd?);
+    if !record.init_alive() {
+        return None;
+    }
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if pidfd < 0 {
+        return None;
+    }
+    // SAFETY: pidfd_open returned a new fd that nothing else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
+    // The pidfd pins the process; check that it is still the recorded PID 1.
+    if !record.init_alive() {
+        return None;
+    }
+    // SAFETY: pidfd_getfd takes a pidfd, a fd number and flags; it returns a new fd
+    // (close-on-exec) or -1.
+    let master = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+    if master < 0 {
+        return None;
+    }
+    // SAFETY: pidfd_getfd returned a new fd that nothing else owns.
+    Some(unsafe { OwnedFd::from_raw_fd(master as i32) })
 }
 
 /// Sets a PTY's window size (TIOCSWINSZ); the command gets SIGWINCH.

@@ -328,6 +328,7 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
         let created = ControlMessage::Created {
             steps: log.into_steps(),
             isolation: facts,
+            tty_fd_in_init: master.as_ref().map(|m| m.as_raw_fd()),
         };
         let fds: Vec<BorrowedFd<'_>> = master.iter().map(|m| m.as_fd()).collect();
         channel.send(&created, &fds).is_ok()
@@ -371,8 +372,9 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
             }
         }
     };
-    // The caller holds the master now; the command holds the slave and its stdio.
-    drop(master);
+    // The command holds the slave and its stdio. PID 1 keeps its copy of the master
+    // (close-on-exec, and PID 1 is not dumpable) for a server that adopts the container
+    // after a restart: it takes the terminal back with pidfd_getfd.
     drop(stdio);
     let (code, signal) = reaper::reap_until_exit(child, &signals);
     for root in &leave_to {

@@ -60,7 +60,7 @@ use std::path::PathBuf;
 use isolab_shared::{NamespaceKind, SpecError};
 
 pub use cleanup::{gc, remove, GcReport};
-pub use container::{resize, Container, ContainerPipes, Stdio};
+pub use container::{adopted_tty, resize, Container, ContainerPipes, Stdio};
 pub use describe::describe;
 pub use init_process::{init_helper_main, INIT_ARGV0};
 pub use state::{list, ContainerRecord};

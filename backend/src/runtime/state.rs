@@ -39,6 +39,10 @@ pub struct ContainerRecord {
     pub setup: Vec<SetupStep>,
     #[serde(default)]
     pub isolation: IsolationFacts,
+    /// The fd number under which PID 1 keeps a copy of the PTY master, so that a
+    /// server adopting the container can take the terminal back (pidfd_getfd).
+    #[serde(default)]
+    pub init_tty_fd: Option<i32>,
 }
 
 impl ContainerRecord {
