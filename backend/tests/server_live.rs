@@ -167,6 +167,30 @@ async fn container_streams_events_terminal_and_process_events() {
     let host = isolab::sysinfo::hostname();
     assert!(out.contains(&format!("host={host}")), "{out}");
 
+    // An exec into every namespace gets its terminal from the container's devpts:
+    // `tty` names it, and the container's /dev/pts lists it.
+    let exec: serde_json::Value = server
+        .post(&format!("/containers/{id}/exec"))
+        .json(&json!({"command": ["/bin/sh"], "tty": true}))
+        .send()
+        .await
+        .expect("exec")
+        .json()
+        .await
+        .expect("json");
+    let exec_id = exec["id"].as_str().expect("exec id");
+    let mut inside = TerminalClient::open(
+        &server,
+        &format!("/containers/{id}/exec/{exec_id}/terminal"),
+    )
+    .await;
+    inside
+        .type_text("t=$(tty); ls $t >/dev/null && echo tty=$t end$((40+3))\n")
+        .await;
+    let out = inside.read_until("end43", WAIT).await;
+    assert!(out.contains("tty=/dev/pts/"), "{out}");
+    assert!(!out.contains("not a tty"), "{out}");
+
     // Remove: gone from the API, the stream, the state dir and the cgroups.
     let removed = server
         .delete(&format!("/containers/{id}"))

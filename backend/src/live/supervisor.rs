@@ -583,15 +583,9 @@ impl Supervisor {
             spec.tty,
         )?;
         let config = self.config.runtime.clone();
-        let (child, master) = blocking(move || -> Result<_, LiveError> {
-            let sys = |e| LiveError::Runtime(RuntimeError::Sys("openpty", e));
-            let pty = nix::pty::openpty(None, None).map_err(sys)?;
-            let a = pty.slave.try_clone().map_err(|_| sys(nix::Error::EMFILE))?;
-            let b = pty.slave.try_clone().map_err(|_| sys(nix::Error::EMFILE))?;
-            let child = exec::spawn(&config, &request, [pty.slave, a, b])?;
-            Ok((child, pty.master))
-        })
-        .await??;
+        // The helper opens the terminal inside the container (its devpts) and hands
+        // the master back.
+        let (child, master) = blocking(move || exec::spawn(&config, &request)).await??;
         let terminal = TerminalSession::start(master).map_err(|e| {
             LiveError::Runtime(RuntimeError::Sys(
                 "terminal",

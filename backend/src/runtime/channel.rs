@@ -50,6 +50,9 @@ pub enum ControlMessage {
         code: Option<i32>,
         signal: Option<i32>,
     },
+    /// Exec helper -> runtime: the PTY master of the process it runs, opened from the
+    /// devpts of the mount namespace it entered (the container's own).
+    ExecTerminal,
     /// Helper or init -> runtime: a step failed; the helper exits.
     Failed {
         step: String,

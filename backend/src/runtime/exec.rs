@@ -10,7 +10,7 @@
 //! the container's capabilities, sets no_new_privs, closes stray fds and execs.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -21,6 +21,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
 use serde::{Deserialize, Serialize};
 
+use super::channel::{ControlChannel, ControlMessage};
 use super::clone3::clone_flags;
 use super::plan::{DEFAULT_CAPABILITIES, DEFAULT_PATH};
 use super::security;
@@ -95,42 +96,113 @@ impl ExecRequest {
     }
 }
 
-/// Starts the exec helper with `stdio` as the process's stdin, stdout and stderr.
-/// The returned child exits with the command's status (128 + signal if killed).
+/// Starts the exec helper and returns it with the PTY master of its process. The
+/// helper opens the PTY in the mount namespace it entered, so the process's terminal
+/// belongs to the container's devpts (`tty` inside names it), and sends the master
+/// back over a control channel given as its stdin. The returned child exits with the
+/// command's status (128 + signal if killed).
 pub fn spawn(
     config: &RuntimeConfig,
     request: &ExecRequest,
-    stdio: [OwnedFd; 3],
-) -> Result<Child, RuntimeError> {
+) -> Result<(Child, OwnedFd), RuntimeError> {
     let json = serde_json::to_string(request)
         .map_err(|e| RuntimeError::Protocol(format!("cannot encode the exec request: {e}")))?;
-    let [stdin, stdout, stderr] = stdio;
-    Command::new(&config.helper_exe)
+    let (ours, theirs) = ControlChannel::pair()?;
+    let mut child = Command::new(&config.helper_exe)
         .arg0(EXEC_ARGV0)
         .env_clear()
         .env(REQUEST_ENV, json)
-        .stdin(Stdio::from(stdin))
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::from(stderr))
+        .stdin(Stdio::from(theirs.into_fd()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| RuntimeError::Helper(config.helper_exe.clone(), e))
+        .map_err(|e| RuntimeError::Helper(config.helper_exe.clone(), e))?;
+    let failed = |child: &mut Child, error: String| {
+        let _ = child.kill();
+        let _ = child.wait();
+        RuntimeError::SetupFailed {
+            step: "exec".into(),
+            error,
+        }
+    };
+    match ours.recv() {
+        Ok((ControlMessage::ExecTerminal, mut fds)) if fds.len() == 1 => {
+            let master = fds
+                .pop()
+                .ok_or_else(|| failed(&mut child, "no terminal".into()))?;
+            Ok((child, master))
+        }
+        Ok((ControlMessage::Failed { error, .. }, _)) => Err(failed(&mut child, error)),
+        Ok((other, _)) => Err(failed(&mut child, format!("unexpected {other:?}"))),
+        Err(e) => Err(failed(
+            &mut child,
+            format!("the exec helper ended early: {e}"),
+        )),
+    }
 }
 
 /// Entry point of the exec helper. Never returns.
 pub fn exec_helper_main() -> ! {
     let _ = security::set_not_dumpable();
-    let code = match run_exec_helper() {
+    // SAFETY: fd 0 is the control channel `spawn` gave us, ours alone from here on.
+    let channel = ControlChannel::from_fd(unsafe { OwnedFd::from_raw_fd(0) });
+    let code = match run_exec_helper(channel) {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("isolab exec: {message}");
+        Err((channel, message)) => {
+            if let Some(channel) = channel {
+                let _ = channel.send(
+                    &ControlMessage::Failed {
+                        step: "exec".into(),
+                        error: message,
+                        steps: Vec::new(),
+                    },
+                    &[],
+                );
+            } else {
+                // After the terminal exists, errors show in it.
+                eprintln!("isolab exec: {message}");
+            }
             126
         }
     };
     std::process::exit(code)
 }
 
+/// Opens a PTY pair from `/dev/ptmx` of the current mount namespace.
+fn open_pty() -> Result<(OwnedFd, OwnedFd), String> {
+    use nix::fcntl::OFlag;
+    use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(|e| format!("open /dev/ptmx: {e}"))?;
+    grantpt(&master).map_err(|e| format!("grantpt: {e}"))?;
+    unlockpt(&master).map_err(|e| format!("unlockpt: {e}"))?;
+    let name = ptsname_r(&master).map_err(|e| format!("ptsname: {e}"))?;
+    let slave = nix::fcntl::open(
+        name.as_str(),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| format!("open {name}: {e}"))?;
+    // SAFETY: both fds were just opened here; PtyMaster owns its fd and gives it up.
+    let master = unsafe { OwnedFd::from_raw_fd(master.into_raw_fd()) };
+    // SAFETY: as above, for the slave.
+    let slave = unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(slave)) };
+    Ok((master, slave))
+}
+
+/// An error, with the channel still there to report it (before the terminal exists).
+type HelperError = (Option<ControlChannel>, String);
+
 /// The helper's work; returns the exit code to pass on.
-fn run_exec_helper() -> Result<i32, String> {
+fn run_exec_helper(channel: ControlChannel) -> Result<i32, HelperError> {
+    let mut channel = Some(channel);
+    let code = enter_and_run(&mut channel).map_err(|message| (channel.take(), message))?;
+    Ok(code)
+}
+
+/// Joins, enters, opens the terminal (handing its master over `channel`, which is then
+/// gone), forks and waits for the command.
+fn enter_and_run(channel: &mut Option<ControlChannel>) -> Result<i32, String> {
     let json = std::env::var(REQUEST_ENV).map_err(|_| "no exec request".to_string())?;
     let request: ExecRequest =
         serde_json::from_str(&json).map_err(|e| format!("bad exec request: {e}"))?;
@@ -173,6 +245,18 @@ fn run_exec_helper() -> Result<i32, String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| "the environment contains a NUL byte".to_string())?;
     let entered_mnt = request.namespaces.contains(&NamespaceKind::Mnt);
+    // The terminal comes from the devpts of the mount namespace we are in now.
+    let (master, slave) = open_pty()?;
+    if let Some(c) = channel.take() {
+        c.send(&ControlMessage::ExecTerminal, &[master.as_fd()])
+            .map_err(|e| format!("cannot hand the terminal over: {e}"))?;
+        // Dropped here: fd 0 closes before the slave takes its place.
+    }
+    drop(master);
+    for target in 0..3 {
+        security::dup2_raw(slave.as_raw_fd(), target).map_err(|e| format!("dup2: {e}"))?;
+    }
+    drop(slave);
     // SAFETY: this helper is single-threaded, so the child may run any code.
     match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
         ForkResult::Child => {
