@@ -181,8 +181,15 @@ fn fifty_concurrent_containers_leave_nothing() {
     for t in &traces {
         assert_gone(t);
     }
-    assert!(root.leftover_dirs().is_empty());
-    assert!(isolab_cgroups().difference(&before).next().is_none());
+    assert_nothing_left(&root, &before);
+}
+
+/// No state dir, no cgroup beyond `before`, and no child process is left.
+fn assert_nothing_left(root: &TestRoot, before: &BTreeSet<String>) {
+    let left = root.leftover_dirs();
+    assert!(left.is_empty(), "state dirs left: {left:?}");
+    let groups: Vec<_> = isolab_cgroups().difference(before).cloned().collect();
+    assert!(groups.is_empty(), "cgroups left: {groups:?}");
     assert!(
         my_children().is_empty(),
         "children left: {:?}",
@@ -219,17 +226,7 @@ fn a_failed_start_leaves_nothing() {
         assert!(!err.to_string().contains('\n'), "one line: {err}");
     }
     drop(empty_image);
-    assert!(
-        root.leftover_dirs().is_empty(),
-        "{:?}",
-        root.leftover_dirs()
-    );
-    assert!(isolab_cgroups().difference(&before).next().is_none());
-    assert!(
-        my_children().is_empty(),
-        "children left: {:?}",
-        my_children()
-    );
+    assert_nothing_left(&root, &before);
 }
 
 #[test]

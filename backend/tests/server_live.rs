@@ -19,6 +19,21 @@ fn unique(tag: &str) -> String {
     format!("{tag}-{}-{n}", std::process::id())
 }
 
+/// Starts `exec` in container `id` and attaches to its terminal.
+async fn open_exec(server: &TestServer, id: &str, body: serde_json::Value) -> TerminalClient {
+    let exec: serde_json::Value = server
+        .post(&format!("/containers/{id}/exec"))
+        .json(&body)
+        .send()
+        .await
+        .expect("exec")
+        .json()
+        .await
+        .expect("json");
+    let exec_id = exec["id"].as_str().expect("exec id");
+    TerminalClient::open(server, &format!("/containers/{id}/exec/{exec_id}/terminal")).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn container_streams_events_terminal_and_process_events() {
     let server = TestServer::start("stream").await;
@@ -141,19 +156,10 @@ async fn container_streams_events_terminal_and_process_events() {
 
     // Exec, entering only the net namespace: it sees the container's interfaces
     // but the host's hostname.
-    let exec: serde_json::Value = server
-        .post(&format!("/containers/{id}/exec"))
-        .json(&json!({"command": ["/bin/sh"], "tty": true, "namespaces": ["net"]}))
-        .send()
-        .await
-        .expect("exec")
-        .json()
-        .await
-        .expect("json");
-    let exec_id = exec["id"].as_str().expect("exec id");
-    let mut exec_term = TerminalClient::open(
+    let mut exec_term = open_exec(
         &server,
-        &format!("/containers/{id}/exec/{exec_id}/terminal"),
+        &id,
+        json!({"command": ["/bin/sh"], "tty": true, "namespaces": ["net"]}),
     )
     .await;
     // The arithmetic marker only appears in the output, not in the echoed command.
@@ -169,21 +175,7 @@ async fn container_streams_events_terminal_and_process_events() {
 
     // An exec into every namespace gets its terminal from the container's devpts:
     // `tty` names it, and the container's /dev/pts lists it.
-    let exec: serde_json::Value = server
-        .post(&format!("/containers/{id}/exec"))
-        .json(&json!({"command": ["/bin/sh"], "tty": true}))
-        .send()
-        .await
-        .expect("exec")
-        .json()
-        .await
-        .expect("json");
-    let exec_id = exec["id"].as_str().expect("exec id");
-    let mut inside = TerminalClient::open(
-        &server,
-        &format!("/containers/{id}/exec/{exec_id}/terminal"),
-    )
-    .await;
+    let mut inside = open_exec(&server, &id, json!({"command": ["/bin/sh"], "tty": true})).await;
     inside
         .type_text("t=$(tty); ls $t >/dev/null && echo tty=$t end$((40+3))\n")
         .await;

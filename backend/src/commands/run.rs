@@ -1,6 +1,6 @@
 //! `isolab run`: a command in a new container, with its exit code passed on.
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -76,12 +76,17 @@ extern "C" fn forward_signal(sig: libc::c_int) {
     if sig == libc::SIGWINCH {
         let master = RESIZE_FD.load(Ordering::Relaxed);
         if master >= 0 {
-            // SAFETY: winsize is plain data; both ioctls only read or write it.
-            unsafe {
-                let mut ws: libc::winsize = std::mem::zeroed();
-                if libc::ioctl(libc::STDIN_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 {
-                    libc::ioctl(master, libc::TIOCSWINSZ, &ws);
-                }
+            // SAFETY: stdin lives as long as the process; the master stays open while
+            // RESIZE_FD names it (it is reset before the master is closed).
+            let (stdin, master) = unsafe {
+                (
+                    BorrowedFd::borrow_raw(libc::STDIN_FILENO),
+                    BorrowedFd::borrow_raw(master),
+                )
+            };
+            // Both are single ioctls on stack data, fine in a handler.
+            if let Some((cols, rows)) = runtime::terminal::window_size(stdin) {
+                let _ = runtime::resize(master, cols, rows);
             }
         }
         return;

@@ -59,6 +59,21 @@ pub struct Container {
     pipes: Option<ContainerPipes>,
 }
 
+/// What PID 1 has said about its command's end so far.
+#[derive(Default)]
+struct EndReport {
+    /// The command's exit code or signal.
+    exited: Option<(Option<i32>, Option<i32>)>,
+    /// The command could not be exec'd.
+    exec_failed: Option<RuntimeError>,
+}
+
+impl EndReport {
+    fn is_known(&self) -> bool {
+        self.exited.is_some() || self.exec_failed.is_some()
+    }
+}
+
 /// Undoes a half-made container when setup fails: processes, cgroup, state dir.
 struct SetupGuard {
     state_dir: PathBuf,
@@ -485,48 +500,43 @@ impl Container {
         if let Some(exit) = &self.record.exit {
             return Ok(exit.clone());
         }
-        let mut reported = None;
-        let mut exec_failed = None;
+        let mut end = EndReport::default();
         // One message at a time until the command runs (or cannot); after that PID 1
         // sends only its command's end, which waits in the socket while we sleep in
         // waitpid. One wakeup at the end, not one per message and one more for EOF.
         // `run`'s PID 1 reports once, after its command started: no Started follows.
-        let mut started = self.record.status == ContainerStatus::Running;
-        while !started && reported.is_none() && exec_failed.is_none() {
-            match self.channel.recv() {
-                Ok((message, _)) => {
-                    started = matches!(message, ControlMessage::Started { .. });
-                    self.take_message(message, &mut reported, &mut exec_failed)?;
-                }
-                Err(_) => break,
-            }
+        if self.record.status != ContainerStatus::Running {
+            self.read_until(&mut end, |m| matches!(m, ControlMessage::Started { .. }))?;
         }
-        let pid = Pid::from_raw(self.record.init_pid.unwrap_or(0) as i32);
-        let released = if self.release_before_teardown {
-            self.wait_for_release(&mut reported, &mut exec_failed)?
-        } else {
+        // With `release_before_teardown`, PID 1 reports the end once it has left the
+        // container's groups: they can be removed while its namespaces are torn down,
+        // and the caller, which exits next, need not reap it. Without a report (PID 1
+        // failed or died) it is reaped as usual; a kept container always is, so that
+        // its record says it is gone.
+        let released = self.release_before_teardown
+            && self.read_until(&mut end, |_| false)?
+            && end.exec_failed.is_none();
+        let waited = if released && !persist {
             None
-        };
-        // A kept container is reaped all the same: its record must say it is gone.
-        let waited = match released {
-            Some(released) if !persist => Ok(released),
-            _ => loop {
+        } else {
+            let pid = Pid::from_raw(self.record.init_pid.unwrap_or(0) as i32);
+            Some(loop {
                 match waitpid(pid, None) {
                     Err(nix::Error::EINTR) => continue,
                     other => break other,
                 }
-            },
+            })
         };
         while self.channel.readable_within(0) {
             match self.channel.recv() {
-                Ok((message, _)) => self.take_message(message, &mut reported, &mut exec_failed)?,
+                Ok((message, _)) => self.take_message(message, &mut end)?,
                 Err(_) => break,
             }
         }
-        let (code, signal) = match (reported, waited) {
+        let (code, signal) = match (end.exited, waited) {
             (Some(r), _) => r,
-            (None, Ok(WaitStatus::Exited(_, c))) => (Some(c), None),
-            (None, Ok(WaitStatus::Signaled(_, s, _))) => (None, Some(s as i32)),
+            (None, Some(Ok(WaitStatus::Exited(_, c)))) => (Some(c), None),
+            (None, Some(Ok(WaitStatus::Signaled(_, s, _)))) => (None, Some(s as i32)),
             (None, _) => (None, None),
         };
         let oom_killed = self.cgroup.as_ref().is_some_and(|cg| cg.oom_kills() > 0);
@@ -541,39 +551,40 @@ impl Container {
             self.record.status = ContainerStatus::Exited;
             self.record.exit = Some(exit.clone());
         }
-        if let Some(e) = exec_failed {
+        if let Some(e) = end.exec_failed {
             return Err(e);
         }
         Ok(exit)
     }
 
-    /// With `release_before_teardown`: waits for PID 1's report of the command's end,
-    /// sent once PID 1 has left the container's groups, so they can be removed while
-    /// its namespaces are torn down. `None` when no report came (PID 1 failed or
-    /// died): it is then reaped as usual.
-    fn wait_for_release(
+    /// Reads PID 1's messages until one satisfies `stop` or the end is known; false
+    /// when the channel closed first.
+    fn read_until(
         &mut self,
-        reported: &mut Option<(Option<i32>, Option<i32>)>,
-        exec_failed: &mut Option<RuntimeError>,
-    ) -> Result<Option<WaitStatus>, RuntimeError> {
-        while reported.is_none() && exec_failed.is_none() {
-            match self.channel.recv() {
-                Ok((message, _)) => self.take_message(message, reported, exec_failed)?,
-                Err(_) => return Ok(None),
+        end: &mut EndReport,
+        stop: fn(&ControlMessage) -> bool,
+    ) -> Result<bool, RuntimeError> {
+        while !end.is_known() {
+            let Ok((message, _)) = self.channel.recv() else {
+                return Ok(false);
+            };
+            let stop_here = stop(&message);
+            self.take_message(message, end)?;
+            if stop_here {
+                break;
             }
         }
-        Ok(exec_failed.is_none().then_some(WaitStatus::StillAlive))
+        Ok(true)
     }
 
     /// Folds one message from PID 1 into what `wait` reports.
     fn take_message(
         &mut self,
         message: ControlMessage,
-        reported: &mut Option<(Option<i32>, Option<i32>)>,
-        exec_failed: &mut Option<RuntimeError>,
+        end: &mut EndReport,
     ) -> Result<(), RuntimeError> {
         match message {
-            ControlMessage::Exited { code, signal } => *reported = Some((code, signal)),
+            ControlMessage::Exited { code, signal } => end.exited = Some((code, signal)),
             ControlMessage::Started { steps } => {
                 if self.record.status == ContainerStatus::Running {
                     self.record.setup.extend(steps);
@@ -583,7 +594,7 @@ impl Container {
             }
             ControlMessage::Failed { step, error, steps } => {
                 self.record.setup.extend(steps);
-                *exec_failed = Some(RuntimeError::SetupFailed { step, error });
+                end.exec_failed = Some(RuntimeError::SetupFailed { step, error });
             }
             _ => {}
         }

@@ -10,7 +10,7 @@
 //! the container's capabilities, sets no_new_privs, closes stray fds and execs.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -145,11 +145,11 @@ pub fn spawn(
 pub fn exec_helper_main() -> ! {
     let _ = security::set_not_dumpable();
     // SAFETY: fd 0 is the control channel `spawn` gave us, ours alone from here on.
-    let channel = ControlChannel::from_fd(unsafe { OwnedFd::from_raw_fd(0) });
-    let code = match run_exec_helper(channel) {
-        Ok(code) => code,
-        Err((channel, message)) => {
-            if let Some(channel) = channel {
+    let mut channel = Some(ControlChannel::from_fd(unsafe { OwnedFd::from_raw_fd(0) }));
+    let code = enter_and_run(&mut channel).unwrap_or_else(|message| {
+        match channel {
+            // Before the terminal exists: the runtime reports it to the API's caller.
+            Some(channel) => {
                 let _ = channel.send(
                     &ControlMessage::Failed {
                         step: "exec".into(),
@@ -158,46 +158,13 @@ pub fn exec_helper_main() -> ! {
                     },
                     &[],
                 );
-            } else {
-                // After the terminal exists, errors show in it.
-                eprintln!("isolab exec: {message}");
             }
-            126
+            // After: it shows in the terminal.
+            None => eprintln!("isolab exec: {message}"),
         }
-    };
+        126
+    });
     std::process::exit(code)
-}
-
-/// Opens a PTY pair from `/dev/ptmx` of the current mount namespace.
-fn open_pty() -> Result<(OwnedFd, OwnedFd), String> {
-    use nix::fcntl::OFlag;
-    use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
-    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
-        .map_err(|e| format!("open /dev/ptmx: {e}"))?;
-    grantpt(&master).map_err(|e| format!("grantpt: {e}"))?;
-    unlockpt(&master).map_err(|e| format!("unlockpt: {e}"))?;
-    let name = ptsname_r(&master).map_err(|e| format!("ptsname: {e}"))?;
-    let slave = nix::fcntl::open(
-        name.as_str(),
-        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(|e| format!("open {name}: {e}"))?;
-    // SAFETY: both fds were just opened here; PtyMaster owns its fd and gives it up.
-    let master = unsafe { OwnedFd::from_raw_fd(master.into_raw_fd()) };
-    // SAFETY: as above, for the slave.
-    let slave = unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(slave)) };
-    Ok((master, slave))
-}
-
-/// An error, with the channel still there to report it (before the terminal exists).
-type HelperError = (Option<ControlChannel>, String);
-
-/// The helper's work; returns the exit code to pass on.
-fn run_exec_helper(channel: ControlChannel) -> Result<i32, HelperError> {
-    let mut channel = Some(channel);
-    let code = enter_and_run(&mut channel).map_err(|message| (channel.take(), message))?;
-    Ok(code)
 }
 
 /// Joins, enters, opens the terminal (handing its master over `channel`, which is then
@@ -246,7 +213,8 @@ fn enter_and_run(channel: &mut Option<ControlChannel>) -> Result<i32, String> {
         .map_err(|_| "the environment contains a NUL byte".to_string())?;
     let entered_mnt = request.namespaces.contains(&NamespaceKind::Mnt);
     // The terminal comes from the devpts of the mount namespace we are in now.
-    let (master, slave) = open_pty()?;
+    let (master, slave) =
+        super::terminal::open_pty_pair().map_err(|e| format!("open a pty: {e}"))?;
     if let Some(c) = channel.take() {
         c.send(&ControlMessage::ExecTerminal, &[master.as_fd()])
             .map_err(|e| format!("cannot hand the terminal over: {e}"))?;

@@ -422,30 +422,13 @@ fn resolve_program(plan: &Plan) -> Result<CString, StepFailed> {
 
 /// Opens a PTY pair from the container's own devpts (/dev/ptmx after pivot_root).
 fn open_pty(log: &mut StepLog) -> Result<(OwnedFd, OwnedFd), StepFailed> {
-    use nix::fcntl::OFlag;
-    use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
-    let r = log.record(
+    log.record(
         SetupPhase::Process,
         "open pty",
         "open(\"/dev/ptmx\", O_RDWR|O_NOCTTY|O_CLOEXEC); unlockpt; open(ptsname)",
-        || {
-            let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)?;
-            grantpt(&master)?;
-            unlockpt(&master)?;
-            let name = ptsname_r(&master)?;
-            let slave = nix::fcntl::open(
-                name.as_str(),
-                OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
-                nix::sys::stat::Mode::empty(),
-            )?;
-            let slave = std::os::fd::IntoRawFd::into_raw_fd(slave);
-            // SAFETY: both fds were just opened by us; PtyMaster owns its fd.
-            let master_fd =
-                unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(master)) };
-            Ok::<_, nix::Error>((master_fd, unsafe { OwnedFd::from_raw_fd(slave) }))
-        },
-    );
-    r.map_err(|e| StepFailed {
+        super::terminal::open_pty_pair,
+    )
+    .map_err(|e| StepFailed {
         step: "open pty".into(),
         error: e.to_string(),
     })
