@@ -6,7 +6,8 @@ import { chromium } from 'playwright-core';
 export const isolabBin = process.env.ISOLAB_BIN ?? resolve('target/release/isolab');
 export const artifactsDir = process.env.ISOLAB_ARTIFACTS ?? resolve('artifacts');
 
-// Flags for Chromium as root on a machine with no outside network (see DESIGN.md).
+// Flags for Chromium as root on a machine with no outside network: no sandbox (root),
+// and no background connections, which the closed network would refuse at every start.
 const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',

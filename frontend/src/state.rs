@@ -245,11 +245,7 @@ impl State {
                 format!("{} started: PID 1 is host PID {init_pid}", self.name_of(id)),
             ),
             EventKind::ContainerExited { id, exit } => {
-                let how = match (exit.code, exit.signal) {
-                    (Some(c), _) => format!("exited with code {c}"),
-                    (None, Some(s)) => format!("killed by signal {s}"),
-                    _ => "ended".to_string(),
-                };
+                let how = exit.describe();
                 let bad = exit.code != Some(0);
                 let sev = if bad {
                     Severity::Warning

@@ -198,6 +198,16 @@ impl ExitStatus {
             (None, None) => 255,
         }
     }
+
+    /// How it ended, in the words every view uses: "exited with code 0",
+    /// "killed by signal 9", or "ended" when neither is known.
+    pub fn describe(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(c), _) => format!("exited with code {c}"),
+            (None, Some(s)) => format!("killed by signal {s}"),
+            (None, None) => "ended".to_string(),
+        }
+    }
 }
 
 /// Which part of container setup a step belongs to.

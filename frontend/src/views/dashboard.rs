@@ -24,11 +24,7 @@ pub fn format_uptime(ms: u64) -> String {
 fn status_text(c: &ContainerState) -> String {
     match (c.status, &c.exit) {
         (ContainerStatus::Exited, Some(e)) if e.oom_killed => "OOM-killed".into(),
-        (ContainerStatus::Exited, Some(e)) => match (e.code, e.signal) {
-            (Some(code), _) => format!("exited ({code})"),
-            (None, Some(sig)) => format!("killed (signal {sig})"),
-            _ => "exited".into(),
-        },
+        (ContainerStatus::Exited, Some(e)) => e.describe(),
         (ContainerStatus::Exited, None) => "exited".into(),
         (ContainerStatus::Running, _) => "running".into(),
         (ContainerStatus::Created, _) => "created".into(),
