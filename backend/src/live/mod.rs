@@ -4,10 +4,12 @@
 //! # Layout
 //! - [`supervisor`]: [`Supervisor`]: create, inspect, signal, limit, exec, remove;
 //!   adoption of containers left by a previous server; shutdown.
+//! - [`hub`]: numbers events, keeps the snapshot and the replay buffer, fans out.
 //! - [`watch`]: background work: exit watchers, process events, stats ticks, host refresh.
 //!
 //! The runtime calls block, so they run on tokio's blocking threads.
 
+pub mod hub;
 pub mod supervisor;
 pub mod watch;
 

@@ -15,12 +15,12 @@ use isolab_shared::{
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
+use super::hub::EventHub;
 use super::watch;
 use crate::runtime::describe::state_of;
 use crate::runtime::exec::{self, ExecRequest};
 use crate::runtime::init_process::FIND_COMMAND_STEP;
 use crate::runtime::{self, Container, ContainerRecord, RuntimeConfig, RuntimeError};
-use crate::server::hub::EventHub;
 use crate::terminal::TerminalSession;
 
 /// Limits and timings of a supervisor.
