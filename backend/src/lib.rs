@@ -4,7 +4,6 @@
 //! - [`sysinfo`]: facts about the host (kernel release, cgroup layout, whether live mode works).
 //! - [`runtime`]: the container runtime library (spec -> plan -> apply; lifecycle).
 //! - [`observe`]: reads /proc and cgroupfs into shared types.
-//! - [`terminal`]: PTY sessions shared by many clients, with scrollback.
 //! - [`live`]: the live containers of a server: supervisor, exit watchers, process events.
 //! - [`server`]: axum routes: the embedded UI, token auth, the REST API.
 //! - [`sim_cli`]: `isolab sim`, the simulator's shell in a terminal.
@@ -18,4 +17,3 @@ pub mod runtime;
 pub mod server;
 pub mod sim_cli;
 pub mod sysinfo;
-pub mod terminal;

@@ -5,12 +5,14 @@
 //! - [`supervisor`]: [`Supervisor`]: create, inspect, signal, limit, exec, remove;
 //!   adoption of containers left by a previous server; shutdown.
 //! - [`hub`]: numbers events, keeps the snapshot and the replay buffer, fans out.
+//! - [`terminal`]: terminal sessions shared by many clients, with scrollback.
 //! - [`watch`]: background work: exit watchers, process events, stats ticks, host refresh.
 //!
 //! The runtime calls block, so they run on tokio's blocking threads.
 
 pub mod hub;
 pub mod supervisor;
+pub mod terminal;
 pub mod watch;
 
 pub use supervisor::{ExecSpec, LiveConfig, LiveError, Supervisor};

@@ -16,12 +16,12 @@ use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
 use super::hub::EventHub;
+use super::terminal::TerminalSession;
 use super::watch;
 use crate::runtime::describe::state_of;
 use crate::runtime::exec::{self, ExecRequest};
 use crate::runtime::init_process::FIND_COMMAND_STEP;
 use crate::runtime::{self, Container, ContainerRecord, RuntimeConfig, RuntimeError};
-use crate::terminal::TerminalSession;
 
 /// Limits and timings of a supervisor.
 #[derive(Clone, Debug)]

@@ -661,18 +661,3 @@ pub fn adopted_tty(record: &ContainerRecord) -> Option<OwnedFd> {
     // SAFETY: pidfd_getfd returned a new fd that nothing else owns.
     Some(unsafe { OwnedFd::from_raw_fd(master as i32) })
 }
-
-/// Sets a PTY's window size (TIOCSWINSZ); the command gets SIGWINCH.
-pub fn resize(master: BorrowedFd<'_>, cols: u16, rows: u16) -> Result<(), RuntimeError> {
-    let ws = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads the winsize we pass.
-    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
-        return Err(RuntimeError::Sys("TIOCSWINSZ", nix::Error::last()));
-    }
-    Ok(())
-}

@@ -213,8 +213,7 @@ fn enter_and_run(channel: &mut Option<ControlChannel>) -> Result<i32, String> {
         .map_err(|_| "the environment contains a NUL byte".to_string())?;
     let entered_mnt = request.namespaces.contains(&NamespaceKind::Mnt);
     // The terminal comes from the devpts of the mount namespace we are in now.
-    let (master, slave) =
-        super::terminal::open_pty_pair().map_err(|e| format!("open a pty: {e}"))?;
+    let (master, slave) = super::pty::open_pty_pair().map_err(|e| format!("open a pty: {e}"))?;
     if let Some(c) = channel.take() {
         c.send(&ControlMessage::ExecTerminal, &[master.as_fd()])
             .map_err(|e| format!("cannot hand the terminal over: {e}"))?;

@@ -426,7 +426,7 @@ fn open_pty(log: &mut StepLog) -> Result<(OwnedFd, OwnedFd), StepFailed> {
         SetupPhase::Process,
         "open pty",
         "open(\"/dev/ptmx\", O_RDWR|O_NOCTTY|O_CLOEXEC); unlockpt; open(ptsname)",
-        super::terminal::open_pty_pair,
+        super::pty::open_pty_pair,
     )
     .map_err(|e| StepFailed {
         step: "open pty".into(),

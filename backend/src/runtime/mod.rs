@@ -18,7 +18,7 @@
 //! - [`state`]: `state.json` per container under the state root; PID reuse detection.
 //! - [`cleanup`]: `remove` from any process, and `gc` of leftovers.
 //! - [`mod@describe`]: [`isolab_shared::ContainerState`] from a record plus live observation.
-//! - [`terminal`]: raw mode and PTY relay for the CLI.
+//! - [`pty`]: a PTY pair from the current devpts; a PTY's window size.
 //!
 //! # Why a re-exec'd helper, not clone() from the server
 //! The server is a multi-threaded tokio process: between fork and exec only
@@ -49,20 +49,21 @@ pub mod exec;
 pub mod init_process;
 pub mod launch;
 pub mod plan;
+pub mod pty;
 pub mod reaper;
 pub mod security;
 pub mod state;
 pub mod steps;
-pub mod terminal;
 
 use std::path::PathBuf;
 
 use isolab_shared::{NamespaceKind, SpecError};
 
 pub use cleanup::{gc, remove, GcReport};
-pub use container::{adopted_tty, resize, Container, ContainerPipes, Stdio};
+pub use container::{adopted_tty, Container, ContainerPipes, Stdio};
 pub use describe::describe;
 pub use init_process::{init_helper_main, INIT_ARGV0};
+pub use pty::resize;
 pub use state::{list, ContainerRecord};
 
 /// The default state root.
