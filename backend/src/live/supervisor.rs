@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -10,7 +9,7 @@ use std::time::Duration;
 use isolab_shared::limits::Limits;
 use isolab_shared::{
     ContainerSpec, ContainerState, ContainerStatus, ErrorCode, EventKind, ExitStatus, LimitKind,
-    LiveStatus, NamespaceSet, HOST_IMAGE,
+    LiveStatus, NamespaceSet,
 };
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
@@ -20,7 +19,6 @@ use super::terminal::TerminalSession;
 use super::watch;
 use crate::runtime::describe::state_of;
 use crate::runtime::exec::{self, ExecRequest};
-use crate::runtime::init_process::FIND_COMMAND_STEP;
 use crate::runtime::{self, Container, ContainerRecord, RuntimeConfig, RuntimeError};
 
 /// Limits and timings of a supervisor.
@@ -58,32 +56,18 @@ impl LiveConfig {
 pub enum LiveError {
     #[error("live containers are off: {0}")]
     Unavailable(String),
-    #[error("no container '{0}'")]
-    NotFound(String),
     #[error("no exec session '{0}' in this container")]
     ExecNotFound(String),
     #[error("too many containers: this server allows {0} at once")]
     TooManyOnServer(usize),
     #[error("too many containers: each token may have {0} at once")]
     TooManyForToken(usize),
-    #[error("image directory '{0}' does not exist")]
-    ImageMissing(String),
-    #[error("{0}")]
-    Spec(#[from] isolab_shared::SpecError),
-    #[error("{0}")]
-    Limit(#[from] isolab_shared::limits::LimitError),
     #[error(
         "container '{0}' has no terminal (adopted after a restart: only containers with a tty get theirs back)"
     )]
     NoTerminal(String),
-    #[error("container '{0}' is not running")]
-    NotRunning(String),
-    #[error("a container named '{0}' already exists")]
-    NameTaken(String),
-    #[error("{0}")]
-    CommandNotFound(String),
-    #[error("{0}")]
-    Runtime(RuntimeError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
 }
 
 impl LiveError {
@@ -91,35 +75,12 @@ impl LiveError {
     pub fn code(&self) -> ErrorCode {
         match self {
             LiveError::Unavailable(_) => ErrorCode::LiveUnavailable,
-            LiveError::NotFound(_) | LiveError::ExecNotFound(_) => ErrorCode::NotFound,
+            LiveError::ExecNotFound(_) => ErrorCode::NotFound,
             LiveError::TooManyOnServer(_) | LiveError::TooManyForToken(_) => {
                 ErrorCode::TooManyContainers
             }
-            LiveError::ImageMissing(_) => ErrorCode::ImageNotFound,
-            LiveError::Limit(_) => ErrorCode::LimitOutOfRange,
-            LiveError::Spec(isolab_shared::SpecError::Limit(_)) => ErrorCode::LimitOutOfRange,
-            LiveError::Spec(_) | LiveError::CommandNotFound(_) => ErrorCode::BadRequest,
-            LiveError::NoTerminal(_) | LiveError::NotRunning(_) | LiveError::NameTaken(_) => {
-                ErrorCode::Conflict
-            }
-            LiveError::Runtime(_) => ErrorCode::Internal,
-        }
-    }
-}
-
-impl From<RuntimeError> for LiveError {
-    fn from(e: RuntimeError) -> Self {
-        match e {
-            RuntimeError::NotFound(id) => LiveError::NotFound(id),
-            RuntimeError::ImageMissing(i) => LiveError::ImageMissing(i),
-            RuntimeError::Spec(s) => LiveError::Spec(s),
-            RuntimeError::NameTaken(n) => LiveError::NameTaken(n),
-            RuntimeError::NotRunning(id) => LiveError::NotRunning(id),
-            RuntimeError::CommandNotFound(m) => LiveError::CommandNotFound(m),
-            RuntimeError::SetupFailed { step, error } if step == FIND_COMMAND_STEP => {
-                LiveError::CommandNotFound(error)
-            }
-            other => LiveError::Runtime(other),
+            LiveError::NoTerminal(_) => ErrorCode::Conflict,
+            LiveError::Runtime(e) => e.code(),
         }
     }
 }
@@ -227,10 +188,6 @@ pub struct Supervisor {
     pending: Mutex<Vec<String>>,
 }
 
-fn short_id() -> String {
-    format!("{:08x}", rand::random::<u32>())
-}
-
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, LiveError> {
@@ -274,7 +231,7 @@ impl Supervisor {
             .get(id)
             .or_else(|| entries.values().find(|e| lock(&e.record).name == id))
             .cloned()
-            .ok_or_else(|| LiveError::NotFound(id.to_string()))
+            .ok_or_else(|| RuntimeError::NotFound(id.to_string()).into())
     }
 
     /// Reserves a slot for `owner`, or says which cap is full.
@@ -303,17 +260,12 @@ impl Supervisor {
     /// Creates and starts a container for `owner` (a token's fingerprint).
     pub async fn create(
         self: &Arc<Self>,
-        mut spec: ContainerSpec,
+        spec: ContainerSpec,
         owner: &str,
     ) -> Result<ContainerState, LiveError> {
         self.require_live()?;
-        spec.validate()?;
-        if spec.image != HOST_IMAGE && !Path::new(&spec.image).is_dir() {
-            return Err(LiveError::ImageMissing(spec.image.clone()));
-        }
-        if spec.name.is_none() {
-            spec.name = Some(format!("c-{}", short_id()));
-        }
+        // Bad input is answered before a slot is taken; the runtime checks again.
+        runtime::check_spec(&spec)?;
         self.reserve(owner)?;
         let config = self.config.runtime.clone();
         let made = blocking(move || -> Result<(Container, CommandIo), RuntimeError> {
@@ -457,7 +409,7 @@ impl Supervisor {
         let entry = self.entry(id)?;
         let record = entry.record();
         if record.status == ContainerStatus::Exited || !record.init_alive() {
-            return Err(LiveError::NotRunning(entry.id.clone()));
+            return Err(RuntimeError::NotRunning(entry.id.clone()).into());
         }
         let pid = record.init_pid.unwrap_or(0) as i32;
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)
@@ -494,7 +446,7 @@ impl Supervisor {
 
     /// Changes the limits of a running container.
     pub async fn set_limits(&self, id: &str, limits: Limits) -> Result<ContainerState, LiveError> {
-        limits.validate()?;
+        limits.validate().map_err(RuntimeError::from)?;
         let entry = self.entry(id)?;
         let e = entry.clone();
         let l = limits.clone();
@@ -509,10 +461,9 @@ impl Supervisor {
             let cg = record
                 .cgroup
                 .clone()
-                .ok_or_else(|| LiveError::NotRunning(e.id.clone()))?;
+                .ok_or_else(|| RuntimeError::NotRunning(e.id.clone()))?;
             let mut log = crate::runtime::steps::StepLog::new();
-            cg.set_limits(&l, &mut log)
-                .map_err(|err| LiveError::Runtime(RuntimeError::Cgroup(err.to_string())))?;
+            cg.set_limits(&l, &mut log).map_err(RuntimeError::from)?;
             record.spec.limits = l;
             record.setup.extend(log.into_steps());
             record.save()?;
@@ -592,7 +543,7 @@ impl Supervisor {
                 nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
             ))
         })?;
-        let exec_id = format!("x{}", short_id());
+        let exec_id = format!("x{:08x}", rand::random::<u32>());
         let pid = child.id();
         lock(&entry.execs).insert(exec_id.clone(), ExecSession { terminal });
         // Reap the helper when it ends; its terminal then reports the end by itself.

@@ -119,11 +119,10 @@ fn wanted_controllers(config: &RuntimeConfig, limits: &Limits) -> Vec<Controller
     wanted
 }
 
-/// Checks what can fail before anything is created.
-fn preflight(config: &RuntimeConfig, spec: &ContainerSpec) -> Result<(), RuntimeError> {
-    if !nix::unistd::geteuid().is_root() {
-        return Err(RuntimeError::NotRoot);
-    }
+/// Checks a spec against this host without changing anything: its fields, that the
+/// kernel has its namespaces, that its image exists. The server calls it before it
+/// takes a slot; [`Container::create`] calls it again through `preflight`.
+pub fn check_spec(spec: &ContainerSpec) -> Result<(), RuntimeError> {
     spec.validate()?;
     for kind in spec.namespaces.iter() {
         // lstat: the link's presence says the kernel has the kind; following it into
@@ -135,6 +134,15 @@ fn preflight(config: &RuntimeConfig, spec: &ContainerSpec) -> Result<(), Runtime
     if spec.image != HOST_IMAGE && !Path::new(&spec.image).is_dir() {
         return Err(RuntimeError::ImageMissing(spec.image.clone()));
     }
+    Ok(())
+}
+
+/// Checks what can fail before anything is created.
+fn preflight(config: &RuntimeConfig, spec: &ContainerSpec) -> Result<(), RuntimeError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err(RuntimeError::NotRoot);
+    }
+    check_spec(spec)?;
     if let Some(name) = &spec.name {
         if state::list(&config.state_root)
             .iter()
@@ -146,8 +154,15 @@ fn preflight(config: &RuntimeConfig, spec: &ContainerSpec) -> Result<(), Runtime
     Ok(())
 }
 
+/// A new container id: 12 hex digits.
 fn new_id() -> String {
     format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
+
+/// The name of a container whose spec gives none, like `c-77c81df8`: short to type,
+/// and apart from ids at a glance.
+fn made_up_name() -> String {
+    format!("c-{:08x}", rand::random::<u32>())
 }
 
 fn make_dir(path: &Path, mode: u32) -> Result<(), RuntimeError> {
@@ -197,7 +212,7 @@ impl Container {
                 .to_string();
         }
         let id = new_id();
-        let name = spec.name.clone().unwrap_or_else(|| id.clone());
+        let name = spec.name.clone().unwrap_or_else(made_up_name);
         let hostname = spec.hostname.clone().unwrap_or_else(|| {
             name.chars()
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
@@ -241,8 +256,7 @@ impl Container {
             &spec.limits,
             &wanted_controllers(config, &spec.limits),
             &mut log,
-        )
-        .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        )?;
         plan.cgroup = cgroup_join(&cgroup);
         guard.cgroup = Some(cgroup);
 
@@ -258,10 +272,7 @@ impl Container {
             // No helper: PID 1 is cloned from here, and the plan is already in its memory.
             let pid =
                 super::init_process::fork_init(&plan, their_stdio, theirs.into_fd(), &mut log)
-                    .map_err(|e| RuntimeError::SetupFailed {
-                        step: e.step,
-                        error: e.error,
-                    })?;
+                    .map_err(|e| RuntimeError::init_failed(e.kind, e.step, e.error))?;
             init_pid = Some(pid);
             guard.init_pid = Some(pid);
             if let Some(m) = mapping {
@@ -314,7 +325,12 @@ impl Container {
                     init_tty_fd = tty_fd_in_init;
                     created = Some((steps, isolation));
                 }
-                Ok((ControlMessage::Failed { step, error, .. }, _)) => {
+                Ok((
+                    ControlMessage::Failed {
+                        kind, step, error, ..
+                    },
+                    _,
+                )) => {
                     // PID 1 may fail before the helper's Spawned arrives: let the helper
                     // finish, then find PID 1's pid in what it sent, so the guard reaps it.
                     if guard.init_pid.is_none() {
@@ -331,13 +347,7 @@ impl Container {
                             }
                         }
                     }
-                    if step == super::init_process::FIND_COMMAND_STEP {
-                        return Err(RuntimeError::CommandNotFound(error));
-                    }
-                    if step == super::reaper::EXEC_STEP {
-                        return Err(RuntimeError::CommandNotExecutable(error));
-                    }
-                    return Err(RuntimeError::SetupFailed { step, error });
+                    return Err(RuntimeError::init_failed(kind, step, error));
                 }
                 Ok((other, _)) => {
                     return Err(RuntimeError::Protocol(format!("unexpected {other:?}")))
@@ -444,10 +454,18 @@ impl Container {
         self.channel.send(&ControlMessage::Start, &[])?;
         match self.channel.recv()? {
             (ControlMessage::Started { steps }, _) => self.record.mark_started(steps),
-            (ControlMessage::Failed { step, error, steps }, _) => {
+            (
+                ControlMessage::Failed {
+                    kind,
+                    step,
+                    error,
+                    steps,
+                },
+                _,
+            ) => {
                 self.record.setup.extend(steps);
                 let _ = self.wait();
-                Err(RuntimeError::SetupFailed { step, error })
+                Err(RuntimeError::init_failed(kind, step, error))
             }
             (other, _) => Err(RuntimeError::Protocol(format!("unexpected {other:?}"))),
         }
@@ -592,9 +610,14 @@ impl Container {
                     self.record.mark_started(steps)?;
                 }
             }
-            ControlMessage::Failed { step, error, steps } => {
+            ControlMessage::Failed {
+                kind,
+                step,
+                error,
+                steps,
+            } => {
                 self.record.setup.extend(steps);
-                end.exec_failed = Some(RuntimeError::SetupFailed { step, error });
+                end.exec_failed = Some(RuntimeError::init_failed(kind, step, error));
             }
             _ => {}
         }
@@ -603,16 +626,13 @@ impl Container {
 
     /// Changes the cgroup limits of the running container.
     pub fn set_limits(&mut self, limits: &Limits) -> Result<(), RuntimeError> {
-        limits
-            .validate()
-            .map_err(|e| RuntimeError::Spec(e.into()))?;
+        limits.validate()?;
         let cg = self
             .cgroup
             .as_ref()
-            .ok_or_else(|| RuntimeError::Cgroup("no cgroup".into()))?;
+            .ok_or_else(|| RuntimeError::NoCgroup(self.record.id.clone()))?;
         let mut log = StepLog::new();
-        cg.set_limits(limits, &mut log)
-            .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        cg.set_limits(limits, &mut log)?;
         self.record.spec.limits = limits.clone();
         self.record.setup.extend(log.into_steps());
         self.record.save()
@@ -626,8 +646,7 @@ impl Container {
             let _ = self.wait();
         }
         if let Some(cg) = self.cgroup.take() {
-            cg.remove()
-                .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+            cg.remove()?;
         }
         state::remove_state_dir(&self.record.state_dir)
     }

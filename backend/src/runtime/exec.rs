@@ -21,7 +21,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
 use serde::{Deserialize, Serialize};
 
-use super::channel::{ControlChannel, ControlMessage};
+use super::channel::{ControlChannel, ControlMessage, FailureKind};
 use super::clone3::clone_flags;
 use super::plan::{DEFAULT_CAPABILITIES, DEFAULT_PATH};
 use super::security;
@@ -152,6 +152,7 @@ pub fn exec_helper_main() -> ! {
             Some(channel) => {
                 let _ = channel.send(
                     &ControlMessage::Failed {
+                        kind: FailureKind::Setup,
                         step: "exec".into(),
                         error: message,
                         steps: Vec::new(),

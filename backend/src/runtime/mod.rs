@@ -57,10 +57,13 @@ pub mod steps;
 
 use std::path::PathBuf;
 
-use isolab_shared::{NamespaceKind, SpecError};
+use isolab_shared::limits::LimitError;
+use isolab_shared::{ErrorCode, NamespaceKind, SpecError};
+
+use channel::FailureKind;
 
 pub use cleanup::{gc, remove, GcReport};
-pub use container::{adopted_tty, Container, ContainerPipes, Stdio};
+pub use container::{adopted_tty, check_spec, Container, ContainerPipes, Stdio};
 pub use describe::describe;
 pub use init_process::{init_helper_main, INIT_ARGV0};
 pub use pty::resize;
@@ -135,11 +138,55 @@ pub enum RuntimeError {
     #[error("the init helper broke protocol: {0}")]
     Protocol(String),
     #[error("cgroup: {0}")]
-    Cgroup(String),
+    Cgroup(#[from] cgroup::CgroupError),
+    #[error("container '{0}' has no cgroup")]
+    NoCgroup(String),
     #[error("state dir {0}: {1}")]
     StateDir(PathBuf, std::io::Error),
     #[error("container '{0}' is not running")]
     NotRunning(String),
     #[error("{0}: {1}")]
     Sys(&'static str, nix::Error),
+}
+
+impl RuntimeError {
+    /// The API's error code for this failure (a stable snake_case name on the wire);
+    /// the server answers with it and the status that belongs to it.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            RuntimeError::NotFound(_) => ErrorCode::NotFound,
+            RuntimeError::ImageMissing(_) => ErrorCode::ImageNotFound,
+            RuntimeError::Spec(SpecError::Limit(_)) => ErrorCode::LimitOutOfRange,
+            RuntimeError::Spec(_) | RuntimeError::CommandNotFound(_) => ErrorCode::BadRequest,
+            RuntimeError::NameTaken(_) | RuntimeError::NotRunning(_) => ErrorCode::Conflict,
+            // Every variant is named, so a new one needs a decision here.
+            RuntimeError::NotRoot
+            | RuntimeError::NamespaceUnsupported(_)
+            | RuntimeError::CommandNotExecutable(_)
+            | RuntimeError::SetupFailed { .. }
+            | RuntimeError::Helper(..)
+            | RuntimeError::Channel(_)
+            | RuntimeError::Protocol(_)
+            | RuntimeError::Cgroup(_)
+            | RuntimeError::NoCgroup(_)
+            | RuntimeError::StateDir(..)
+            | RuntimeError::Sys(..) => ErrorCode::Internal,
+        }
+    }
+
+    /// The error of a [`ControlMessage::Failed`](channel::ControlMessage::Failed) from
+    /// init, by its kind.
+    fn init_failed(kind: FailureKind, step: String, error: String) -> Self {
+        match kind {
+            FailureKind::Setup => RuntimeError::SetupFailed { step, error },
+            FailureKind::CommandNotFound => RuntimeError::CommandNotFound(error),
+            FailureKind::CommandNotExecutable => RuntimeError::CommandNotExecutable(error),
+        }
+    }
+}
+
+impl From<LimitError> for RuntimeError {
+    fn from(e: LimitError) -> Self {
+        RuntimeError::Spec(e.into())
+    }
 }
