@@ -6,8 +6,10 @@
 //! - [`steps`]: the recorder of applied setup steps.
 //! - [`plan`]: spec -> ordered [`plan::PlannedStep`]s (pure; unit-tested).
 //! - [`channel`]: the runtime <-> init helper messages over a socketpair, with fd passing.
-//! - [`container`]: the lifecycle API: create, start, stop, kill, wait, delete, resize.
-//! - [`launch`]: the runtime's side of starting PID 1: helper or own clone, stdio, id maps.
+//! - [`preflight`]: the checks before anything exists: spec, namespaces, image, name.
+//! - [`container`]: the lifecycle API: create, start, stop, kill, wait, delete.
+//! - [`launch`]: making a container: state dir, plan, cgroup, PID 1 (helper or own
+//!   clone), stdio, id maps, and init's messages until it is set up.
 //! - [`init_process`]: the init helper and PID 1's setup: id maps, cgroups, plan, command.
 //! - [`clone3`]: makes PID 1 in its namespaces and cgroup with one clone3.
 //! - [`exec`]: another process in a running container, entering chosen namespaces.
@@ -49,6 +51,7 @@ pub mod exec;
 pub mod init_process;
 pub mod launch;
 pub mod plan;
+pub mod preflight;
 pub mod pty;
 pub mod reaper;
 pub mod security;
@@ -63,9 +66,11 @@ use isolab_shared::{ErrorCode, NamespaceKind, SpecError};
 use channel::FailureKind;
 
 pub use cleanup::{gc, remove, GcReport};
-pub use container::{adopted_tty, check_spec, Container, ContainerPipes, Stdio};
+pub use container::{adopted_tty, Container};
 pub use describe::describe;
 pub use init_process::{init_helper_main, INIT_ARGV0};
+pub use launch::{ContainerPipes, Stdio};
+pub use preflight::check_spec;
 pub use pty::resize;
 pub use state::{list, ContainerRecord};
 
