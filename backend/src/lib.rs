@@ -4,18 +4,22 @@
 //! - [`sysinfo`]: facts about the host (kernel release, cgroup layout, whether live mode works).
 //! - [`runtime`]: the container runtime library (spec -> plan -> apply; lifecycle).
 //! - [`observe`]: reads /proc and cgroupfs into shared types.
-//! - [`terminal`]: PTY sessions shared by many clients, with scrollback.
-//! - [`live`]: the live containers of a server: supervisor, exit watchers, process events.
+//! - [`live`]: the live containers of a server: supervisor, exit watchers, process events,
+//!   the event hub, and terminal sessions shared by many clients.
 //! - [`server`]: axum routes: the embedded UI, token auth, the REST API.
 //! - [`sim_cli`]: `isolab sim`, the simulator's shell in a terminal.
+//!
+//! The rooms layer one way, `commands -> server -> live -> runtime -> observe`; a test
+//! (`layering.rs`) fails on an upward import or an import cycle between sibling files.
 //!
 //! The runtime is a library with no axum or clap in it; `main.rs` only parses flags
 //! and calls in here.
 
+#[cfg(test)]
+mod layering;
 pub mod live;
 pub mod observe;
 pub mod runtime;
 pub mod server;
 pub mod sim_cli;
 pub mod sysinfo;
-pub mod terminal;

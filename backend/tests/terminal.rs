@@ -9,9 +9,9 @@ use std::time::Duration;
 use axum::extract::ws::Message;
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
+use isolab::live::terminal::TerminalSession;
 use isolab::server::metrics::ServerMetrics;
 use isolab::server::terminal_ws::{terminal_socket, AttachMode, TerminalQuery};
-use isolab::terminal::TerminalSession;
 use isolab_shared::{ErrorCode, TerminalNotice};
 
 /// A shell on a fresh PTY; killed on drop so a failing test leaves nothing running.

@@ -3,7 +3,9 @@
 //! - [`serve`]: the web UI and the API.
 //! - [`run`]: a command in a new container.
 //! - [`manage`]: `ps`, `rm` and `gc` over the state dir.
+//! - [`tty`]: the CLI's terminal: raw mode, window size, PTY relay.
 
 pub mod manage;
 pub mod run;
 pub mod serve;
+pub mod tty;

@@ -85,7 +85,7 @@ extern "C" fn forward_signal(sig: libc::c_int) {
                 )
             };
             // Both are single ioctls on stack data, fine in a handler.
-            if let Some((cols, rows)) = runtime::terminal::window_size(stdin) {
+            if let Some((cols, rows)) = super::tty::window_size(stdin) {
                 let _ = runtime::resize(master, cols, rows);
             }
         }
@@ -153,10 +153,10 @@ pub fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::E
     let raw_mode = match &master {
         Some(m) => {
             let stdin = std::io::stdin();
-            if let Some((cols, rows)) = runtime::terminal::window_size(stdin.as_fd()) {
+            if let Some((cols, rows)) = super::tty::window_size(stdin.as_fd()) {
                 let _ = runtime::resize(m.as_fd(), cols, rows);
             }
-            runtime::terminal::RawMode::enter(stdin.as_fd())
+            super::tty::RawMode::enter(stdin.as_fd())
         }
         None => None,
     };
@@ -166,7 +166,7 @@ pub fn run(args: RunArgs, state_root: PathBuf) -> anyhow::Result<std::process::E
         eprintln!("isolab: signals will not reach the container: {e:#}");
     }
     if let Some(m) = master {
-        let relayed = runtime::terminal::relay(m);
+        let relayed = super::tty::relay(m);
         // The master is closed now; its fd number may be reused.
         RESIZE_FD.store(-1, Ordering::Relaxed);
         relayed.context("terminal relay failed")?;

@@ -1,27 +1,24 @@
-//! The supervisor of a server's live containers.
+//! The supervisor of a server's live containers: create, inspect, signal, limits,
+//! remove, shutdown. Exec sessions are in [`super::exec`], adoption in [`super::adopt`].
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use isolab_shared::limits::Limits;
 use isolab_shared::{
-    ContainerSpec, ContainerState, ContainerStatus, ErrorCode, EventKind, ExitStatus, LimitKind,
-    LiveStatus, NamespaceSet, HOST_IMAGE,
+    ContainerSpec, ContainerState, ContainerStatus, EventKind, ExitStatus, LimitKind, LiveStatus,
 };
 use nix::sys::signal::Signal;
-use serde::{Deserialize, Serialize};
 
-use super::watch;
+use super::exec::ExecSession;
+use super::hub::EventHub;
+use super::terminal::TerminalSession;
+use super::{watch, LiveError};
 use crate::runtime::describe::state_of;
-use crate::runtime::exec::{self, ExecRequest};
-use crate::runtime::init_process::FIND_COMMAND_STEP;
 use crate::runtime::{self, Container, ContainerRecord, RuntimeConfig, RuntimeError};
-use crate::server::hub::EventHub;
-use crate::terminal::TerminalSession;
 
 /// Limits and timings of a supervisor.
 #[derive(Clone, Debug)]
@@ -53,77 +50,6 @@ impl LiveConfig {
     }
 }
 
-/// Why a live operation failed; each maps to one API error code.
-#[derive(Debug, thiserror::Error)]
-pub enum LiveError {
-    #[error("live containers are off: {0}")]
-    Unavailable(String),
-    #[error("no container '{0}'")]
-    NotFound(String),
-    #[error("no exec session '{0}' in this container")]
-    ExecNotFound(String),
-    #[error("too many containers: this server allows {0} at once")]
-    TooManyOnServer(usize),
-    #[error("too many containers: each token may have {0} at once")]
-    TooManyForToken(usize),
-    #[error("image directory '{0}' does not exist")]
-    ImageMissing(String),
-    #[error("{0}")]
-    Spec(#[from] isolab_shared::SpecError),
-    #[error("{0}")]
-    Limit(#[from] isolab_shared::limits::LimitError),
-    #[error(
-        "container '{0}' has no terminal (adopted after a restart: only containers with a tty get theirs back)"
-    )]
-    NoTerminal(String),
-    #[error("container '{0}' is not running")]
-    NotRunning(String),
-    #[error("a container named '{0}' already exists")]
-    NameTaken(String),
-    #[error("{0}")]
-    CommandNotFound(String),
-    #[error("{0}")]
-    Runtime(RuntimeError),
-}
-
-impl LiveError {
-    /// The API error code of this failure.
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            LiveError::Unavailable(_) => ErrorCode::LiveUnavailable,
-            LiveError::NotFound(_) | LiveError::ExecNotFound(_) => ErrorCode::NotFound,
-            LiveError::TooManyOnServer(_) | LiveError::TooManyForToken(_) => {
-                ErrorCode::TooManyContainers
-            }
-            LiveError::ImageMissing(_) => ErrorCode::ImageNotFound,
-            LiveError::Limit(_) => ErrorCode::LimitOutOfRange,
-            LiveError::Spec(isolab_shared::SpecError::Limit(_)) => ErrorCode::LimitOutOfRange,
-            LiveError::Spec(_) | LiveError::CommandNotFound(_) => ErrorCode::BadRequest,
-            LiveError::NoTerminal(_) | LiveError::NotRunning(_) | LiveError::NameTaken(_) => {
-                ErrorCode::Conflict
-            }
-            LiveError::Runtime(_) => ErrorCode::Internal,
-        }
-    }
-}
-
-impl From<RuntimeError> for LiveError {
-    fn from(e: RuntimeError) -> Self {
-        match e {
-            RuntimeError::NotFound(id) => LiveError::NotFound(id),
-            RuntimeError::ImageMissing(i) => LiveError::ImageMissing(i),
-            RuntimeError::Spec(s) => LiveError::Spec(s),
-            RuntimeError::NameTaken(n) => LiveError::NameTaken(n),
-            RuntimeError::NotRunning(id) => LiveError::NotRunning(id),
-            RuntimeError::CommandNotFound(m) => LiveError::CommandNotFound(m),
-            RuntimeError::SetupFailed { step, error } if step == FIND_COMMAND_STEP => {
-                LiveError::CommandNotFound(error)
-            }
-            other => LiveError::Runtime(other),
-        }
-    }
-}
-
 /// How a new container's command talks: its PTY, or its three pipes.
 enum CommandIo {
     Pty(OwnedFd),
@@ -131,60 +57,21 @@ enum CommandIo {
     None,
 }
 
-/// What `POST /containers/{id}/exec` takes.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ExecSpec {
-    /// The argv; defaults to a shell.
-    #[serde(default = "default_exec_command")]
-    pub command: Vec<String>,
-    /// Make the terminal the process's controlling terminal.
-    #[serde(default = "yes")]
-    pub tty: bool,
-    /// Enter only these namespaces (default: all of the container's).
-    #[serde(default)]
-    pub namespaces: Option<NamespaceSet>,
-}
-
-fn default_exec_command() -> Vec<String> {
-    vec!["/bin/sh".to_string()]
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// What an exec answers.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct ExecInfo {
-    /// The exec session's id (for its terminal).
-    pub id: String,
-    /// The container's id.
-    pub container: String,
-    pub command: Vec<String>,
-    /// Host PID of the exec helper.
-    pub pid: u32,
-}
-
-struct ExecSession {
-    terminal: Arc<TerminalSession>,
-}
-
 /// One container the supervisor knows.
 pub(super) struct Entry {
     pub(super) id: String,
-    owner: String,
+    pub(super) owner: String,
     pub(super) record: Mutex<ContainerRecord>,
     /// `None` for a container adopted from a previous server, or once deleted.
-    container: Mutex<Option<Container>>,
-    terminal: Option<Arc<TerminalSession>>,
-    execs: Mutex<BTreeMap<String, ExecSession>>,
-    removed: AtomicBool,
+    pub(super) container: Mutex<Option<Container>>,
+    pub(super) terminal: Option<Arc<TerminalSession>>,
+    pub(super) execs: Mutex<BTreeMap<String, ExecSession>>,
+    pub(super) removed: AtomicBool,
     /// Refused forks and OOM kills already announced as limit hits.
-    limit_marks: Mutex<(u64, u64)>,
+    pub(super) limit_marks: Mutex<(u64, u64)>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section leaves the data consistent, so poisoning is survivable.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -221,17 +108,13 @@ impl Entry {
 pub struct Supervisor {
     pub(super) config: LiveConfig,
     pub(super) hub: Arc<EventHub>,
-    status: LiveStatus,
+    pub(super) status: LiveStatus,
     pub(super) entries: Mutex<BTreeMap<String, Arc<Entry>>>,
     /// Creations under way, counted against the caps (by owner).
     pending: Mutex<Vec<String>>,
 }
 
-fn short_id() -> String {
-    format!("{:08x}", rand::random::<u32>())
-}
-
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, LiveError> {
     tokio::task::spawn_blocking(f)
@@ -261,20 +144,20 @@ impl Supervisor {
         &self.config
     }
 
-    fn require_live(&self) -> Result<(), LiveError> {
+    pub(super) fn require_live(&self) -> Result<(), LiveError> {
         match &self.status.reason {
             Some(why) if !self.status.available => Err(LiveError::Unavailable(why.clone())),
             _ => Ok(()),
         }
     }
 
-    fn entry(&self, id: &str) -> Result<Arc<Entry>, LiveError> {
+    pub(super) fn entry(&self, id: &str) -> Result<Arc<Entry>, LiveError> {
         let entries = lock(&self.entries);
         entries
             .get(id)
             .or_else(|| entries.values().find(|e| lock(&e.record).name == id))
             .cloned()
-            .ok_or_else(|| LiveError::NotFound(id.to_string()))
+            .ok_or_else(|| RuntimeError::NotFound(id.to_string()).into())
     }
 
     /// Reserves a slot for `owner`, or says which cap is full.
@@ -303,17 +186,12 @@ impl Supervisor {
     /// Creates and starts a container for `owner` (a token's fingerprint).
     pub async fn create(
         self: &Arc<Self>,
-        mut spec: ContainerSpec,
+        spec: ContainerSpec,
         owner: &str,
     ) -> Result<ContainerState, LiveError> {
         self.require_live()?;
-        spec.validate()?;
-        if spec.image != HOST_IMAGE && !Path::new(&spec.image).is_dir() {
-            return Err(LiveError::ImageMissing(spec.image.clone()));
-        }
-        if spec.name.is_none() {
-            spec.name = Some(format!("c-{}", short_id()));
-        }
+        // Bad input is answered before a slot is taken; the runtime checks again.
+        runtime::check_spec(&spec)?;
         self.reserve(owner)?;
         let config = self.config.runtime.clone();
         let made = blocking(move || -> Result<(Container, CommandIo), RuntimeError> {
@@ -457,7 +335,7 @@ impl Supervisor {
         let entry = self.entry(id)?;
         let record = entry.record();
         if record.status == ContainerStatus::Exited || !record.init_alive() {
-            return Err(LiveError::NotRunning(entry.id.clone()));
+            return Err(RuntimeError::NotRunning(entry.id.clone()).into());
         }
         let pid = record.init_pid.unwrap_or(0) as i32;
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)
@@ -494,7 +372,7 @@ impl Supervisor {
 
     /// Changes the limits of a running container.
     pub async fn set_limits(&self, id: &str, limits: Limits) -> Result<ContainerState, LiveError> {
-        limits.validate()?;
+        limits.validate().map_err(RuntimeError::from)?;
         let entry = self.entry(id)?;
         let e = entry.clone();
         let l = limits.clone();
@@ -509,10 +387,9 @@ impl Supervisor {
             let cg = record
                 .cgroup
                 .clone()
-                .ok_or_else(|| LiveError::NotRunning(e.id.clone()))?;
+                .ok_or_else(|| RuntimeError::NotRunning(e.id.clone()))?;
             let mut log = crate::runtime::steps::StepLog::new();
-            cg.set_limits(&l, &mut log)
-                .map_err(|err| LiveError::Runtime(RuntimeError::Cgroup(err.to_string())))?;
+            cg.set_limits(&l, &mut log).map_err(RuntimeError::from)?;
             record.spec.limits = l;
             record.setup.extend(log.into_steps());
             record.save()?;
@@ -555,118 +432,6 @@ impl Supervisor {
             .terminal
             .clone()
             .ok_or_else(|| LiveError::NoTerminal(entry.id.clone()))
-    }
-
-    /// The terminal of an exec session.
-    pub fn exec_terminal(
-        &self,
-        id: &str,
-        exec_id: &str,
-    ) -> Result<Arc<TerminalSession>, LiveError> {
-        let entry = self.entry(id)?;
-        let execs = lock(&entry.execs);
-        execs
-            .get(exec_id)
-            .map(|s| s.terminal.clone())
-            .ok_or_else(|| LiveError::ExecNotFound(exec_id.to_string()))
-    }
-
-    /// Starts a new process in a running container, on a new terminal.
-    pub async fn exec(&self, id: &str, spec: ExecSpec) -> Result<ExecInfo, LiveError> {
-        self.require_live()?;
-        let entry = self.entry(id)?;
-        let record = entry.record();
-        let request = ExecRequest::for_container(
-            &record,
-            spec.command.clone(),
-            spec.namespaces.as_ref(),
-            spec.tty,
-        )?;
-        let config = self.config.runtime.clone();
-        // The helper opens the terminal inside the container (its devpts) and hands
-        // the master back.
-        let (child, master) = blocking(move || exec::spawn(&config, &request)).await??;
-        let terminal = TerminalSession::start(master).map_err(|e| {
-            LiveError::Runtime(RuntimeError::Sys(
-                "terminal",
-                nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-            ))
-        })?;
-        let exec_id = format!("x{}", short_id());
-        let pid = child.id();
-        lock(&entry.execs).insert(exec_id.clone(), ExecSession { terminal });
-        // Reap the helper when it ends; its terminal then reports the end by itself.
-        tokio::task::spawn_blocking(move || {
-            let mut child = child;
-            let _ = child.wait();
-        });
-        Ok(ExecInfo {
-            id: exec_id,
-            container: entry.id.clone(),
-            command: spec.command,
-            pid,
-        })
-    }
-
-    /// Finds containers left by a previous server: adopts the living, cleans the dead.
-    pub async fn reconcile(self: &Arc<Self>) {
-        if !self.status.available {
-            return;
-        }
-        let config = self.config.runtime.clone();
-        let records = blocking(move || runtime::list(&config.state_root))
-            .await
-            .unwrap_or_default();
-        for record in records {
-            if lock(&self.entries).contains_key(&record.id) {
-                continue;
-            }
-            if record.init_alive() && record.status != ContainerStatus::Exited {
-                self.adopt(record).await;
-            } else {
-                let config = self.config.runtime.clone();
-                let id = record.id.clone();
-                match blocking(move || runtime::remove(&config, &id)).await {
-                    Ok(Ok(())) => {
-                        tracing::info!(id = %record.id, "cleaned up a dead container");
-                        self.hub
-                            .publish(EventKind::ContainerCleaned { id: record.id });
-                    }
-                    Ok(Err(e)) => tracing::warn!(id = %record.id, "cannot clean up: {e}"),
-                    Err(e) => tracing::warn!(id = %record.id, "cannot clean up: {e}"),
-                }
-            }
-        }
-    }
-
-    async fn adopt(self: &Arc<Self>, record: ContainerRecord) {
-        let init_pid = record.init_pid.unwrap_or(0);
-        // Its PID 1 kept a copy of the PTY master; new output shows from here on.
-        let terminal =
-            runtime::adopted_tty(&record).and_then(|master| TerminalSession::start(master).ok());
-        let entry = Arc::new(Entry {
-            id: record.id.clone(),
-            owner: String::new(),
-            record: Mutex::new(record.clone()),
-            container: Mutex::new(None),
-            terminal,
-            execs: Mutex::new(BTreeMap::new()),
-            removed: AtomicBool::new(false),
-            limit_marks: Mutex::new((0, 0)),
-        });
-        let Ok(state) = blocking(move || state_of(&record)).await else {
-            return;
-        };
-        // Limits hit under the previous server were announced by it.
-        if let Some(usage) = &state.cgroup {
-            entry.new_limit_hits(usage);
-        }
-        tracing::info!(id = %entry.id, "adopted a running container");
-        lock(&self.entries).insert(entry.id.clone(), entry.clone());
-        self.hub.publish(EventKind::ContainerAdopted {
-            container: Box::new(state),
-        });
-        watch::spawn_exit_watcher(self.clone(), entry, init_pid);
     }
 
     /// On server exit: removes every container, unless `keep` leaves them for adoption.

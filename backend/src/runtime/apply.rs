@@ -8,6 +8,7 @@ use isolab_shared::IsolationFacts;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::statvfs::{statvfs, FsFlags};
 
+use super::channel::FailureKind;
 use super::plan::PlannedStep;
 use super::steps::StepLog;
 
@@ -15,6 +16,8 @@ use super::steps::StepLog;
 #[derive(Debug, thiserror::Error)]
 #[error("{step}: {error}")]
 pub struct StepFailed {
+    /// Whether it was setup, or the command that could not be found or run.
+    pub kind: FailureKind,
     /// The step's name.
     pub step: String,
     /// What went wrong.
@@ -293,6 +296,7 @@ pub fn apply(
         }
     };
     result.map_err(|error| StepFailed {
+        kind: FailureKind::Setup,
         step: format!("{name} [{call}]"),
         error,
     })

@@ -55,10 +55,23 @@ pub enum ControlMessage {
     ExecTerminal,
     /// Helper or init -> runtime: a step failed; the helper exits.
     Failed {
+        kind: FailureKind,
         step: String,
         error: String,
         steps: Vec<SetupStep>,
     },
+}
+
+/// What failed in a [`ControlMessage::Failed`], so the runtime reports a typed error.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// A setup step (namespaces, mounts, cgroup, id maps, ...).
+    Setup,
+    /// The command is not in the container's files (exit code 127).
+    CommandNotFound,
+    /// The command exists but execve(2) refused it (permissions, format).
+    CommandNotExecutable,
 }
 
 /// A failure of the channel itself.

@@ -45,8 +45,7 @@ fn remove_record(record: &ContainerRecord) -> Result<(), RuntimeError> {
     }
     if let Some(cg) = cg {
         let _ = cg.kill_all();
-        cg.remove()
-            .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        cg.remove()?;
     }
     state::remove_state_dir(&record.state_dir)
 }
@@ -97,8 +96,7 @@ pub fn gc(config: &RuntimeConfig) -> Result<GcReport, RuntimeError> {
             // another state root): only old, empty ones are orphans.
             let young = cg.paths().iter().any(|p| recently_modified(p));
             if cg.pids().is_empty() && !young {
-                cg.remove()
-                    .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+                cg.remove()?;
                 if !report.removed.contains(&id) {
                     report.removed.push(id);
                 }

@@ -8,6 +8,7 @@ use isolab_shared::{NamespaceKind, SetupPhase, SetupStep};
 use nix::sched::CloneFlags;
 
 use super::apply::StepFailed;
+use super::channel::FailureKind;
 use super::plan::Plan;
 use super::steps::StepLog;
 
@@ -65,6 +66,7 @@ pub(super) fn spawn_init(
                 nix::sys::stat::Mode::empty(),
             )
             .map_err(|e| StepFailed {
+                kind: FailureKind::Setup,
                 step: format!("open {dir:?}"),
                 error: e.to_string(),
             })?,
@@ -115,6 +117,7 @@ pub(super) fn spawn_init(
         duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     }]);
     result.map_err(|e| StepFailed {
+        kind: FailureKind::Setup,
         step: call,
         error: e.to_string(),
     })

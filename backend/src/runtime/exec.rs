@@ -21,7 +21,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
 use serde::{Deserialize, Serialize};
 
-use super::channel::{ControlChannel, ControlMessage};
+use super::channel::{ControlChannel, ControlMessage, FailureKind};
 use super::clone3::clone_flags;
 use super::plan::{DEFAULT_CAPABILITIES, DEFAULT_PATH};
 use super::security;
@@ -152,6 +152,7 @@ pub fn exec_helper_main() -> ! {
             Some(channel) => {
                 let _ = channel.send(
                     &ControlMessage::Failed {
+                        kind: FailureKind::Setup,
                         step: "exec".into(),
                         error: message,
                         steps: Vec::new(),
@@ -213,8 +214,7 @@ fn enter_and_run(channel: &mut Option<ControlChannel>) -> Result<i32, String> {
         .map_err(|_| "the environment contains a NUL byte".to_string())?;
     let entered_mnt = request.namespaces.contains(&NamespaceKind::Mnt);
     // The terminal comes from the devpts of the mount namespace we are in now.
-    let (master, slave) =
-        super::terminal::open_pty_pair().map_err(|e| format!("open a pty: {e}"))?;
+    let (master, slave) = super::pty::open_pty_pair().map_err(|e| format!("open a pty: {e}"))?;
     if let Some(c) = channel.take() {
         c.send(&ControlMessage::ExecTerminal, &[master.as_fd()])
             .map_err(|e| format!("cannot hand the terminal over: {e}"))?;

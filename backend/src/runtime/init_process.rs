@@ -18,7 +18,7 @@ use isolab_shared::{IsolationFacts, NamespaceKind, SetupPhase, SetupStep};
 use nix::sched::{unshare, CloneFlags};
 
 use super::apply::{apply, StepFailed};
-use super::channel::{ControlChannel, ControlMessage};
+use super::channel::{ControlChannel, ControlMessage, FailureKind};
 use super::clone3::spawn_init;
 use super::plan::Plan;
 use super::reaper;
@@ -27,9 +27,6 @@ use super::steps::StepLog;
 
 /// The `argv[0]` the runtime gives the helper; `main` dispatches on it.
 pub const INIT_ARGV0: &str = "isolab-init";
-
-/// The name of the step that looks the command up (its failure means exit code 127).
-pub const FIND_COMMAND_STEP: &str = "find the command";
 
 /// Entry point of the helper process. Never returns.
 pub fn init_helper_main() -> ! {
@@ -182,6 +179,7 @@ fn join_v1_cgroups(plan: &Plan, log: &mut StepLog) -> Result<(), StepFailed> {
             std::fs::write(&tasks, "0")
         })
         .map_err(|e| StepFailed {
+            kind: FailureKind::Setup,
             step: call,
             error: e.to_string(),
         })?;
@@ -212,6 +210,7 @@ fn enter_own_namespaces(
         }]);
         if !ok {
             return Err(StepFailed {
+                kind: FailureKind::Setup,
                 step: "id maps".into(),
                 error: "not written".into(),
             });
@@ -228,6 +227,7 @@ fn enter_own_namespaces(
             },
         )
         .map_err(|e| StepFailed {
+            kind: FailureKind::Setup,
             step: "setresuid(0)".into(),
             error: e.to_string(),
         })?;
@@ -240,6 +240,7 @@ fn enter_own_namespaces(
             || unshare(CloneFlags::CLONE_NEWCGROUP),
         )
         .map_err(|e| StepFailed {
+            kind: FailureKind::Setup,
             step: "unshare(CLONE_NEWCGROUP)".into(),
             error: e.to_string(),
         })?;
@@ -252,6 +253,7 @@ fn enter_own_namespaces(
 fn report_failure(channel: &ControlChannel, log: StepLog, e: StepFailed) {
     let _ = channel.send(
         &ControlMessage::Failed {
+            kind: e.kind,
             step: e.step,
             error: e.error,
             steps: log.into_steps(),
@@ -389,7 +391,8 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
 /// the container's files, never the host's).
 fn resolve_program(plan: &Plan) -> Result<CString, StepFailed> {
     let not_found = |what: String| StepFailed {
-        step: FIND_COMMAND_STEP.into(),
+        kind: FailureKind::CommandNotFound,
+        step: "find the command".into(),
         error: what,
     };
     let first = plan
@@ -426,9 +429,10 @@ fn open_pty(log: &mut StepLog) -> Result<(OwnedFd, OwnedFd), StepFailed> {
         SetupPhase::Process,
         "open pty",
         "open(\"/dev/ptmx\", O_RDWR|O_NOCTTY|O_CLOEXEC); unlockpt; open(ptsname)",
-        super::terminal::open_pty_pair,
+        super::pty::open_pty_pair,
     )
     .map_err(|e| StepFailed {
+        kind: FailureKind::Setup,
         step: "open pty".into(),
         error: e.to_string(),
     })

@@ -6,8 +6,10 @@
 //! - [`steps`]: the recorder of applied setup steps.
 //! - [`plan`]: spec -> ordered [`plan::PlannedStep`]s (pure; unit-tested).
 //! - [`channel`]: the runtime <-> init helper messages over a socketpair, with fd passing.
-//! - [`container`]: the lifecycle API: create, start, stop, kill, wait, delete, resize.
-//! - [`launch`]: the runtime's side of starting PID 1: helper or own clone, stdio, id maps.
+//! - [`preflight`]: the checks before anything exists: spec, namespaces, image, name.
+//! - [`container`]: the lifecycle API: create, start, stop, kill, wait, delete.
+//! - [`launch`]: making a container: state dir, plan, cgroup, PID 1 (helper or own
+//!   clone), stdio, id maps, and init's messages until it is set up.
 //! - [`init_process`]: the init helper and PID 1's setup: id maps, cgroups, plan, command.
 //! - [`clone3`]: makes PID 1 in its namespaces and cgroup with one clone3.
 //! - [`exec`]: another process in a running container, entering chosen namespaces.
@@ -18,7 +20,7 @@
 //! - [`state`]: `state.json` per container under the state root; PID reuse detection.
 //! - [`cleanup`]: `remove` from any process, and `gc` of leftovers.
 //! - [`mod@describe`]: [`isolab_shared::ContainerState`] from a record plus live observation.
-//! - [`terminal`]: raw mode and PTY relay for the CLI.
+//! - [`pty`]: a PTY pair from the current devpts; a PTY's window size.
 //!
 //! # Why a re-exec'd helper, not clone() from the server
 //! The server is a multi-threaded tokio process: between fork and exec only
@@ -49,20 +51,27 @@ pub mod exec;
 pub mod init_process;
 pub mod launch;
 pub mod plan;
+pub mod preflight;
+pub mod pty;
 pub mod reaper;
 pub mod security;
 pub mod state;
 pub mod steps;
-pub mod terminal;
 
 use std::path::PathBuf;
 
-use isolab_shared::{NamespaceKind, SpecError};
+use isolab_shared::limits::LimitError;
+use isolab_shared::{ErrorCode, NamespaceKind, SpecError};
+
+use channel::FailureKind;
 
 pub use cleanup::{gc, remove, GcReport};
-pub use container::{adopted_tty, resize, Container, ContainerPipes, Stdio};
+pub use container::{adopted_tty, Container};
 pub use describe::describe;
 pub use init_process::{init_helper_main, INIT_ARGV0};
+pub use launch::{ContainerPipes, Stdio};
+pub use preflight::check_spec;
+pub use pty::resize;
 pub use state::{list, ContainerRecord};
 
 /// The default state root.
@@ -134,11 +143,55 @@ pub enum RuntimeError {
     #[error("the init helper broke protocol: {0}")]
     Protocol(String),
     #[error("cgroup: {0}")]
-    Cgroup(String),
+    Cgroup(#[from] cgroup::CgroupError),
+    #[error("container '{0}' has no cgroup")]
+    NoCgroup(String),
     #[error("state dir {0}: {1}")]
     StateDir(PathBuf, std::io::Error),
     #[error("container '{0}' is not running")]
     NotRunning(String),
     #[error("{0}: {1}")]
     Sys(&'static str, nix::Error),
+}
+
+impl RuntimeError {
+    /// The API's error code for this failure (a stable snake_case name on the wire);
+    /// the server answers with it and the status that belongs to it.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            RuntimeError::NotFound(_) => ErrorCode::NotFound,
+            RuntimeError::ImageMissing(_) => ErrorCode::ImageNotFound,
+            RuntimeError::Spec(SpecError::Limit(_)) => ErrorCode::LimitOutOfRange,
+            RuntimeError::Spec(_) | RuntimeError::CommandNotFound(_) => ErrorCode::BadRequest,
+            RuntimeError::NameTaken(_) | RuntimeError::NotRunning(_) => ErrorCode::Conflict,
+            // Every variant is named, so a new one needs a decision here.
+            RuntimeError::NotRoot
+            | RuntimeError::NamespaceUnsupported(_)
+            | RuntimeError::CommandNotExecutable(_)
+            | RuntimeError::SetupFailed { .. }
+            | RuntimeError::Helper(..)
+            | RuntimeError::Channel(_)
+            | RuntimeError::Protocol(_)
+            | RuntimeError::Cgroup(_)
+            | RuntimeError::NoCgroup(_)
+            | RuntimeError::StateDir(..)
+            | RuntimeError::Sys(..) => ErrorCode::Internal,
+        }
+    }
+
+    /// The error of a [`ControlMessage::Failed`](channel::ControlMessage::Failed) from
+    /// init, by its kind.
+    fn init_failed(kind: FailureKind, step: String, error: String) -> Self {
+        match kind {
+            FailureKind::Setup => RuntimeError::SetupFailed { step, error },
+            FailureKind::CommandNotFound => RuntimeError::CommandNotFound(error),
+            FailureKind::CommandNotExecutable => RuntimeError::CommandNotExecutable(error),
+        }
+    }
+}
+
+impl From<LimitError> for RuntimeError {
+    fn from(e: LimitError) -> Self {
+        RuntimeError::Spec(e.into())
+    }
 }

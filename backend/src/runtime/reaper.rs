@@ -13,6 +13,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::apply::StepFailed;
+use super::channel::FailureKind;
 use super::plan::Plan;
 use super::security;
 use super::steps::StepLog;
@@ -48,6 +49,7 @@ pub fn spawn_command(
     log: &mut StepLog,
 ) -> Result<Pid, StepFailed> {
     let fail = |step: &str, error: String| StepFailed {
+        kind: FailureKind::Setup,
         step: step.to_string(),
         error,
     };
@@ -108,13 +110,13 @@ pub fn spawn_command(
         Ok(child)
     } else {
         let _ = waitpid(child, None);
-        Err(fail(EXEC_STEP, error))
+        Err(StepFailed {
+            kind: FailureKind::CommandNotExecutable,
+            step: "exec".into(),
+            error,
+        })
     }
 }
-
-/// The step name of a failed execve(2), which the runtime turns into
-/// `RuntimeError::CommandNotExecutable`.
-pub const EXEC_STEP: &str = "exec";
 
 /// Runs in the forked child; returns only on failure, with the reason.
 fn prepare_and_exec(

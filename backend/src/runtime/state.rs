@@ -1,6 +1,7 @@
 //! The state dir: one `<state_root>/<id>/state.json` per container, so another
 //! process (or a restarted server) can find, inspect and clean it up.
 
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use isolab_shared::{ContainerSpec, ContainerStatus, ExitStatus, IsolationFacts, SetupStep};
@@ -223,6 +224,28 @@ pub fn remove_state_dir(state_dir: &Path) -> Result<(), RuntimeError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(RuntimeError::StateDir(state_dir.to_path_buf(), e)),
     }
+}
+
+/// A new container id: 12 hex digits.
+pub(super) fn new_id() -> String {
+    format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
+
+/// The name of a container whose spec gives none, like `c-77c81df8`: short to type,
+/// and apart from ids at a glance.
+pub(super) fn made_up_name() -> String {
+    format!("c-{:08x}", rand::random::<u32>())
+}
+
+/// Makes `path` (and its parents) with `mode`, also when it exists already.
+pub(super) fn make_dir(path: &Path, mode: u32) -> Result<(), RuntimeError> {
+    let io = |e| RuntimeError::StateDir(path.to_path_buf(), e);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(path)
+        .map_err(io)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io)
 }
 
 #[cfg(test)]

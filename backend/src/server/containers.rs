@@ -21,8 +21,8 @@ use serde::Deserialize;
 use super::error::HttpError;
 use super::terminal_ws::{terminal_socket, TerminalQuery};
 use super::{origin, AppState, MAX_FRAME_BYTES};
+use crate::live::terminal::TerminalSession;
 use crate::live::{ExecSpec, LiveError};
-use crate::terminal::TerminalSession;
 
 /// The container routes, relative to `/api/v1`.
 pub fn routes() -> Router<AppState> {

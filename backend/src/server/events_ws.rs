@@ -15,8 +15,8 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::error::HttpError;
-use super::hub::{EventHub, StartPoint};
 use super::{origin, AppState, MAX_FRAME_BYTES};
+use crate::live::hub::{EventHub, StartPoint};
 
 /// The query of `/events`.
 #[derive(Deserialize)]

@@ -6,7 +6,6 @@
 //! - [`error`]: the typed JSON error every failing request gets.
 //! - [`api`]: the REST handlers of the server itself (version, host, metrics).
 //! - [`containers`]: the REST handlers and terminal sockets of containers.
-//! - [`hub`]: numbers events, keeps the snapshot and the replay buffer, fans out.
 //! - [`events_ws`]: the events WebSocket (snapshot, then events; resume by sequence).
 //! - [`terminal_ws`]: terminal WebSockets (bytes both ways, control in JSON, view mode).
 //! - [`origin`]: the WebSocket origin allowlist.
@@ -21,7 +20,6 @@ pub mod auth;
 pub mod containers;
 pub mod error;
 pub mod events_ws;
-pub mod hub;
 pub mod metrics;
 pub mod origin;
 pub mod terminal_ws;
@@ -33,8 +31,8 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::live::hub::EventHub;
 use auth::AccessToken;
-use hub::EventHub;
 use isolab_shared::LiveStatus;
 
 use crate::live::{LiveConfig, Supervisor};

@@ -10,7 +10,7 @@ use isolab_shared::{ApiErrorBody, ErrorCode, TerminalControl, TerminalNotice};
 use serde::Deserialize;
 
 use super::metrics::ServerMetrics;
-use crate::terminal::TerminalSession;
+use crate::live::terminal::TerminalSession;
 
 /// The largest binary frame sent; keeps frames well under the client's cap.
 const SEND_CHUNK: usize = 64 * 1024;

@@ -1,29 +1,10 @@
-//! PTYs: a pair from the devpts of the current mount namespace (the container's, for
-//! its PID 1 and for exec), and the CLI's relay of a container's PTY (`run -t`).
+//! The CLI's terminal: raw mode, the window size, and the relay of a container's PTY
+//! (`run -t`).
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::sys::termios::{self, SetArg, Termios};
-
-/// Opens a PTY pair from `/dev/ptmx` of the current mount namespace: (master, slave),
-/// both close-on-exec and neither the caller's controlling terminal.
-pub fn open_pty_pair() -> nix::Result<(OwnedFd, OwnedFd)> {
-    use nix::fcntl::OFlag;
-    use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
-    let flags = OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
-    let master = posix_openpt(flags)?;
-    grantpt(&master)?;
-    unlockpt(&master)?;
-    let slave = nix::fcntl::open(
-        ptsname_r(&master)?.as_str(),
-        flags,
-        nix::sys::stat::Mode::empty(),
-    )?;
-    // SAFETY: PtyMaster gives up the fd it owned; nothing else holds it.
-    let master = unsafe { OwnedFd::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(master)) };
-    Ok((master, slave))
-}
 
 /// Puts a terminal in raw mode and restores it when dropped.
 pub struct RawMode {

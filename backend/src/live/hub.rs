@@ -6,23 +6,16 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use isolab_shared::{Event, EventKind, HostState, Snapshot};
 use tokio::sync::broadcast;
+
+use crate::runtime::state::now_ms;
 
 /// How many past events a reconnecting client can resume from.
 pub const DEFAULT_REPLAY: usize = 4096;
 /// How many events a slow subscriber may fall behind before it is resynced.
 const CHANNEL_CAPACITY: usize = 1024;
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
 
 /// Where a new subscriber starts.
 #[derive(Debug)]

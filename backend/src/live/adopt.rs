@@ -1,0 +1,77 @@
+//! Containers left by a previous server: the living are adopted (with their terminal
+//! when they have one), the dead cleaned up.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use isolab_shared::{ContainerStatus, EventKind};
+
+use super::supervisor::{blocking, lock, Entry, Supervisor};
+use super::terminal::TerminalSession;
+use super::watch;
+use crate::runtime::describe::state_of;
+use crate::runtime::{self, ContainerRecord};
+
+impl Supervisor {
+    /// Finds containers left by a previous server: adopts the living, cleans the dead.
+    pub async fn reconcile(self: &Arc<Self>) {
+        if !self.status.available {
+            return;
+        }
+        let config = self.config.runtime.clone();
+        let records = blocking(move || runtime::list(&config.state_root))
+            .await
+            .unwrap_or_default();
+        for record in records {
+            if lock(&self.entries).contains_key(&record.id) {
+                continue;
+            }
+            if record.init_alive() && record.status != ContainerStatus::Exited {
+                self.adopt(record).await;
+            } else {
+                let config = self.config.runtime.clone();
+                let id = record.id.clone();
+                match blocking(move || runtime::remove(&config, &id)).await {
+                    Ok(Ok(())) => {
+                        tracing::info!(id = %record.id, "cleaned up a dead container");
+                        self.hub
+                            .publish(EventKind::ContainerCleaned { id: record.id });
+                    }
+                    Ok(Err(e)) => tracing::warn!(id = %record.id, "cannot clean up: {e}"),
+                    Err(e) => tracing::warn!(id = %record.id, "cannot clean up: {e}"),
+                }
+            }
+        }
+    }
+
+    async fn adopt(self: &Arc<Self>, record: ContainerRecord) {
+        let init_pid = record.init_pid.unwrap_or(0);
+        // Its PID 1 kept a copy of the PTY master; new output shows from here on.
+        let terminal =
+            runtime::adopted_tty(&record).and_then(|master| TerminalSession::start(master).ok());
+        let entry = Arc::new(Entry {
+            id: record.id.clone(),
+            owner: String::new(),
+            record: Mutex::new(record.clone()),
+            container: Mutex::new(None),
+            terminal,
+            execs: Mutex::new(BTreeMap::new()),
+            removed: AtomicBool::new(false),
+            limit_marks: Mutex::new((0, 0)),
+        });
+        let Ok(state) = blocking(move || state_of(&record)).await else {
+            return;
+        };
+        // Limits hit under the previous server were announced by it.
+        if let Some(usage) = &state.cgroup {
+            entry.new_limit_hits(usage);
+        }
+        tracing::info!(id = %entry.id, "adopted a running container");
+        lock(&self.entries).insert(entry.id.clone(), entry.clone());
+        self.hub.publish(EventKind::ContainerAdopted {
+            container: Box::new(state),
+        });
+        watch::spawn_exit_watcher(self.clone(), entry, init_pid);
+    }
+}
