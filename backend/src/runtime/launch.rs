@@ -193,7 +193,7 @@ pub(super) fn launch(
         ours.send(&ControlMessage::Plan(Box::new(plan.clone())), &fds)?;
         drop(fds);
         drop(their_stdio);
-        guard.helper = Some(start_helper(config, theirs.into_fd())?);
+        guard.helper = Some(start_helper(config, theirs.into_fd(), &guard.state_dir)?);
     }
 
     let created = await_created(&ours, &mut guard, mapping, init_pid)?;
@@ -359,10 +359,19 @@ fn await_created(
 /// re-exec'd through `std::process::Command`, so no code of ours runs between fork
 /// and exec in a multi-threaded caller (the tokio server, the test harness). A
 /// single-threaded caller (the CLI) skips the helper: see `fork_init`.
-fn start_helper(config: &RuntimeConfig, control: OwnedFd) -> Result<Pid, RuntimeError> {
+///
+/// The helper's only environment names the state dir it was started for, so whoever
+/// finds an `isolab-init` process on the host can tell which container, server or test
+/// made it, even after its state dir is gone (`./x test` reports leftovers by it).
+fn start_helper(
+    config: &RuntimeConfig,
+    control: OwnedFd,
+    state_dir: &Path,
+) -> Result<Pid, RuntimeError> {
     let child = std::process::Command::new(&config.helper_exe)
         .arg0(INIT_ARGV0)
         .env_clear()
+        .env("ISOLAB_STATE_DIR", state_dir)
         .stdin(std::process::Stdio::from(control))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
