@@ -3,7 +3,9 @@
 //! - [`serve`]: the web UI and the API.
 //! - [`run`]: a command in a new container.
 //! - [`manage`]: `ps`, `rm` and `gc` over the state dir.
+//! - [`lessons`]: `lessons check`, the lessons' headless self-test.
 
+pub mod lessons;
 pub mod manage;
 pub mod run;
 pub mod serve;
