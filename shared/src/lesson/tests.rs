@@ -157,3 +157,17 @@ fn probes_leave_the_student_terminal_and_machine_as_they_were() {
     let out = run_ready(source.type_line(&Target::Host, "hostname")).expect("ready");
     assert_eq!(out, Ok("isolab-host\n".to_string()));
 }
+
+#[test]
+fn the_example_in_docs_lessons_md_passes() {
+    let doc = include_str!("../../../docs/lessons.md");
+    let example = doc
+        .split("## A complete example")
+        .nth(1)
+        .and_then(|s| s.split("```toml").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("docs/lessons.md ends with a toml example");
+    let lesson = parse_lesson("docs/lessons.md", example).expect("the example is valid");
+    let report = run_ready(check_lesson(&mut sim(), &lesson)).expect("ready");
+    assert_eq!(report.counts(), (1, 0), "{report:?}");
+}
