@@ -47,6 +47,9 @@ enum Command {
     },
     /// Clean up what dead containers left behind (cgroups, state dirs).
     Gc,
+    /// Check the lessons: `lessons check [--source sim] [--dir DIR] [ID...]`.
+    #[command(subcommand)]
+    Lessons(commands::lessons::LessonsCommand),
     /// The container init helper (normally started as `isolab-init`).
     #[command(hide = true)]
     InitHelper,
@@ -149,6 +152,7 @@ fn main() -> std::process::ExitCode {
         Command::Ps => commands::manage::ps(state_root),
         Command::Rm { containers } => commands::manage::rm(&containers, state_root),
         Command::Gc => commands::manage::gc(state_root),
+        Command::Lessons(command) => commands::lessons::run(command),
         Command::InitHelper => runtime::init_helper_main(),
         Command::Sim { scenario } => isolab::sim_cli::run(&scenario)
             .map(|()| std::process::ExitCode::SUCCESS)

@@ -9,10 +9,12 @@
 //! - [`stream`]: the event stream's messages and [`protocol::Snapshot::apply`].
 //! - [`sim`]: the simulator, a model of the kernel's isolation rules (no IO).
 //! - [`sim_protocol`]: the messages between the page and the simulator's Web Worker.
+//! - [`lesson`]: self-checking lessons: their format, checks, and a source-agnostic runner.
 //!
 //! Nothing here does IO, so the crate builds for the host and for `wasm32-unknown-unknown`.
 
 pub mod hardening;
+pub mod lesson;
 pub mod limits;
 pub mod namespace;
 pub mod protocol;

@@ -361,4 +361,39 @@ impl Simulator {
             self.push_event(EventKind::ContainerExited { id, exit });
         }
     }
+
+    /// Opens a terminal of its own, apart from the main one, on the host (`None`) or in a
+    /// container: a lesson's terminal per target, or a check's probe session, so neither
+    /// types into the student's shell. Run lines in it with [`Simulator::run_line_in`].
+    pub fn open_shell(&mut self, container: Option<&str>) -> Result<Shell, SimError> {
+        let pid = match container {
+            Some(id) => {
+                // attach() makes the shell as `isolab exec` would; take it off the main stack.
+                self.attach(id)?;
+                let session = self.shell.sessions.pop();
+                session
+                    .map(|s| s.pid)
+                    .ok_or(SimError::Kernel(Errno::ESRCH))?
+            }
+            None => {
+                let k = &mut self.kernel;
+                let pid = k.fork(self.runtime_pid)?;
+                k.exec(pid, &["sh"])?;
+                let p = k.proc_mut(pid)?;
+                p.tty = Some(0);
+                p.reaps_children = true;
+                k.events.push(KernelEvent::ProcessStarted(pid));
+                self.sync();
+                pid
+            }
+        };
+        Ok(Shell::new(pid))
+    }
+
+    /// Runs one line in a terminal from [`Simulator::open_shell`] and returns its output.
+    pub fn run_line_in(&mut self, shell: &mut Shell, line: &str) -> String {
+        let out = shell.run_line(&mut self.kernel, line);
+        self.sync();
+        out
+    }
 }
