@@ -234,7 +234,7 @@ impl Container {
                 owned_dirs.push(dir.clone());
             }
         }
-        let mut plan = plan::build(&id, &spec, &hostname, &paths, mapping);
+        let mut plan = plan::build(&id, &spec, &hostname, &paths, mapping, plan::host_facts());
         let mut log = StepLog::new();
         let cgroup = ContainerCgroup::create_with(
             &id,
