@@ -42,3 +42,53 @@ pub fn read_host_facts() -> HostFacts {
         resolv_conf,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use isolab_shared::sim::container::{create_on, default_hostname};
+    use isolab_shared::sim::kernel::{Kernel, INIT_PID};
+    use isolab_shared::{ContainerSpec, NamespaceKind};
+
+    /// The runtime's plan on this host (its real facts, its state root and id maps)
+    /// and the simulator's recorded steps for the same spec must match step for step.
+    #[test]
+    fn the_simulator_applies_this_hosts_real_plan() {
+        let facts = read_host_facts();
+        let config = crate::runtime::RuntimeConfig::new("/proc/self/exe".into());
+        let all = ContainerSpec {
+            namespaces: NamespaceKind::ALL.into_iter().collect(),
+            tty: true,
+            ..Default::default()
+        };
+        for spec in [ContainerSpec::default(), all] {
+            let id = "0123456789ab";
+            let state_dir = config.state_root.join(id);
+            let mapping = IdMapping {
+                outside: config.id_map_base,
+                count: config.id_map_count,
+            };
+            let plan = build(
+                id,
+                &spec,
+                &default_hostname("box"),
+                &ContainerPaths::under(&state_dir),
+                Some(mapping),
+                &facts,
+            );
+            let runtime: Vec<(String, String)> = plan
+                .steps
+                .iter()
+                .map(|s| (s.name().to_string(), s.call()))
+                .collect();
+            let mut k = Kernel::boot("host");
+            let parent = k.spawn(INIT_PID, &["isolab"], false).expect("runtime");
+            let c = create_on(&mut k, parent, id, "box", &spec, &facts).expect("created");
+            let sim: Vec<(String, String)> = c.setup[c.plan_steps.clone()]
+                .iter()
+                .map(|s| (s.name.clone(), s.call.clone()))
+                .collect();
+            assert_eq!(sim, runtime);
+        }
+    }
+}
