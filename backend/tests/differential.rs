@@ -2,16 +2,32 @@
 //! `shared/tests/differential/*.toml` runs in a real container (`isolab run`, as
 //! root) and in the simulator; their normalised observations must agree.
 
+use std::path::Path;
 use std::process::Command;
 
 use isolab_shared::sim::differential::{
-    normalise, observe_simulated, parse_probe, probe_script, DiffScenario, Observations, RawProbe,
+    load_scenarios, normalise, observe_simulated, parse_probe, probe_script, DiffScenario,
+    Observations, RawProbe,
 };
 
-#[path = "../../shared/tests/common/scenarios.rs"]
-mod scenarios;
-
-use scenarios::scenarios;
+/// Every scenario file of `shared/tests/differential`, read here (the shared crate
+/// does no IO) and parsed by the shared loader.
+fn scenarios() -> Vec<(String, DiffScenario)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tests/differential");
+    let files = std::fs::read_dir(&dir)
+        .expect("the scenario directory exists")
+        .map(|entry| {
+            let path = entry.expect("a directory entry").path();
+            let name = path
+                .file_name()
+                .expect("a name")
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&path).expect("readable");
+            (name, text)
+        });
+    load_scenarios(files).unwrap_or_else(|e| panic!("{e}"))
+}
 
 fn host_probe() -> RawProbe {
     let out = Command::new("/bin/sh")

@@ -6,6 +6,8 @@
 //! - [`namespace`]: the seven namespace kinds, their flags and what each isolates.
 //! - [`hardening`]: Docker's default capabilities, masked and read-only paths.
 //! - [`limits`]: parsing and checking of resource limits (`64M`, `0.5` cpus).
+//! - [`plan`]: a [`protocol::ContainerSpec`] -> the ordered setup steps of a container,
+//!   given [`plan::HostFacts`]; the runtime and the simulator both apply it.
 //! - [`stream`]: the event stream's messages and [`protocol::Snapshot::apply`].
 //! - [`sim`]: the simulator, a model of the kernel's isolation rules (no IO).
 //! - [`sim_protocol`]: the messages between the page and the simulator's Web Worker.
@@ -17,6 +19,7 @@ pub mod hardening;
 pub mod lesson;
 pub mod limits;
 pub mod namespace;
+pub mod plan;
 pub mod protocol;
 pub mod sim;
 pub mod sim_protocol;

@@ -227,7 +227,7 @@ pub enum SetupPhase {
 pub struct SetupStep {
     /// The phase this step belongs to.
     pub phase: SetupPhase,
-    /// What the step does, for people: "make / private", "pivot_root".
+    /// What the step does, for people: "make / rslave", "pivot_root".
     pub name: String,
     /// The syscall or file write with its arguments: `mount("proc", "/proc", "proc", MS_NOSUID|…)`.
     pub call: String,

@@ -2,12 +2,28 @@
 //! `tests/differential/*.toml` must observe, in the simulator, what its `expect`
 //! table says the kernel's rules give. The real side is `backend/tests/differential.rs`.
 
-use isolab_shared::sim::differential::observe_simulated;
+use std::path::Path;
 
-#[path = "common/scenarios.rs"]
-mod scenarios;
+use isolab_shared::sim::differential::{load_scenarios, observe_simulated, DiffScenario};
 
-use scenarios::scenarios;
+/// Every scenario file of `shared/tests/differential`, read here (the shared crate
+/// does no IO) and parsed by the shared loader.
+fn scenarios() -> Vec<(String, DiffScenario)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/differential");
+    let files = std::fs::read_dir(&dir)
+        .expect("the scenario directory exists")
+        .map(|entry| {
+            let path = entry.expect("a directory entry").path();
+            let name = path
+                .file_name()
+                .expect("a name")
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&path).expect("readable");
+            (name, text)
+        });
+    load_scenarios(files).unwrap_or_else(|e| panic!("{e}"))
+}
 
 #[test]
 fn the_simulator_observes_what_every_scenario_expects() {

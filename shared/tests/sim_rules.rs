@@ -509,11 +509,17 @@ fn a_container_from_a_spec_records_its_setup_and_runs_init_as_pid_1() {
     let state = s.create_container(spec).expect("created");
     let calls: Vec<&str> = state.setup.iter().map(|s| s.call.as_str()).collect();
     assert!(
-        calls.iter().any(|c| c.starts_with("clone(CLONE_NEWPID|")),
+        calls
+            .iter()
+            .any(|c| c.starts_with("clone3(CLONE_PARENT|CLONE_NEWPID|")),
         "{calls:?}"
     );
     assert!(calls.iter().any(|c| c.contains("pids.max")));
-    assert!(calls.iter().any(|c| c.starts_with("pivot_root(")));
+    assert!(calls.iter().any(|c| c.contains("pivot_root(\".\", \".\")")));
+    assert!(
+        calls.contains(&"mount(NULL, \"/\", NULL, MS_REC|MS_SLAVE)"),
+        "/ becomes rslave, as the runtime makes it"
+    );
     assert!(calls
         .iter()
         .any(|c| c.contains("uid_map") && c.contains("0 100000 65536")));

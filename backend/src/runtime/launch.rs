@@ -157,7 +157,7 @@ pub(super) fn launch(
             owned_dirs.push(dir.clone());
         }
     }
-    let mut plan = plan::build(&id, &spec, &hostname, &paths, mapping);
+    let mut plan = plan::build(&id, &spec, &hostname, &paths, mapping, plan::host_facts());
     let mut log = StepLog::new();
     let cgroup = ContainerCgroup::create_with(
         &id,

@@ -4,7 +4,7 @@
 //! # Layout
 //! - [`cgroup`]: the container's cgroup: detect the layout, make groups, limits, usage.
 //! - [`steps`]: the recorder of applied setup steps.
-//! - [`plan`]: spec -> ordered [`plan::PlannedStep`]s (pure; unit-tested).
+//! - [`plan`]: the host facts the plan needs (read once), and `isolab_shared::plan` re-exported.
 //! - [`channel`]: the runtime <-> init helper messages over a socketpair, with fd passing.
 //! - [`preflight`]: the checks before anything exists: spec, namespaces, image, name.
 //! - [`container`]: the lifecycle API: create, start, stop, kill, wait, delete.

@@ -1,15 +1,17 @@
 //! A simulated container, made from the same [`ContainerSpec`] the live API takes and
-//! recording the same kind of [`SetupStep`]s as the real runtime: clone flags, uid
-//! maps, cgroup writes, mounts, pivot_root, hostname, capability drops, exec.
+//! recording the same [`SetupStep`]s as the real runtime: the cgroup and its limits,
+//! clone3, the id maps, then the runtime's own [`crate::plan::Plan`] applied to the
+//! model ([`crate::sim::apply_plan`]), then the command.
 
 use crate::namespace::NamespaceKind;
-use crate::protocol::{ContainerSpec, ExitStatus, IdMapEntry, SetupPhase, SetupStep};
+use crate::protocol::{ContainerSpec, ExitStatus, SetupPhase, SetupStep};
 
-use super::cgroup::CgroupId;
-use super::errno::{Errno, SysResult};
-use super::kernel::mountops::{MountRequest, PropagationChange};
-use super::kernel::Kernel;
-use super::process::{Pid, CAPS_CONTAINER};
+use crate::plan::{self, ContainerPaths, HostFacts, IdMapping};
+use crate::sim::apply_plan::{apply_steps, model_host_facts, state_dir, StepRecorder};
+use crate::sim::cgroup::CgroupId;
+use crate::sim::errno::{Errno, SysResult};
+use crate::sim::kernel::{Kernel, KernelEvent};
+use crate::sim::process::Pid;
 
 /// The first host uid a container's user namespace maps its root to.
 pub const CONTAINER_UID_BASE: u32 = 100_000;
@@ -31,66 +33,43 @@ pub struct SimContainer {
     pub command_pid: Pid,
     pub created_ms: u64,
     pub setup: Vec<SetupStep>,
+    /// Which of `setup` applied the plan; the cgroup, clone and id maps come before,
+    /// the command after.
+    pub plan_steps: std::ops::Range<usize>,
     pub exit: Option<ExitStatus>,
 }
 
-struct Steps {
-    steps: Vec<SetupStep>,
+/// The hostname a container gets when its spec names none: its name, cut to what a
+/// hostname may hold (as the runtime derives it).
+pub fn default_hostname(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(63)
+        .collect()
 }
 
-impl Steps {
-    fn record<T>(
-        &mut self,
-        phase: SetupPhase,
-        name: &str,
-        call: String,
-        r: SysResult<T>,
-    ) -> SysResult<T> {
-        // Simulated durations: a fixed cost per phase, so replays look plausible.
-        let duration_us = match phase {
-            SetupPhase::Namespaces => 180,
-            SetupPhase::Mounts => 35,
-            SetupPhase::Cgroup => 25,
-            SetupPhase::Limits => 12,
-            SetupPhase::Security => 8,
-            SetupPhase::Process => 420,
-        };
-        self.steps.push(SetupStep {
-            phase,
-            name: name.to_string(),
-            call,
-            error: r.as_ref().err().map(|e| e.to_string()),
-            duration_us,
-        });
-        r
-    }
+/// clone3's flags as the runtime's helper records them: the cgroup namespace is left
+/// out (PID 1 unshares it once it is in its cgroup) and PID 1 is born in the cgroup2
+/// directory.
+fn clone3_flags(spec: &ContainerSpec) -> String {
+    let mut flags = vec!["CLONE_PARENT"];
+    flags.extend(
+        spec.namespaces
+            .iter()
+            .filter(|k| *k != NamespaceKind::Cgroup)
+            .map(|k| k.clone_flag_name()),
+    );
+    flags.push("CLONE_INTO_CGROUP");
+    flags.join("|")
 }
 
-fn clone_flags(spec: &ContainerSpec) -> String {
-    let flags: Vec<&str> = spec
-        .namespaces
-        .iter()
-        .map(|k| k.clone_flag_name())
-        .collect();
-    if flags.is_empty() {
-        "SIGCHLD".to_string()
-    } else {
-        format!("{}|SIGCHLD", flags.join("|"))
-    }
+/// The CFS quota for `cpus` cores per 100 ms period, with the kernel's 1 ms floor.
+fn cpu_quota_us(cpus: f64) -> u64 {
+    ((cpus * 100_000.0).round() as u64).max(1_000)
 }
 
-/// A read-only bind of a host directory (of the root disk) into the rootfs.
-fn bind(target: &str) -> MountRequest {
-    MountRequest {
-        source: "/dev/sda1".to_string(),
-        target: target.to_string(),
-        fstype: "ext4".to_string(),
-        options: "ro,relatime".to_string(),
-        holds_ns: None,
-    }
-}
-
-/// Creates a container as a child of `runtime` (the `isolab` process).
+/// Creates a container as a child of `runtime` (the `isolab` process), on the
+/// simulator's model host ([`model_host_facts`]).
 pub fn create(
     k: &mut Kernel,
     runtime: Pid,
@@ -98,220 +77,89 @@ pub fn create(
     name: &str,
     spec: &ContainerSpec,
 ) -> SysResult<SimContainer> {
+    create_on(k, runtime, id, name, spec, &model_host_facts())
+}
+
+/// Creates a container on a host with `host`'s facts: the cgroup and its limits, PID 1
+/// in its namespaces, the id maps, then the same [`crate::plan::Plan`] the runtime
+/// builds, applied to the model, then the command.
+pub fn create_on(
+    k: &mut Kernel,
+    runtime: Pid,
+    id: &str,
+    name: &str,
+    spec: &ContainerSpec,
+    host: &HostFacts,
+) -> SysResult<SimContainer> {
     spec.validate().map_err(|_| Errno::EINVAL)?;
-    let mut s = Steps { steps: Vec::new() };
-    let parent_cg = match k.cgroups.find("/isolab") {
-        Some(c) => c,
-        None => k.cgroups.create("/isolab")?,
+    let mut s = StepRecorder::default();
+    let cgroup = make_cgroup(k, id, spec, &mut s)?;
+    let hostname = spec
+        .hostname
+        .clone()
+        .unwrap_or_else(|| default_hostname(name));
+    let mapping = IdMapping {
+        outside: CONTAINER_UID_BASE,
+        count: CONTAINER_UID_COUNT,
     };
-    let _ = parent_cg;
-    let cg_path = format!("/isolab/{id}");
-    let cgroup = s.record(
-        SetupPhase::Cgroup,
-        "create the cgroup",
-        format!("mkdir(\"/sys/fs/cgroup{cg_path}\")"),
-        k.cgroups.create(&cg_path),
-    )?;
-    let limits = &spec.limits;
-    if let Some(p) = limits.pids {
-        s.record(
-            SetupPhase::Limits,
-            "limit tasks",
-            format!("write(\"/sys/fs/cgroup{cg_path}/pids.max\", \"{p}\")"),
-            Ok(()),
-        )?;
-    }
-    if let Some(m) = limits.memory_bytes {
-        s.record(
-            SetupPhase::Limits,
-            "limit memory",
-            format!("write(\"/sys/fs/cgroup{cg_path}/memory.max\", \"{m}\")"),
-            Ok(()),
-        )?;
-    }
-    if let Some(c) = limits.cpus {
-        let quota = (c * 100_000.0) as u64;
-        s.record(
-            SetupPhase::Limits,
-            "limit cpu",
-            format!("write(\"/sys/fs/cgroup{cg_path}/cpu.max\", \"{quota} 100000\")"),
-            Ok(()),
-        )?;
-    }
-    k.cgroups
-        .set_limits(cgroup, limits.pids, limits.memory_bytes);
+    let plan = plan::build(
+        id,
+        spec,
+        &hostname,
+        &ContainerPaths::under(&state_dir(id)),
+        Some(mapping),
+        host,
+    );
     let kinds: Vec<NamespaceKind> = spec.namespaces.iter().collect();
+    // Born in the cgroup (CLONE_INTO_CGROUP): the model clones, then moves.
+    let made = k
+        .clone_with(runtime, &kinds)
+        .and_then(|init| k.move_to_cgroup(init, cgroup).map(|()| init));
     let init = s.record(
         SetupPhase::Namespaces,
-        "clone into new namespaces",
-        format!("clone({})", clone_flags(spec)),
-        k.clone_with(runtime, &kinds),
+        "create PID 1 in new namespaces",
+        format!("clone3({})", clone3_flags(spec)),
+        made,
     )?;
-    s.record(
-        SetupPhase::Cgroup,
-        "join the cgroup",
-        format!("write(\"/sys/fs/cgroup{cg_path}/cgroup.procs\", \"{init}\")"),
-        k.move_to_cgroup(init, cgroup),
-    )?;
-    if spec.namespaces.contains(NamespaceKind::Cgroup) {
-        // The real runtime joins the cgroup before unsharing the cgroup namespace, so
-        // the namespace's root is the container's cgroup.
-        let ns = k.proc(init)?.ns.cgroup;
-        k.cgroupns.insert(ns, cgroup);
-    }
-    if spec.namespaces.contains(NamespaceKind::User) {
+    if let Some(m) = plan.id_mapping {
         let user = k.proc(init)?.ns.user;
-        let map = vec![IdMapEntry {
-            inside: 0,
-            outside: CONTAINER_UID_BASE,
-            count: CONTAINER_UID_COUNT,
-        }];
+        let map = vec![m.entry()];
         let r = k.set_id_maps(runtime, user, map.clone(), map);
         s.record(
             SetupPhase::Namespaces,
-            "map root to an unprivileged uid",
+            "id maps (by the runtime)",
             format!(
-                "write(\"/proc/{init}/uid_map\", \"0 {CONTAINER_UID_BASE} {CONTAINER_UID_COUNT}\")"
+                "write /proc/PID/setgroups \"deny\"; uid_map and gid_map \"0 {} {}\"",
+                m.outside, m.count
             ),
             r,
-        )?;
-        s.record(
-            SetupPhase::Namespaces,
-            "map groups",
-            format!(
-                "write(\"/proc/{init}/gid_map\", \"0 {CONTAINER_UID_BASE} {CONTAINER_UID_COUNT}\")"
-            ),
-            Ok(()),
         )?;
         let p = k.proc_mut(init)?;
-        p.uid = CONTAINER_UID_BASE;
-        p.gid = CONTAINER_UID_BASE;
-    }
-    if spec.namespaces.contains(NamespaceKind::Mnt) {
-        let r = k.change_propagation(init, "/", PropagationChange::Private, true);
-        s.record(
-            SetupPhase::Mounts,
-            "make / private",
-            "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)".to_string(),
-            r,
-        )?;
-        let root = format!("/var/lib/isolab/{id}/rootfs");
-        let r = k.mount(
-            init,
-            MountRequest {
-                source: "tmpfs".to_string(),
-                target: root.clone(),
-                fstype: "tmpfs".to_string(),
-                options: "rw,nosuid,nodev,relatime,mode=755".to_string(),
-                holds_ns: None,
-            },
-        );
-        s.record(
-            SetupPhase::Mounts,
-            "root filesystem",
-            format!("mount(\"tmpfs\", \"{root}\", \"tmpfs\", MS_NOSUID|MS_NODEV, \"mode=755\")"),
-            r,
-        )?;
-        for dir in ["/usr", "/bin", "/lib", "/etc"] {
-            let r = k.mount(init, bind(&format!("{root}{dir}")));
-            s.record(
-                SetupPhase::Mounts,
-                &format!("bind {dir} read-only"),
-                format!("mount(\"{dir}\", \"{root}{dir}\", NULL, MS_BIND|MS_REC|MS_RDONLY, NULL)"),
-                r,
-            )?;
-        }
-        let r = k.mount(
-            init,
-            MountRequest {
-                source: "proc".to_string(),
-                target: format!("{root}/proc"),
-                fstype: "proc".to_string(),
-                options: "rw,nosuid,nodev,noexec,relatime".to_string(),
-                holds_ns: None,
-            },
-        );
-        s.record(
-            SetupPhase::Mounts,
-            "mount /proc",
-            format!(
-                "mount(\"proc\", \"{root}/proc\", \"proc\", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)"
-            ),
-            r,
-        )?;
-        let r = k.mount(
-            init,
-            MountRequest {
-                source: "tmpfs".to_string(),
-                target: format!("{root}/dev"),
-                fstype: "tmpfs".to_string(),
-                options: "rw,nosuid,mode=755".to_string(),
-                holds_ns: None,
-            },
-        );
-        s.record(
-            SetupPhase::Mounts,
-            "mount /dev",
-            format!("mount(\"tmpfs\", \"{root}/dev\", \"tmpfs\", MS_NOSUID, \"mode=755\")"),
-            r,
-        )?;
-        let r = k.pivot_root(init, &root, &format!("{root}/.oldroot"));
-        s.record(
-            SetupPhase::Mounts,
-            "pivot_root",
-            format!("pivot_root(\"{root}\", \"{root}/.oldroot\")"),
-            r,
-        )?;
-        let r = k.umount_lazy(init, "/.oldroot");
-        s.record(
-            SetupPhase::Mounts,
-            "detach the old root",
-            "umount2(\"/.oldroot\", MNT_DETACH)".to_string(),
-            r,
-        )?;
-    }
-    if spec.namespaces.contains(NamespaceKind::Uts) {
-        let host = spec.hostname.clone().unwrap_or_else(|| name.to_string());
-        let uts = k.proc(init)?.ns.uts;
-        if let Some(u) = k.utsns.get_mut(&uts) {
-            u.hostname = host.clone();
-        }
+        p.uid = m.outside;
+        p.gid = m.outside;
         s.record(
             SetupPhase::Namespaces,
-            "set the hostname",
-            format!("sethostname(\"{host}\")"),
+            "become root inside",
+            "setresgid(0,0,0); setresuid(0,0,0)".to_string(),
             Ok(()),
         )?;
     }
-    if spec.namespaces.contains(NamespaceKind::Net) {
-        let r = k.set_link_up(init, "lo", true);
+    if spec.namespaces.contains(NamespaceKind::Cgroup) {
+        // The model cloned the cgroup namespace with the others; rooting it at the
+        // container's group gives what the runtime's later unshare gives.
+        let ns = k.proc(init)?.ns.cgroup;
+        k.cgroupns.insert(ns, cgroup);
         s.record(
             SetupPhase::Namespaces,
-            "bring lo up",
-            "ioctl(SIOCSIFFLAGS, \"lo\", IFF_UP)".to_string(),
-            r,
+            "cgroup namespace",
+            "unshare(CLONE_NEWCGROUP)".to_string(),
+            Ok(()),
         )?;
     }
-    let dropped = !CAPS_CONTAINER & super::process::CAPS_FULL;
-    s.record(
-        SetupPhase::Security,
-        "drop capabilities",
-        format!(
-            "prctl(PR_CAPBSET_DROP, …) for {} capabilities",
-            dropped.count_ones()
-        ),
-        Ok(()),
-    )?;
-    s.record(
-        SetupPhase::Security,
-        "no new privileges",
-        "prctl(PR_SET_NO_NEW_PRIVS, 1)".to_string(),
-        Ok(()),
-    )?;
-    {
-        let p = k.proc_mut(init)?;
-        p.cap_bound = CAPS_CONTAINER;
-        p.caps &= CAPS_CONTAINER;
+    let plan_start = s.steps.len();
+    apply_steps(k, init, &plan, &mut s)?;
+    let plan_steps = plan_start..s.steps.len();
+    if let Ok(p) = k.proc_mut(init) {
         p.tty = None;
     }
     let r = k.exec(init, &[CONTAINER_INIT]);
@@ -324,12 +172,105 @@ pub fn create(
     if let Ok(p) = k.proc_mut(init) {
         p.reaps_children = true;
     }
+    let command = start_command(k, init, spec, &mut s)?;
+    k.events.push(KernelEvent::ProcessStarted(init));
+    k.events.push(KernelEvent::ProcessStarted(command));
+    Ok(SimContainer {
+        id: id.to_string(),
+        name: name.to_string(),
+        spec: spec.clone(),
+        cgroup,
+        init_pid: init,
+        command_pid: command,
+        created_ms: k.now_ms,
+        setup: s.steps,
+        plan_steps,
+        exit: None,
+    })
+}
+
+/// The container's cgroup under isolab's parent group, with the spec's limits, named
+/// and written as the runtime does on a cgroup2 host.
+fn make_cgroup(
+    k: &mut Kernel,
+    id: &str,
+    spec: &ContainerSpec,
+    s: &mut StepRecorder,
+) -> SysResult<CgroupId> {
+    if k.cgroups.find("/isolab").is_none() {
+        let r = k.cgroups.create("/isolab");
+        s.record(
+            SetupPhase::Cgroup,
+            "make isolab's parent group",
+            "mkdir(\"/sys/fs/cgroup/isolab\")".to_string(),
+            r,
+        )?;
+    }
+    let dir = format!("/sys/fs/cgroup/isolab/{id}");
+    let cgroup = s.record(
+        SetupPhase::Cgroup,
+        "make the container's group",
+        format!("mkdir(\"{dir}\")"),
+        k.cgroups.create(&format!("/isolab/{id}")),
+    )?;
+    let limits = &spec.limits;
+    let mut write = |name: &str, file: &str, value: String| {
+        s.record(
+            SetupPhase::Limits,
+            name,
+            format!("write(\"{dir}/{file}\", \"{value}\")"),
+            Ok(()),
+        )
+    };
+    if let Some(p) = limits.pids {
+        write("limit pids", "pids.max", p.to_string())?;
+    }
+    if let Some(m) = limits.memory_bytes {
+        write("limit memory", "memory.max", m.to_string())?;
+        // Without swap the OOM killer acts at the limit instead of the group swapping.
+        write("forbid swap", "memory.swap.max", "0".to_string())?;
+    }
+    if let Some(c) = limits.cpus {
+        write(
+            "limit cpu",
+            "cpu.max",
+            format!("{} 100000", cpu_quota_us(c)),
+        )?;
+    }
+    k.cgroups
+        .set_limits(cgroup, limits.pids, limits.memory_bytes);
+    Ok(cgroup)
+}
+
+/// Forks the command as PID 2 and execs it, as the runtime's init does.
+fn start_command(
+    k: &mut Kernel,
+    init: Pid,
+    spec: &ContainerSpec,
+    s: &mut StepRecorder,
+) -> SysResult<Pid> {
+    if spec.tty {
+        s.record(
+            SetupPhase::Process,
+            "open pty",
+            "open(\"/dev/ptmx\", O_RDWR|O_NOCTTY|O_CLOEXEC); unlockpt; open(ptsname)".to_string(),
+            Ok(()),
+        )?;
+    }
     let argv: Vec<&str> = spec.command.iter().map(String::as_str).collect();
     let command = k.fork(init).and_then(|c| k.exec(c, &argv).map(|()| c));
+    let stdio = if spec.tty {
+        "ioctl(TIOCSCTTY); dup2(pty slave -> 0,1,2); "
+    } else {
+        "dup2(stdio -> 0,1,2); "
+    };
     let command = s.record(
         SetupPhase::Process,
-        "start the command",
-        format!("execve(\"{}\", {:?})", spec.command[0], spec.command),
+        "exec the command as PID 2",
+        format!(
+            "clone(CLONE_VM|CLONE_VFORK); setsid(); {stdio}close_range(3, ~0, CLOSE_RANGE_CLOEXEC); execve({:?})",
+            spec.command.join(" ")
+        ),
         command,
     )?;
     let base = spec.command[0].rsplit('/').next().unwrap_or("");
@@ -341,24 +282,10 @@ pub fn create(
         if let Some(ms) = spec
             .command
             .get(1)
-            .and_then(|a| super::shell::misc::parse_seconds(a))
+            .and_then(|a| crate::sim::shell::misc::parse_seconds(a))
         {
             k.set_timer(command, ms)?;
         }
     }
-    k.events
-        .push(super::kernel::KernelEvent::ProcessStarted(init));
-    k.events
-        .push(super::kernel::KernelEvent::ProcessStarted(command));
-    Ok(SimContainer {
-        id: id.to_string(),
-        name: name.to_string(),
-        spec: spec.clone(),
-        cgroup,
-        init_pid: init,
-        command_pid: command,
-        created_ms: k.now_ms,
-        setup: s.steps,
-        exit: None,
-    })
+    Ok(command)
 }

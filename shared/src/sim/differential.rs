@@ -35,6 +35,37 @@ pub struct DiffScenario {
     pub expect: Observations,
 }
 
+/// A scenario file that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("scenario {file}: {message}")]
+pub struct ScenarioLoadError {
+    /// The file's name.
+    pub file: String,
+    /// What the TOML parser said.
+    pub message: String,
+}
+
+/// Parses scenario files given as (file name, text); the caller reads them, so this
+/// crate stays free of IO. Files not ending in `.toml` are skipped. Gives
+/// (file stem, scenario), sorted by stem.
+pub fn load_scenarios(
+    files: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<(String, DiffScenario)>, ScenarioLoadError> {
+    let mut out = Vec::new();
+    for (file, text) in files {
+        let Some(stem) = file.strip_suffix(".toml") else {
+            continue;
+        };
+        let scenario: DiffScenario = toml::from_str(&text).map_err(|e| ScenarioLoadError {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        out.push((stem.to_string(), scenario));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
 /// Normalised observations: equal on both sides when the model is right.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(deny_unknown_fields)]
@@ -294,4 +325,24 @@ pub fn observe_simulated(s: &DiffScenario, name: &str) -> Result<Observations, S
     sim.attach(name)?;
     let inside = probe_simulated(&mut sim, s.fork_attempts);
     Ok(normalise(&inside, &host, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenarios_load_sorted_and_a_bad_file_is_named() {
+        let ok = "about = \"a\"\nnamespaces = []\n[expect]\nhostname = \"<host>\"\npid1 = \"<host>\"\ncommands = []\ninterfaces = []\nshared_with_host = []\nuid_inside = 0\nuid_outside = 0\n";
+        let files = [
+            ("02-b.toml".to_string(), ok.to_string()),
+            ("README.md".to_string(), "not toml".to_string()),
+            ("01-a.toml".to_string(), ok.to_string()),
+        ];
+        let loaded = load_scenarios(files).expect("parses");
+        let names: Vec<&str> = loaded.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["01-a", "02-b"]);
+        let bad = load_scenarios([("03-c.toml".to_string(), "about = 1".to_string())]);
+        assert!(bad.is_err_and(|e| e.file == "03-c.toml"));
+    }
 }

@@ -11,12 +11,14 @@
 //! - [`kernel`]: all of the above together, and the syscalls over it.
 //! - [`shell`]: the simulated shell and its commands (ps, ip, mount, unshare…).
 //! - [`container`]: a simulated container made from a [`crate::ContainerSpec`].
+//! - [`apply_plan`]: the runtime's [`crate::plan::Plan`] applied to the model kernel.
 //! - [`scenario`]: named starting points (`empty`, `two-containers`, `nested-pid`…).
 //! - [`differential`]: scenarios, probe and normaliser shared by both sides of the harness.
 //! - [`simulator`]: [`Simulator`], the API a UI or the CLI drives.
 //! - [`session`]: [`SimSession`], a simulator answering the Web Worker's messages.
 //! - [`snapshot`]: the simulator's state as [`crate::Snapshot`] and [`crate::ContainerState`].
 
+pub mod apply_plan;
 pub mod cgroup;
 pub mod container;
 pub mod differential;

@@ -101,3 +101,20 @@ impl Simulator {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_scenario_builds_and_no_other_name_does() {
+        for (name, _) in SCENARIOS {
+            assert!(Simulator::new(name).is_ok(), "{name}");
+        }
+        let err = Simulator::new("no-such").err().map(|e| e.to_string());
+        let listed = SCENARIOS
+            .iter()
+            .all(|(n, _)| err.as_deref().is_some_and(|e| e.contains(n)));
+        assert!(listed, "{err:?}");
+    }
+}

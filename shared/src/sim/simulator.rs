@@ -17,10 +17,16 @@ pub const EPOCH_MS: u64 = 1_767_254_400_000;
 /// At most this many undrained events are kept; older ones are dropped.
 const MAX_PENDING_EVENTS: usize = 10_000;
 
+/// The scenario names, comma-separated, from the one list ([`SCENARIOS`]).
+fn scenario_names() -> String {
+    let names: Vec<&str> = SCENARIOS.iter().map(|(n, _)| *n).collect();
+    names.join(", ")
+}
+
 /// What the simulator refuses.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SimError {
-    #[error("unknown scenario '{0}' (try: empty, two-containers, nested-pid, bridge, pids-limit, rootless)")]
+    #[error("unknown scenario '{0}' (try: {names})", names = scenario_names())]
     UnknownScenario(String),
     #[error(transparent)]
     BadSpec(#[from] crate::protocol::SpecError),

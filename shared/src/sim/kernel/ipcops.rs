@@ -1,8 +1,8 @@
 //! IPC syscalls: POSIX message queues, named per ipc namespace (mq_overview(7)).
 
-use super::super::errno::{Errno, SysResult};
-use super::super::process::Pid;
 use super::Kernel;
+use crate::sim::errno::{Errno, SysResult};
+use crate::sim::process::Pid;
 
 impl Kernel {
     /// mq_open(NAME, O_CREAT): creates a queue in the caller's ipc namespace.

@@ -3,10 +3,10 @@
 
 use crate::namespace::NamespaceKind;
 
-use super::super::errno::{Errno, SysResult};
-use super::super::ns::NsRef;
-use super::super::process::{Pid, ProcState, WaitStatus, CAP_KILL};
 use super::{Kernel, KernelEvent};
+use crate::sim::errno::{Errno, SysResult};
+use crate::sim::ns::NsRef;
+use crate::sim::process::{Pid, ProcState, WaitStatus, CAP_KILL};
 
 /// SIGKILL's number.
 pub const SIGKILL: i32 = 9;
@@ -89,7 +89,7 @@ impl Kernel {
         let p = self.proc_mut(pid)?;
         p.argv = argv.iter().map(|s| s.to_string()).collect();
         p.command_line = argv.join(" ");
-        p.comm = super::super::process::Comm::new(argv.first().copied().unwrap_or(""));
+        p.comm = crate::sim::process::Comm::new(argv.first().copied().unwrap_or(""));
         p.state = ProcState::Sleeping;
         p.caps = if root_here { p.cap_bound } else { 0 };
         Ok(())

@@ -1,11 +1,11 @@
 //! Mount syscalls: mount, bind mounts (including of namespace files), umount,
 //! propagation changes and pivot_root.
 
-use super::super::errno::{Errno, SysResult};
-use super::super::mount::{is_under, Mount, Propagation};
-use super::super::ns::{NsId, NsRef};
-use super::super::process::{Pid, CAP_SYS_ADMIN};
 use super::Kernel;
+use crate::sim::errno::{Errno, SysResult};
+use crate::sim::mount::{is_under, Mount, Propagation};
+use crate::sim::ns::{NsId, NsRef};
+use crate::sim::process::{Pid, CAP_SYS_ADMIN};
 
 /// What to mount.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,15 +3,15 @@
 use crate::namespace::NamespaceKind;
 use crate::protocol::IdMapEntry;
 
-use super::super::errno::{Errno, SysResult};
-use super::super::ipc::IpcNs;
-use super::super::mount::{MntNs, Propagation};
-use super::super::net::{IfaceKind, NetNs};
-use super::super::ns::{NsId, NsRef};
-use super::super::pidns::PidNs;
-use super::super::process::{Pid, CAPS_FULL, CAP_SYS_ADMIN};
-use super::super::user::{UserNs, MAX_USER_NS_DEPTH};
 use super::{loopback, Kernel};
+use crate::sim::errno::{Errno, SysResult};
+use crate::sim::ipc::IpcNs;
+use crate::sim::mount::{MntNs, Propagation};
+use crate::sim::net::{IfaceKind, NetNs};
+use crate::sim::ns::{NsId, NsRef};
+use crate::sim::pidns::PidNs;
+use crate::sim::process::{Pid, CAPS_FULL, CAP_SYS_ADMIN};
+use crate::sim::user::{UserNs, MAX_USER_NS_DEPTH};
 
 /// CAP_SETUID's bit number: writing a uid map of more than one's own uid.
 const CAP_SETUID: u32 = 7;

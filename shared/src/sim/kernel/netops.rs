@@ -2,11 +2,11 @@
 
 use std::net::Ipv4Addr;
 
-use super::super::errno::{Errno, SysResult};
-use super::super::net::{self, Cidr, Iface, IfaceKind, NetNs, PingOutcome, Route};
-use super::super::ns::NsId;
-use super::super::process::{Pid, CAP_NET_ADMIN};
 use super::Kernel;
+use crate::sim::errno::{Errno, SysResult};
+use crate::sim::net::{self, Cidr, Iface, IfaceKind, NetNs, PingOutcome, Route};
+use crate::sim::ns::NsId;
+use crate::sim::process::{Pid, CAP_NET_ADMIN};
 
 impl Kernel {
     /// The network namespace of `pid`, checked for CAP_NET_ADMIN over it.

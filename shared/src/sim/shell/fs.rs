@@ -3,12 +3,12 @@
 
 use std::fmt::Write;
 
-use super::super::kernel::mountops::{MountRequest, PropagationChange};
-use super::super::kernel::Kernel;
-use super::super::mount::clean_path;
-use super::super::process::{Pid, Process, CAPS_FULL};
 use super::Ctx;
 use crate::namespace::NamespaceKind;
+use crate::sim::kernel::mountops::{MountRequest, PropagationChange};
+use crate::sim::kernel::Kernel;
+use crate::sim::mount::clean_path;
+use crate::sim::process::{Pid, Process, CAPS_FULL};
 
 /// `mount`, `mount -t TYPE SRC DIR`, `mount --bind SRC DIR`, `mount --make-*`.
 pub fn mount(ctx: &mut Ctx, args: &[String]) -> i32 {
@@ -110,8 +110,8 @@ pub fn mount(ctx: &mut Ctx, args: &[String]) -> i32 {
     }
 }
 
-fn mount_error(e: super::super::errno::Errno) -> String {
-    use super::super::errno::Errno;
+fn mount_error(e: crate::sim::errno::Errno) -> String {
+    use crate::sim::errno::Errno;
     match e {
         Errno::EPERM => "permission denied.".to_string(),
         Errno::EINVAL => "not mount point or bad option.".to_string(),
@@ -121,7 +121,7 @@ fn mount_error(e: super::super::errno::Errno) -> String {
 }
 
 /// The namespace a `/proc/PID/ns/KIND` path names, read through the caller's /proc.
-fn ns_file(k: &Kernel, reader: Pid, path: &str) -> Option<super::super::ns::NsId> {
+fn ns_file(k: &Kernel, reader: Pid, path: &str) -> Option<crate::sim::ns::NsId> {
     let rest = path.strip_prefix("/proc/")?;
     let (who, rest) = rest.split_once('/')?;
     let name = rest.strip_prefix("ns/")?;
@@ -269,7 +269,7 @@ fn read_file(k: &Kernel, reader: Pid, path: &str) -> Option<String> {
     })
 }
 
-fn status(k: &Kernel, p: &Process, reader: &Process, view: super::super::ns::NsId) -> String {
+fn status(k: &Kernel, p: &Process, reader: &Process, view: crate::sim::ns::NsId) -> String {
     let level = k.pidns.get(&view).map_or(0, |n| n.level);
     let nspid: Vec<String> = p.nspid.iter().skip(level).map(u32::to_string).collect();
     let shown = |pid: Pid| {
@@ -283,9 +283,9 @@ fn status(k: &Kernel, p: &Process, reader: &Process, view: super::super::ns::NsI
     // The reader itself is running while it reads.
     let state = match p.state {
         _ if p.pid == reader.pid => "R (running)",
-        super::super::process::ProcState::Running => "R (running)",
-        super::super::process::ProcState::Sleeping => "S (sleeping)",
-        super::super::process::ProcState::Zombie => "Z (zombie)",
+        crate::sim::process::ProcState::Running => "R (running)",
+        crate::sim::process::ProcState::Sleeping => "S (sleeping)",
+        crate::sim::process::ProcState::Zombie => "Z (zombie)",
     };
     let nspid = nspid.join("\t");
     format!(

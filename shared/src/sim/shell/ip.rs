@@ -3,13 +3,13 @@
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
-use super::super::errno::Errno;
-use super::super::kernel::mountops::MountRequest;
-use super::super::net::{has_carrier, Cidr, Iface, IfaceKind, NetNs, PingOutcome};
-use super::super::ns::NsId;
-use super::super::process::WaitStatus;
 use super::Ctx;
 use crate::namespace::NamespaceKind;
+use crate::sim::errno::Errno;
+use crate::sim::kernel::mountops::MountRequest;
+use crate::sim::net::{has_carrier, Cidr, Iface, IfaceKind, NetNs, PingOutcome};
+use crate::sim::ns::NsId;
+use crate::sim::process::WaitStatus;
 
 /// `ip OBJECT COMMAND …`.
 pub fn ip(ctx: &mut Ctx, args: &[String]) -> i32 {

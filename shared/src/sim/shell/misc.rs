@@ -3,15 +3,15 @@
 
 use std::fmt::Write;
 
-use super::super::errno::Errno;
-use super::super::ipc::{SysvKind, SysvObject};
-use super::super::kernel::lifecycle::SIGKILL;
-use super::super::kernel::Kernel;
-use super::super::process::{Pid, CAP_SYS_ADMIN};
-use super::super::user::{group_name, user_name};
-use super::super::uts::HOST_NAME_MAX;
 use super::{was_oom, Ctx, COMMANDS, SHELL_NAME};
 use crate::limits::parse_memory;
+use crate::sim::errno::Errno;
+use crate::sim::ipc::{SysvKind, SysvObject};
+use crate::sim::kernel::lifecycle::SIGKILL;
+use crate::sim::kernel::Kernel;
+use crate::sim::process::{Pid, CAP_SYS_ADMIN};
+use crate::sim::user::{group_name, user_name};
+use crate::sim::uts::HOST_NAME_MAX;
 
 /// `id`, `id -u`, `id -g`, `id -un`.
 pub fn id(ctx: &mut Ctx, args: &[String]) -> i32 {

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::super::kernel::mountops::{MountRequest, PropagationChange};
-use super::super::process::{Pid, ProcNamespaces};
-use super::super::user::user_name;
 use super::{external, finish_child, Ctx, NewShell};
 use crate::namespace::NamespaceKind;
 use crate::protocol::IdMapEntry;
+use crate::sim::kernel::mountops::{MountRequest, PropagationChange};
+use crate::sim::process::{Pid, ProcNamespaces};
+use crate::sim::user::user_name;
 
 fn kind_of_flag(c: char) -> Option<NamespaceKind> {
     Some(match c {
@@ -52,7 +52,7 @@ pub fn run_command_as(ctx: &mut Ctx, runner: Pid, cmd: &[String]) -> i32 {
         }
         ctx.k
             .events
-            .push(super::super::kernel::KernelEvent::ProcessStarted(runner));
+            .push(crate::sim::kernel::KernelEvent::ProcessStarted(runner));
         let wrappers = if runner == ctx.pid {
             Vec::new()
         } else {
@@ -65,7 +65,7 @@ pub fn run_command_as(ctx: &mut Ctx, runner: Pid, cmd: &[String]) -> i32 {
             }
             ctx.k
                 .events
-                .push(super::super::kernel::KernelEvent::ProcessStarted(w));
+                .push(crate::sim::kernel::KernelEvent::ProcessStarted(w));
         }
         ctx.new_shell = Some(NewShell {
             pid: runner,

@@ -4,11 +4,11 @@
 //! Lines are written by hand (no `format!` per line): with 10,000 processes the
 //! listing must still take well under a millisecond.
 
-use super::super::kernel::Kernel;
-use super::super::ns::NsId;
-use super::super::process::Process;
-use super::super::user::user_name;
 use super::Ctx;
+use crate::sim::kernel::Kernel;
+use crate::sim::ns::NsId;
+use crate::sim::process::Process;
+use crate::sim::user::user_name;
 
 /// The wall-clock time the logical clock starts at, in minutes after midnight (08:00).
 const BOOT_MINUTE: u64 = 8 * 60;

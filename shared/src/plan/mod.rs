@@ -1,0 +1,325 @@
+//! Turns a [`ContainerSpec`] into a [`Plan`]: the ordered setup steps a container's
+//! init applies. One plan, two interpreters: the runtime applies it to the kernel, the
+//! simulator ([`crate::sim::container`]) to its model. Building a plan does no IO: the
+//! two host facts it depends on arrive as [`HostFacts`], which the backend reads from
+//! the host and the simulator models.
+//!
+//! - [`steps`]: [`PlannedStep`], with the name and call text both sides record.
+
+pub mod steps;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::namespace::NamespaceKind;
+use crate::protocol::{ContainerSpec, IdMapEntry, HOST_IMAGE};
+
+pub use steps::{device_paths, overlay_options, PlannedStep};
+
+/// Docker's defaults, which isolab applies: see [`crate::hardening`].
+pub use crate::hardening::{
+    DOCKER_CAPABILITIES as DEFAULT_CAPABILITIES, DOCKER_MASKED_PATHS as MASKED_PATHS,
+    DOCKER_READONLY_PATHS as READONLY_PATHS,
+};
+
+/// The host directories the `host` image binds read-only, when they exist.
+pub const HOST_IMAGE_DIRS: [&str; 7] = [
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+];
+
+/// Device nodes bound from the host into the container's /dev.
+pub const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/// The PATH the command gets unless the spec's env sets one.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The resolv.conf a `host` image gets when the host has none.
+pub const FALLBACK_RESOLV_CONF: &str = "nameserver 127.0.0.1\n";
+
+/// One of [`HOST_IMAGE_DIRS`] as the host has it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum HostDir {
+    /// A real directory, bound read-only.
+    Dir(PathBuf),
+    /// A symlink (usrmerge: /bin -> usr/bin), recreated as the same symlink.
+    Symlink { path: PathBuf, points_to: PathBuf },
+}
+
+/// What the plan needs to know about the host: the only inputs that are not in the spec.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct HostFacts {
+    /// Those of [`HOST_IMAGE_DIRS`] that exist, in that order.
+    pub image_dirs: Vec<HostDir>,
+    /// The host's /etc/resolv.conf, copied into a `host` image.
+    pub resolv_conf: String,
+}
+
+/// The user namespace's id mapping: container root maps to `outside`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdMapping {
+    /// The first host id that container id 0 maps to.
+    pub outside: u32,
+    /// How many ids are mapped.
+    pub count: u32,
+}
+
+impl IdMapping {
+    /// The same mapping as a uid_map/gid_map entry.
+    pub fn entry(&self) -> IdMapEntry {
+        IdMapEntry {
+            inside: 0,
+            outside: self.outside,
+            count: self.count,
+        }
+    }
+}
+
+/// The cgroup directories the helper puts the container in, before PID 1 exists.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct CgroupJoin {
+    /// cgroup v1 directories: the helper writes "0" (itself) to their `tasks`.
+    pub v1_dirs: Vec<PathBuf>,
+    /// The cgroup2 directory: PID 1 is born in it (clone3 with CLONE_INTO_CGROUP).
+    pub v2_dir: Option<PathBuf>,
+    /// The root group of each v1 hierarchy in `v1_dirs`, where PID 1 can move itself.
+    #[serde(default)]
+    pub v1_roots: Vec<PathBuf>,
+}
+
+/// Everything the init helper needs to set a container up, sent to it as one message.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The container's id (for messages only).
+    pub id: String,
+    /// The namespaces to unshare.
+    pub namespaces: Vec<NamespaceKind>,
+    /// Set when a user namespace is made.
+    pub id_mapping: Option<IdMapping>,
+    /// Where the container's processes go; filled in once the cgroup exists.
+    #[serde(default)]
+    pub cgroup: CgroupJoin,
+    /// Steps applied by the container's PID 1, in order.
+    pub steps: Vec<PlannedStep>,
+    /// The command's argv.
+    pub command: Vec<String>,
+    /// The command's full environment.
+    pub env: Vec<String>,
+    /// Whether the command gets a terminal from the container's devpts.
+    pub tty: bool,
+    /// Run the command right after setup instead of waiting for `Start`.
+    #[serde(default)]
+    pub start_now: bool,
+    /// After its command ends, PID 1 moves itself to the root group of each v1
+    /// hierarchy (`CgroupJoin::v1_roots`) before it reports the end, so the caller can
+    /// remove the container's groups while PID 1's namespaces are still torn down.
+    #[serde(default)]
+    pub leave_cgroup_at_exit: bool,
+}
+
+/// Where a container's files live on the host.
+#[derive(Clone, Debug)]
+pub struct ContainerPaths {
+    /// The mount point of the new root: the state dir itself, covered only inside the
+    /// container's mount namespace (saves a directory on the host).
+    pub rootfs: PathBuf,
+    /// The overlay's writable layer.
+    pub upper: PathBuf,
+    /// The overlay's work directory.
+    pub work: PathBuf,
+}
+
+impl ContainerPaths {
+    /// The layout under one container's state dir.
+    pub fn under(state_dir: &Path) -> Self {
+        ContainerPaths {
+            rootfs: state_dir.to_path_buf(),
+            upper: state_dir.join("upper"),
+            work: state_dir.join("work"),
+        }
+    }
+}
+
+/// Builds the plan for `spec`. `hostname` is the one to set (with a UTS namespace);
+/// `host` says which host directories a `host` image binds and its resolv.conf.
+pub fn build(
+    id: &str,
+    spec: &ContainerSpec,
+    hostname: &str,
+    paths: &ContainerPaths,
+    id_mapping: Option<IdMapping>,
+    host: &HostFacts,
+) -> Plan {
+    let ns = |k| spec.namespaces.contains(k);
+    let mut steps = Vec::new();
+    if ns(NamespaceKind::Mnt) {
+        let rootfs = RootfsInputs {
+            spec,
+            hostname,
+            paths,
+            host,
+            own_net: ns(NamespaceKind::Net),
+            // A user namespace may mount a procfs only for a pid namespace it owns.
+            fresh_proc: ns(NamespaceKind::Pid) || !ns(NamespaceKind::User),
+        };
+        rootfs_steps(&rootfs, &mut steps);
+    }
+    if ns(NamespaceKind::Uts) {
+        steps.push(PlannedStep::SetHostname {
+            hostname: hostname.to_string(),
+        });
+    }
+    if ns(NamespaceKind::Net) {
+        steps.push(PlannedStep::LoopbackUp);
+    }
+    steps.push(PlannedStep::DropCapabilities {
+        keep: DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
+    });
+    steps.push(PlannedStep::NoNewPrivs);
+    steps.push(PlannedStep::Seccomp);
+    Plan {
+        id: id.to_string(),
+        namespaces: spec.namespaces.iter().collect(),
+        id_mapping: id_mapping.filter(|_| ns(NamespaceKind::User)),
+        cgroup: CgroupJoin::default(),
+        steps,
+        command: spec.command.clone(),
+        env: environment(spec, hostname),
+        tty: spec.tty,
+        start_now: false,
+        leave_cgroup_at_exit: false,
+    }
+}
+
+/// What the new root's steps depend on.
+struct RootfsInputs<'a> {
+    spec: &'a ContainerSpec,
+    hostname: &'a str,
+    paths: &'a ContainerPaths,
+    host: &'a HostFacts,
+    own_net: bool,
+    fresh_proc: bool,
+}
+
+fn rootfs_steps(r: &RootfsInputs<'_>, steps: &mut Vec<PlannedStep>) {
+    let root = &r.paths.rootfs;
+    let inside = |p: &Path| root.join(p.strip_prefix("/").unwrap_or(p));
+    steps.push(PlannedStep::MakeRootSlave);
+    if r.spec.image == HOST_IMAGE {
+        steps.push(PlannedStep::MountTmpfsRoot {
+            target: root.clone(),
+        });
+        for dir in &r.host.image_dirs {
+            steps.push(match dir {
+                HostDir::Dir(path) => PlannedStep::BindReadOnly {
+                    source: path.clone(),
+                    target: inside(path),
+                },
+                HostDir::Symlink { path, points_to } => PlannedStep::Symlink {
+                    link: inside(path),
+                    points_to: points_to.clone(),
+                },
+            });
+        }
+        for (dir, mode) in [("/etc", 0o755), ("/root", 0o700), ("/tmp", 0o1777)] {
+            steps.push(PlannedStep::MakeDir {
+                path: inside(Path::new(dir)),
+                mode,
+            });
+        }
+        for (file, contents) in etc_files(r.hostname, &r.host.resolv_conf) {
+            steps.push(PlannedStep::WriteFile {
+                path: inside(Path::new(file)),
+                contents,
+            });
+        }
+    } else {
+        steps.push(PlannedStep::MountOverlayRoot {
+            target: root.clone(),
+            lower: PathBuf::from(&r.spec.image),
+            upper: r.paths.upper.clone(),
+            work: r.paths.work.clone(),
+        });
+    }
+    for dir in ["/proc", "/sys", "/dev"] {
+        steps.push(PlannedStep::MakeDir {
+            path: inside(Path::new(dir)),
+            mode: 0o755,
+        });
+    }
+    let proc_ = inside(Path::new("/proc"));
+    steps.push(if r.fresh_proc {
+        PlannedStep::MountProc { target: proc_ }
+    } else {
+        PlannedStep::BindHostProc { target: proc_ }
+    });
+    let sys = inside(Path::new("/sys"));
+    steps.push(if r.own_net {
+        PlannedStep::MountSysfs { target: sys }
+    } else {
+        PlannedStep::BindSysReadOnly { target: sys }
+    });
+    let dev = inside(Path::new("/dev"));
+    steps.push(PlannedStep::MountDevTmpfs {
+        target: dev.clone(),
+    });
+    for name in DEVICES {
+        steps.push(PlannedStep::BindDevice {
+            name: name.to_string(),
+            dev_dir: dev.clone(),
+        });
+    }
+    steps.push(PlannedStep::MountDevpts {
+        dev_dir: dev.clone(),
+    });
+    steps.push(PlannedStep::MountShm { dev_dir: dev });
+    steps.push(PlannedStep::PivotRoot {
+        new_root: root.clone(),
+    });
+    for path in MASKED_PATHS {
+        steps.push(PlannedStep::MaskPath { path: path.into() });
+    }
+    for path in READONLY_PATHS {
+        steps.push(PlannedStep::ReadOnlyPath { path: path.into() });
+    }
+}
+
+/// The minimal /etc of the `host` image.
+fn etc_files(hostname: &str, resolv_conf: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "/etc/passwd",
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+                .to_string(),
+        ),
+        ("/etc/group", "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n".to_string()),
+        (
+            "/etc/hosts",
+            format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n127.0.1.1\t{hostname}\n"),
+        ),
+        ("/etc/hostname", format!("{hostname}\n")),
+        ("/etc/resolv.conf", resolv_conf.to_string()),
+    ]
+}
+
+/// The command's environment: defaults, then the spec's own `KEY=value` entries.
+fn environment(spec: &ContainerSpec, hostname: &str) -> Vec<String> {
+    let mut env = vec![
+        format!("PATH={DEFAULT_PATH}"),
+        "HOME=/root".to_string(),
+        format!("HOSTNAME={hostname}"),
+    ];
+    if spec.tty {
+        env.push("TERM=xterm-256color".to_string());
+    }
+    for extra in &spec.env {
+        if let Some((key, _)) = extra.split_once('=') {
+            env.retain(|e| e.split_once('=').map(|(k, _)| k) != Some(key));
+            env.push(extra.clone());
+        }
+    }
+    env
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+//! One plan, two interpreters: for a matrix of specs and host facts, the steps the
+//! simulator records while applying a container's plan are the plan's own steps
+//! (phase, name, call text, order), built here independently with `plan::build`.
+//! The runtime records `PlannedStep::name()`/`call()` too (backend/src/runtime/apply.rs);
+//! the backend's unit test runs the same comparison with this host's real facts.
+
+use std::path::Path;
+
+use isolab_shared::limits::Limits;
+use isolab_shared::plan::{self, ContainerPaths, HostDir, HostFacts, IdMapping};
+use isolab_shared::sim::container::{self, default_hostname};
+use isolab_shared::sim::kernel::{Kernel, INIT_PID};
+use isolab_shared::{ContainerSpec, NamespaceKind, NamespaceSet, SetupPhase};
+
+/// (phase, name, call) of one step, with the state dir written as `<state>`.
+type Step = (SetupPhase, String, String);
+
+fn usrmerge() -> HostFacts {
+    isolab_shared::sim::apply_plan::model_host_facts()
+}
+
+fn classic() -> HostFacts {
+    HostFacts {
+        image_dirs: ["/usr", "/bin", "/sbin", "/lib", "/lib64"]
+            .into_iter()
+            .map(|d| HostDir::Dir(d.into()))
+            .collect(),
+        resolv_conf: "nameserver 192.0.2.53\nsearch example.test\n".into(),
+    }
+}
+
+fn specs() -> Vec<(String, ContainerSpec)> {
+    let with = |ns: NamespaceSet| ContainerSpec {
+        namespaces: ns,
+        ..Default::default()
+    };
+    let mut out = vec![
+        ("default".into(), ContainerSpec::default()),
+        ("all".into(), with(NamespaceKind::ALL.into_iter().collect())),
+        ("none".into(), with(NamespaceSet::default())),
+    ];
+    for kind in NamespaceKind::ALL {
+        out.push((
+            format!("only {}", kind.name()),
+            with([kind].into_iter().collect()),
+        ));
+        let others = NamespaceKind::ALL.into_iter().filter(|k| *k != kind);
+        out.push((format!("all but {}", kind.name()), with(others.collect())));
+    }
+    let image = ContainerSpec {
+        image: "/srv/images/busybox".into(),
+        ..Default::default()
+    };
+    out.push(("image dir".into(), image.clone()));
+    out.push((
+        "image dir, all".into(),
+        ContainerSpec {
+            namespaces: NamespaceKind::ALL.into_iter().collect(),
+            ..image
+        },
+    ));
+    let limits = |l: Limits| ContainerSpec {
+        limits: l,
+        ..Default::default()
+    };
+    out.push((
+        "pids".into(),
+        limits(Limits {
+            pids: Some(7),
+            ..Default::default()
+        }),
+    ));
+    out.push((
+        "memory".into(),
+        limits(Limits {
+            memory_bytes: Some(64 << 20),
+            ..Default::default()
+        }),
+    ));
+    out.push((
+        "cpus".into(),
+        limits(Limits {
+            cpus: Some(0.5),
+            ..Default::default()
+        }),
+    ));
+    for tty in [true, false] {
+        out.push((
+            format!("tty {tty}"),
+            ContainerSpec {
+                tty,
+                ..Default::default()
+            },
+        ));
+    }
+    out.push((
+        "user, pid, mnt".into(),
+        with(
+            [NamespaceKind::User, NamespaceKind::Pid, NamespaceKind::Mnt]
+                .into_iter()
+                .collect(),
+        ),
+    ));
+    out
+}
+
+/// What the plan says, for a container `id` whose state dir is `state_dir`.
+fn planned(
+    spec: &ContainerSpec,
+    id: &str,
+    name: &str,
+    state_dir: &Path,
+    host: &HostFacts,
+) -> Vec<Step> {
+    let hostname = spec
+        .hostname
+        .clone()
+        .unwrap_or_else(|| default_hostname(name));
+    let mapping = IdMapping {
+        outside: container::CONTAINER_UID_BASE,
+        count: container::CONTAINER_UID_COUNT,
+    };
+    let plan = plan::build(
+        id,
+        spec,
+        &hostname,
+        &ContainerPaths::under(state_dir),
+        Some(mapping),
+        host,
+    );
+    let state = state_dir.display().to_string();
+    plan.steps
+        .iter()
+        .map(|s| {
+            (
+                s.phase(),
+                s.name().to_string(),
+                s.call().replace(&state, "<state>"),
+            )
+        })
+        .collect()
+}
+
+/// What the simulator recorded while applying the plan of a new container.
+fn simulated(spec: &ContainerSpec, id: &str, name: &str, host: &HostFacts) -> Vec<Step> {
+    let mut k = Kernel::boot("host");
+    let runtime = k.spawn(INIT_PID, &["isolab"], false).expect("runtime");
+    let c = container::create_on(&mut k, runtime, id, name, spec, host).expect("created");
+    assert!(c.setup.iter().all(|s| s.error.is_none()), "{:?}", c.setup);
+    let state = isolab_shared::sim::apply_plan::state_dir(id)
+        .display()
+        .to_string();
+    c.setup[c.plan_steps.clone()]
+        .iter()
+        .map(|s| (s.phase, s.name.clone(), s.call.replace(&state, "<state>")))
+        .collect()
+}
+
+#[test]
+fn the_simulator_records_exactly_the_plans_steps() {
+    let mut compared = 0;
+    for (label, host) in [("usrmerge", usrmerge()), ("classic", classic())] {
+        for (what, spec) in specs() {
+            // Different ids and state roots on purpose: only the normalised text counts.
+            let expected = planned(
+                &spec,
+                "p1",
+                "box",
+                Path::new("/var/lib/isolab-test/p1"),
+                &host,
+            );
+            let seen = simulated(&spec, "c0001sim", "box", &host);
+            assert_eq!(seen, expected, "{label} host, spec {what}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 40, "compared {compared} specs");
+}
+
+#[test]
+fn the_plan_part_sits_between_the_clone_and_the_command() {
+    let mut k = Kernel::boot("host");
+    let runtime = k.spawn(INIT_PID, &["isolab"], false).expect("runtime");
+    let c = container::create(&mut k, runtime, "c1", "box", &ContainerSpec::default())
+        .expect("created");
+    let before = &c.setup[..c.plan_steps.start];
+    let after = &c.setup[c.plan_steps.end..];
+    assert!(before
+        .iter()
+        .any(|s| s.name == "create PID 1 in new namespaces"));
+    assert_eq!(c.setup[c.plan_steps.start].name, "make / rslave");
+    assert!(after.iter().all(|s| s.phase == SetupPhase::Process));
+    assert_eq!(
+        after.last().map(|s| s.name.as_str()),
+        Some("exec the command as PID 2")
+    );
+}
