@@ -34,7 +34,9 @@ async fn every_documented_route_exists() {
         AccessToken::from_user(TOKEN).expect("token"),
         env!("CARGO_BIN_EXE_isolab").into(),
     );
-    config.live.runtime.state_root = std::env::temp_dir().join("isolab-test-api-doc");
+    let state_root =
+        std::env::temp_dir().join(format!("isolab-test-api-doc-{}", std::process::id()));
+    config.live.runtime.state_root = state_root.clone();
     let router = app(AppState::new(config));
     let routes = documented_routes(&doc());
     assert!(
@@ -48,7 +50,9 @@ async fn every_documented_route_exists() {
             .uri(&uri)
             .header("authorization", format!("Bearer {TOKEN}"))
             .header("content-type", "application/json")
-            .body(Body::from("{}"))
+            // A body no route accepts (an empty command): every route answers, and
+            // `POST /containers` makes no container that would outlive the test.
+            .body(Body::from(r#"{"command":[]}"#))
             .expect("request");
         let response = router.clone().oneshot(request).await.expect("answer");
         let status = response.status();
@@ -64,6 +68,11 @@ async fn every_documented_route_exists() {
             "{method} {path} is documented but not routed: {status} {text}"
         );
     }
+    let made: Vec<_> = std::fs::read_dir(&state_root)
+        .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&state_root);
+    assert!(made.is_empty(), "the route check made containers: {made:?}");
 }
 
 #[test]
