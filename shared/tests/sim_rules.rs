@@ -1,4 +1,5 @@
 //! One test per kernel rule the simulator models, driven through its shell and API.
+//! (Over 500 lines on purpose: one test per modelled rule, so the rules read as one list.)
 
 use isolab_shared::sim::kernel::lifecycle::SIGKILL;
 use isolab_shared::sim::net::PingOutcome;
