@@ -82,6 +82,15 @@ fn every_error_code_is_documented_with_its_status() {
         ErrorCode::LiveUnavailable,
         ErrorCode::Conflict,
         ErrorCode::Internal,
+        ErrorCode::Forbidden,
+        ErrorCode::QuotaExceeded,
+        ErrorCode::NamespaceRequired,
+        ErrorCode::BadJoinCode,
+        ErrorCode::JoiningClosed,
+        ErrorCode::RateLimited,
+        ErrorCode::BadName,
+        ErrorCode::NameTaken,
+        ErrorCode::NoClassroom,
     ] {
         let name = serde_json::to_value(code).expect("serializes");
         let name = name.as_str().expect("a string");
