@@ -17,7 +17,7 @@ use isolab_shared::{ContainerSpec, ErrorCode, NamespaceSet};
 use super::error::HttpError;
 use super::AppState;
 use crate::classroom::policy::LimitsGiven;
-use crate::classroom::{ClassroomError, Principal, SocketGuard};
+use crate::classroom::{ClassroomError, Principal};
 use crate::live::{CreateOptions, LiveError};
 use crate::runtime::RuntimeError;
 
@@ -138,25 +138,23 @@ pub fn admit_exec(
         .map_err(ClassroomError::from)?)
 }
 
-/// How long a caller's socket may live: a student's until their token is revoked
-/// (and counted as connected meanwhile); anyone else's for good.
-pub struct SocketLease {
-    /// Completes when the socket must close.
-    pub revoked: Pin<Box<dyn Future<Output = ()> + Send>>,
-    _connected: Option<SocketGuard>,
-}
+/// Completes when a socket `caller` opens now must close: a student's when their
+/// token is revoked, anyone else's never. While it is held the student counts as
+/// connected, so keep it for the socket's whole life.
+pub type SocketLease = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The lease of a socket `caller` opens now.
 pub fn socket_lease(state: &AppState, caller: &Principal) -> SocketLease {
     match (caller.student(), state.classroom()) {
-        (Some(id), Some(classroom)) => SocketLease {
-            revoked: Box::pin(classroom.revocation(id)),
-            _connected: Some(classroom.socket_opened(id)),
-        },
-        _ => SocketLease {
-            revoked: Box::pin(std::future::pending()),
-            _connected: None,
-        },
+        (Some(id), Some(classroom)) => {
+            let connected = classroom.socket_opened(id);
+            let revoked = classroom.revocation(id);
+            Box::pin(async move {
+                let _connected = connected;
+                revoked.await
+            })
+        }
+        _ => Box::pin(std::future::pending()),
     }
 }
 

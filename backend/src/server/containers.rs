@@ -236,7 +236,7 @@ fn upgrade_terminal(
             let (mut write, mut read) = socket.split();
             tokio::select! {
                 () = terminal_socket(&mut write, &mut read, session, query, metrics.clone()) => {}
-                () = lease.revoked => {
+                () = lease => {
                     let _ = write.send(classroom_access::revoked_close()).await;
                 }
             }

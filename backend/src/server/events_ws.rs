@@ -49,7 +49,7 @@ pub async fn upgrade(
             let (mut write, mut read) = socket.split();
             tokio::select! {
                 () = events_socket(&mut write, &mut read, hub, query.since, view) => {}
-                () = lease.revoked => {
+                () = lease => {
                     let _ = write.send(revoked_close()).await;
                 }
             }
