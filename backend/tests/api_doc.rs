@@ -28,13 +28,34 @@ fn documented_routes(doc: &str) -> Vec<(Method, String)> {
         .collect()
 }
 
+/// Removes, whatever happens, the containers the routes made (`POST /containers`
+/// with `{}` makes a real one) from the test's own state root.
+struct StateRootGuard(std::path::PathBuf);
+
+impl Drop for StateRootGuard {
+    fn drop(&mut self) {
+        let config = isolab::runtime::RuntimeConfig {
+            state_root: self.0.clone(),
+            ..isolab::runtime::RuntimeConfig::new(env!("CARGO_BIN_EXE_isolab").into())
+        };
+        for record in isolab::runtime::list(&self.0) {
+            let _ = isolab::runtime::remove(&config, &record.id);
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[tokio::test]
 async fn every_documented_route_exists() {
     let mut config = ServerConfig::new(
         AccessToken::from_user(TOKEN).expect("token"),
         env!("CARGO_BIN_EXE_isolab").into(),
     );
-    config.live.runtime.state_root = std::env::temp_dir().join("isolab-test-api-doc");
+    // A state root of this process's own: other runs of this test may be live.
+    let state_root =
+        std::env::temp_dir().join(format!("isolab-test-api-doc-{}", std::process::id()));
+    let _cleanup = StateRootGuard(state_root.clone());
+    config.live.runtime.state_root = state_root;
     let router = app(AppState::new(config));
     let routes = documented_routes(&doc());
     assert!(
