@@ -6,15 +6,18 @@
 //! - [`observe`]: reads /proc and cgroupfs into shared types.
 //! - [`live`]: the live containers of a server: supervisor, exit watchers, process events,
 //!   the event hub, and terminal sessions shared by many clients.
+//! - [`classroom`]: classroom mode: who a caller is, what they may see and touch,
+//!   students' quotas, and the class kept in SQLite.
 //! - [`server`]: axum routes: the embedded UI, token auth, the REST API.
 //! - [`sim_cli`]: `isolab sim`, the simulator's shell in a terminal.
 //!
-//! The rooms layer one way, `commands -> server -> live -> runtime -> observe`; a test
+//! The rooms layer one way, `commands -> server -> classroom, live -> runtime -> observe`; a test
 //! (`layering.rs`) fails on an upward import or an import cycle between sibling files.
 //!
 //! The runtime is a library with no axum or clap in it; `main.rs` only parses flags
 //! and calls in here.
 
+pub mod classroom;
 #[cfg(test)]
 mod layering;
 pub mod live;

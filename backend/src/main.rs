@@ -119,6 +119,17 @@ struct ServeArgs {
     /// Most containers at once per access token.
     #[arg(long, env = "ISOLAB_MAX_PER_TOKEN", default_value_t = 64)]
     max_per_token: usize,
+    /// Run a class: the token is the teacher's; students join with the printed code.
+    #[arg(long, env = "ISOLAB_CLASSROOM")]
+    classroom: bool,
+    /// What each student may use, e.g. containers=3,memory=256M,pids=256,cpus=0.5
+    /// (default those; a class restarted without it keeps its own).
+    #[arg(long, env = "ISOLAB_STUDENT_QUOTA", requires = "classroom")]
+    student_quota: Option<isolab::classroom::policy::StudentQuota>,
+    /// `strict`: students' containers always have pid, mnt and net namespaces; `any`:
+    /// students may leave those out too. A user namespace is always added.
+    #[arg(long, env = "ISOLAB_STUDENT_NAMESPACES", requires = "classroom")]
+    student_namespaces: Option<isolab::classroom::policy::NamespacePolicy>,
 }
 
 fn main() -> std::process::ExitCode {

@@ -28,14 +28,33 @@ fn documented_routes(doc: &str) -> Vec<(Method, String)> {
         .collect()
 }
 
+/// Removes, whatever happens, any container the routes made from the test's own
+/// state root (the requests are made so that none should be).
+struct StateRootGuard(std::path::PathBuf);
+
+impl Drop for StateRootGuard {
+    fn drop(&mut self) {
+        let config = isolab::runtime::RuntimeConfig {
+            state_root: self.0.clone(),
+            ..isolab::runtime::RuntimeConfig::new(env!("CARGO_BIN_EXE_isolab").into())
+        };
+        for record in isolab::runtime::list(&self.0) {
+            let _ = isolab::runtime::remove(&config, &record.id);
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[tokio::test]
 async fn every_documented_route_exists() {
     let mut config = ServerConfig::new(
         AccessToken::from_user(TOKEN).expect("token"),
         env!("CARGO_BIN_EXE_isolab").into(),
     );
+    // A state root of this process's own: other runs of this test may be live.
     let state_root =
         std::env::temp_dir().join(format!("isolab-test-api-doc-{}", std::process::id()));
+    let _cleanup = StateRootGuard(state_root.clone());
     config.live.runtime.state_root = state_root.clone();
     let router = app(AppState::new(config));
     let routes = documented_routes(&doc());
@@ -68,10 +87,7 @@ async fn every_documented_route_exists() {
             "{method} {path} is documented but not routed: {status} {text}"
         );
     }
-    let made: Vec<_> = std::fs::read_dir(&state_root)
-        .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    let _ = std::fs::remove_dir_all(&state_root);
+    let made = isolab::runtime::list(&state_root);
     assert!(made.is_empty(), "the route check made containers: {made:?}");
 }
 
@@ -91,6 +107,15 @@ fn every_error_code_is_documented_with_its_status() {
         ErrorCode::LiveUnavailable,
         ErrorCode::Conflict,
         ErrorCode::Internal,
+        ErrorCode::Forbidden,
+        ErrorCode::QuotaExceeded,
+        ErrorCode::NamespaceRequired,
+        ErrorCode::BadJoinCode,
+        ErrorCode::JoiningClosed,
+        ErrorCode::RateLimited,
+        ErrorCode::BadName,
+        ErrorCode::NameTaken,
+        ErrorCode::NoClassroom,
     ] {
         let name = serde_json::to_value(code).expect("serializes");
         let name = name.as_str().expect("a string");

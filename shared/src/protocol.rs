@@ -344,6 +344,10 @@ pub struct ContainerState {
     pub setup: Vec<SetupStep>,
     /// Its security facts.
     pub isolation: IsolationFacts,
+    /// The id of the student who owns it in a class; absent for the teacher's (or
+    /// the admin's) containers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// The host as a whole: its own namespaces and a process summary.
@@ -458,6 +462,24 @@ pub enum ErrorCode {
     LiveUnavailable,
     Conflict,
     Internal,
+    /// A student's token on a teacher's route.
+    Forbidden,
+    /// A student's limit above the class quota.
+    QuotaExceeded,
+    /// A student left out a namespace the class requires.
+    NamespaceRequired,
+    /// A join code that is not the class's.
+    BadJoinCode,
+    /// The teacher closed joining.
+    JoiningClosed,
+    /// Too many wrong join codes from one address.
+    RateLimited,
+    /// A display name that is empty, too long or has control characters.
+    BadName,
+    /// A display name another student of the class has.
+    NameTaken,
+    /// A classroom route on a server started without `--classroom`.
+    NoClassroom,
 }
 
 /// The body of every API error: `{"error":{"code":"…","message":"…"}}`.
@@ -506,6 +528,84 @@ pub enum TerminalNotice {
     Ended,
     /// A client message was refused; the socket stays open.
     Error { error: ApiErrorBody },
+}
+
+/// The body of `POST /api/v1/classroom/join`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    /// The class's join code, such as `K7P-2QX` (case and dash do not matter).
+    pub code: String,
+    /// The student's display name, unique in the class.
+    pub name: String,
+}
+
+/// A student of a class.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct StudentInfo {
+    pub id: String,
+    pub name: String,
+}
+
+/// What a successful join answers: the student's own token, shown this once.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct JoinAnswer {
+    pub token: String,
+    pub student: StudentInfo,
+}
+
+/// Who a caller is in a class.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassRole {
+    Teacher,
+    Student,
+}
+
+/// What `GET /api/v1/classroom` answers: the caller's role and the class's settings.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ClassInfo {
+    pub role: ClassRole,
+    /// The caller, when a student.
+    pub student: Option<StudentInfo>,
+    /// Whether new students may join.
+    pub joining: bool,
+    /// The join code; only the teacher sees it.
+    pub join_code: Option<String>,
+}
+
+/// The body of `PATCH /api/v1/classroom`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClassSettings {
+    /// Open or close joining.
+    pub joining: Option<bool>,
+}
+
+/// One line of the teacher's roster (`GET /api/v1/classroom/students`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RosterEntry {
+    pub id: String,
+    pub name: String,
+    /// Whether the student has a socket open now.
+    pub connected: bool,
+    /// Ids of the student's containers.
+    pub containers: Vec<String>,
+    /// When the student raised a hand (ms since the Unix epoch), while it is up.
+    pub hand_raised_at_ms: Option<u64>,
+    /// Steps reported passed, over all lessons.
+    pub steps_passed: u32,
+    /// Steps reported, passed or not.
+    pub steps_tried: u32,
+}
+
+/// The body of `POST /api/v1/classroom/progress`: one attempt at a lesson step.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressReport {
+    pub lesson: String,
+    pub step: String,
+    pub passed: bool,
 }
 
 #[cfg(test)]

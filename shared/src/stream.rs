@@ -142,6 +142,7 @@ mod tests {
             interfaces: vec![],
             setup: vec![],
             isolation: IsolationFacts::default(),
+            owner: None,
         }
     }
 

@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context;
+use isolab::classroom::{Classroom, StudentPolicy};
 use isolab::server::{self, auth::AccessToken, AppState, ServerConfig};
 use isolab::sysinfo;
 
@@ -26,6 +27,17 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
             token.clone(),
             std::env::current_exe().context("cannot find the isolab binary")?,
         );
+        if args.classroom {
+            // Flags given replace the stored policy; a restarted class keeps its own.
+            let policy = (args.student_quota.is_some() || args.student_namespaces.is_some())
+                .then(|| StudentPolicy {
+                    quota: args.student_quota.clone().unwrap_or_default(),
+                    namespaces: args.student_namespaces.unwrap_or_default(),
+                });
+            let classroom = Classroom::open(&state_root, policy)
+                .map_err(|e| anyhow::anyhow!("cannot open the class: {e}"))?;
+            config.classroom = Some(classroom);
+        }
         config.live.runtime.state_root = state_root;
         config.live.max_containers = args.max_containers;
         config.live.max_per_token = args.max_per_token;
@@ -42,9 +54,17 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
             IpAddr::V6(ip) => format!("[{ip}]"),
             IpAddr::V4(ip) => ip.to_string(),
         };
+        let classroom = config.classroom.clone();
         let state = AppState::new(config);
         state.start_background().await;
         println!("isolab is serving at:\n    http://{host}:{}/?token={}", local.port(), token.as_str());
+        if let Some(classroom) = classroom {
+            let code = classroom
+                .join_code()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot read the join code: {e}"))?;
+            println!("students join at:\n    http://{host}:{}/join/{code}", local.port());
+        }
         server::run(listener, state.clone(), shutdown)
             .await
             .context("the server failed")?;

@@ -14,8 +14,9 @@ use crate::runtime::describe::state_of;
 use crate::runtime::{self, ContainerRecord};
 
 impl Supervisor {
-    /// Finds containers left by a previous server: adopts the living, cleans the dead.
-    pub async fn reconcile(self: &Arc<Self>) {
+    /// Finds containers left by a previous server: adopts the living (owned as
+    /// `owners` records, container id -> student id), cleans the dead.
+    pub async fn reconcile(self: &Arc<Self>, owners: &BTreeMap<String, String>) {
         if !self.status.available {
             return;
         }
@@ -28,7 +29,8 @@ impl Supervisor {
                 continue;
             }
             if record.init_alive() && record.status != ContainerStatus::Exited {
-                self.adopt(record).await;
+                let owner = owners.get(&record.id).cloned();
+                self.adopt(record, owner).await;
             } else {
                 let config = self.config.runtime.clone();
                 let id = record.id.clone();
@@ -45,14 +47,14 @@ impl Supervisor {
         }
     }
 
-    async fn adopt(self: &Arc<Self>, record: ContainerRecord) {
+    async fn adopt(self: &Arc<Self>, record: ContainerRecord, owner: Option<String>) {
         let init_pid = record.init_pid.unwrap_or(0);
         // Its PID 1 kept a copy of the PTY master; new output shows from here on.
         let terminal =
             runtime::adopted_tty(&record).and_then(|master| TerminalSession::start(master).ok());
         let entry = Arc::new(Entry {
             id: record.id.clone(),
-            owner: String::new(),
+            owner: owner.clone(),
             record: Mutex::new(record.clone()),
             container: Mutex::new(None),
             terminal,
@@ -60,9 +62,10 @@ impl Supervisor {
             removed: AtomicBool::new(false),
             limit_marks: Mutex::new((0, 0)),
         });
-        let Ok(state) = blocking(move || state_of(&record)).await else {
+        let Ok(mut state) = blocking(move || state_of(&record)).await else {
             return;
         };
+        state.owner = owner;
         // Limits hit under the previous server were announced by it.
         if let Some(usage) = &state.cgroup {
             entry.new_limit_hits(usage);

@@ -22,4 +22,4 @@ pub mod watch;
 
 pub use error::LiveError;
 pub use exec::{ExecInfo, ExecSpec};
-pub use supervisor::{LiveConfig, Supervisor};
+pub use supervisor::{CreateOptions, LiveConfig, Supervisor};

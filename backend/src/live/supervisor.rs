@@ -50,6 +50,18 @@ impl LiveConfig {
     }
 }
 
+/// Whose a new container is, and what that owner's containers get.
+#[derive(Clone, Debug, Default)]
+pub struct CreateOptions {
+    /// The owning student's id; `None` for the teacher's or the admin's.
+    pub owner: Option<String>,
+    /// Host ids (first, count) its user namespace maps to instead of the runtime's
+    /// default range, so that each student's root is a different host uid.
+    pub id_map: Option<(u32, u32)>,
+    /// Most containers this owner may have at once, when lower than the per-token cap.
+    pub max_containers: Option<usize>,
+}
+
 /// How a new container's command talks: its PTY, or its three pipes.
 enum CommandIo {
     Pty(OwnedFd),
@@ -60,7 +72,8 @@ enum CommandIo {
 /// One container the supervisor knows.
 pub(super) struct Entry {
     pub(super) id: String,
-    pub(super) owner: String,
+    /// The owning student's id (`None`: the teacher's or admin's).
+    pub(super) owner: Option<String>,
     pub(super) record: Mutex<ContainerRecord>,
     /// `None` for a container adopted from a previous server, or once deleted.
     pub(super) container: Mutex<Option<Container>>,
@@ -111,7 +124,7 @@ pub struct Supervisor {
     pub(super) status: LiveStatus,
     pub(super) entries: Mutex<BTreeMap<String, Arc<Entry>>>,
     /// Creations under way, counted against the caps (by owner).
-    pending: Mutex<Vec<String>>,
+    pending: Mutex<Vec<Option<String>>>,
 }
 
 pub(super) async fn blocking<T: Send + 'static>(
@@ -160,40 +173,51 @@ impl Supervisor {
             .ok_or_else(|| RuntimeError::NotFound(id.to_string()).into())
     }
 
-    /// Reserves a slot for `owner`, or says which cap is full.
-    fn reserve(&self, owner: &str) -> Result<(), LiveError> {
+    /// Reserves a slot for `options.owner`, or says which cap is full.
+    fn reserve(&self, options: &CreateOptions) -> Result<(), LiveError> {
+        let owner = &options.owner;
         let entries = lock(&self.entries);
         let mut pending = lock(&self.pending);
         if entries.len() + pending.len() >= self.config.max_containers {
             return Err(LiveError::TooManyOnServer(self.config.max_containers));
         }
-        let mine = entries.values().filter(|e| e.owner == owner).count()
-            + pending.iter().filter(|p| p.as_str() == owner).count();
-        if mine >= self.config.max_per_token {
-            return Err(LiveError::TooManyForToken(self.config.max_per_token));
+        let mine = entries.values().filter(|e| &e.owner == owner).count()
+            + pending.iter().filter(|p| *p == owner).count();
+        let cap = options
+            .max_containers
+            .map_or(self.config.max_per_token, |m| {
+                m.min(self.config.max_per_token)
+            });
+        if mine >= cap {
+            return Err(LiveError::TooManyForToken(cap));
         }
-        pending.push(owner.to_string());
+        pending.push(owner.clone());
         Ok(())
     }
 
-    fn release(&self, owner: &str) {
+    fn release(&self, owner: &Option<String>) {
         let mut pending = lock(&self.pending);
         if let Some(i) = pending.iter().position(|p| p == owner) {
             pending.swap_remove(i);
         }
     }
 
-    /// Creates and starts a container for `owner` (a token's fingerprint).
+    /// Creates and starts a container owned as `options` say.
     pub async fn create(
         self: &Arc<Self>,
         spec: ContainerSpec,
-        owner: &str,
+        options: &CreateOptions,
     ) -> Result<ContainerState, LiveError> {
         self.require_live()?;
         // Bad input is answered before a slot is taken; the runtime checks again.
         runtime::check_spec(&spec)?;
-        self.reserve(owner)?;
-        let config = self.config.runtime.clone();
+        self.reserve(options)?;
+        let mut config = self.config.runtime.clone();
+        if let Some((first, count)) = options.id_map {
+            config.id_map_base = first;
+            config.id_map_count = count;
+        }
+        let owner = &options.owner;
         let made = blocking(move || -> Result<(Container, CommandIo), RuntimeError> {
             // Without a terminal the command gets pipes, so its output still reaches
             // the terminal WebSocket (and input its stdin).
@@ -211,7 +235,7 @@ impl Supervisor {
         })
         .await;
         let result = match made {
-            Ok(Ok(made)) => self.register(made, owner).await,
+            Ok(Ok(made)) => self.register(made, owner.clone()).await,
             Ok(Err(e)) => Err(e.into()),
             Err(e) => Err(e),
         };
@@ -222,7 +246,7 @@ impl Supervisor {
     async fn register(
         self: &Arc<Self>,
         (container, io): (Container, CommandIo),
-        owner: &str,
+        owner: Option<String>,
     ) -> Result<ContainerState, LiveError> {
         let session = match io {
             CommandIo::Pty(master) => Some(TerminalSession::start(master)),
@@ -242,7 +266,7 @@ impl Supervisor {
         let init_pid = container.init_pid().unwrap_or(0);
         let entry = Arc::new(Entry {
             id: record.id.clone(),
-            owner: owner.to_string(),
+            owner: owner.clone(),
             record: Mutex::new(record.clone()),
             container: Mutex::new(Some(container)),
             terminal,
@@ -251,6 +275,7 @@ impl Supervisor {
             limit_marks: Mutex::new((0, 0)),
         });
         let mut state = blocking(move || state_of(&record)).await?;
+        state.owner = owner;
         // Published as created, then started, so every client sees both steps.
         state.status = ContainerStatus::Created;
         lock(&self.entries).insert(entry.id.clone(), entry.clone());
@@ -327,7 +352,24 @@ impl Supervisor {
     pub async fn get(&self, id: &str) -> Result<ContainerState, LiveError> {
         let entry = self.entry(id)?;
         let record = entry.record();
-        blocking(move || state_of(&record)).await
+        let mut state = blocking(move || state_of(&record)).await?;
+        state.owner = entry.owner.clone();
+        Ok(state)
+    }
+
+    /// The id and the owner (a student id, or `None`) of container `id_or_name`.
+    pub fn owner(&self, id_or_name: &str) -> Result<(String, Option<String>), LiveError> {
+        let entry = self.entry(id_or_name)?;
+        Ok((entry.id.clone(), entry.owner.clone()))
+    }
+
+    /// Ids of the containers `student` owns.
+    pub fn owned_by(&self, student: &str) -> Vec<String> {
+        lock(&self.entries)
+            .values()
+            .filter(|e| e.owner.as_deref() == Some(student))
+            .map(|e| e.id.clone())
+            .collect()
     }
 
     /// Sends `signal` to the container's command (through its init).

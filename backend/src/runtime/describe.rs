@@ -66,5 +66,7 @@ pub fn state_of(record: &ContainerRecord) -> ContainerState {
             .unwrap_or_default(),
         setup: record.setup.clone(),
         isolation,
+        // Ownership is the classroom's; the server fills it in.
+        owner: None,
     }
 }

@@ -7,25 +7,32 @@ use axum::routing::get;
 use axum::{Json, Router};
 use isolab_shared::{ErrorCode, VersionInfo, API_VERSION};
 
+use super::classroom_access::{require_teacher, Caller};
 use super::error::HttpError;
 use super::AppState;
+use crate::classroom::access::host_for;
 use crate::sysinfo;
 
-/// The routes of `/api/v1`, before auth is layered on.
-pub fn routes() -> Router<AppState> {
+/// The routes of `/api/v1` that need a token, before auth is layered on.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let teacher_only = Router::new()
+        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn(require_teacher));
     Router::new()
         .route("/version", get(version))
         .route("/events", get(super::events_ws::upgrade))
-        .route("/metrics", get(metrics))
         .route("/host", get(host))
-        .merge(super::containers::routes())
+        .merge(teacher_only)
+        .merge(super::containers::routes(state))
+        .merge(super::classroom_api::routes())
 }
 
-/// `GET /host`: the host's namespaces and a process summary, read now.
-pub async fn host() -> Result<Json<isolab_shared::HostState>, HttpError> {
+/// `GET /host`: the host's namespaces and a process summary, read now (without
+/// the host's processes for a student).
+pub async fn host(Caller(caller): Caller) -> Result<Json<isolab_shared::HostState>, HttpError> {
     tokio::task::spawn_blocking(crate::observe::host_state)
         .await
-        .map(Json)
+        .map(|host| Json(host_for(&caller, host)))
         .map_err(|e| HttpError::new(ErrorCode::Internal, format!("cannot read the host: {e}")))
 }
 

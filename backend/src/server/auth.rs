@@ -1,4 +1,6 @@
 //! The access token: made at start, printed in the URL, required on every API call.
+//! The middleware turns the token presented into the caller's [`Principal`] (admin,
+//! teacher, or a student by their own token), which every handler and socket gets.
 
 use axum::extract::{Query, Request, State};
 use axum::http::header::AUTHORIZATION;
@@ -11,6 +13,7 @@ use subtle::ConstantTimeEq;
 
 use super::error::HttpError;
 use super::AppState;
+use crate::classroom::Principal;
 
 /// A secret that grants full access to the API.
 #[derive(Clone, PartialEq, Eq)]
@@ -71,15 +74,45 @@ fn presented_token(req: &Request) -> Option<String> {
         .and_then(|q| q.0.token)
 }
 
-/// Middleware: lets the request through only with the right token, else 401.
-pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Who holds `token`: the server's token is the admin's (the teacher's in a class);
+/// in a class, a student's token is that student's. `None`: nobody's.
+async fn principal_of(state: &AppState, token: &str) -> Result<Option<Principal>, HttpError> {
+    if state.token().matches(token) {
+        return Ok(Some(match state.classroom() {
+            Some(_) => Principal::Teacher,
+            None => Principal::Admin,
+        }));
+    }
+    let Some(classroom) = state.classroom() else {
+        return Ok(None);
+    };
+    let student = classroom
+        .student_by_token(token)
+        .await
+        .map_err(|e| HttpError::new(e.code(), e.to_string()))?;
+    Ok(student.map(|s| Principal::Student { id: s.id }))
+}
+
+/// Middleware: lets the request through only with a known token, else 401; the
+/// request carries the caller's [`Principal`] from here on.
+pub async fn require_token(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     match presented_token(&req) {
-        Some(t) if state.token().matches(&t) => next.run(req).await,
-        Some(_) => HttpError::new(
-            ErrorCode::Unauthorized,
-            "the token is wrong: open the URL that `isolab serve` printed",
-        )
-        .into_response(),
+        Some(t) => match principal_of(&state, &t).await {
+            Ok(Some(principal)) => {
+                req.extensions_mut().insert(principal);
+                next.run(req).await
+            }
+            Ok(None) => HttpError::new(
+                ErrorCode::Unauthorized,
+                "the token is wrong: open the URL that `isolab serve` printed",
+            )
+            .into_response(),
+            Err(e) => e.into_response(),
+        },
         None => HttpError::new(
             ErrorCode::Unauthorized,
             "a token is needed: open the URL that `isolab serve` printed (it ends in ?token=…), \

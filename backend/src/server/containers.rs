@@ -1,5 +1,6 @@
 //! `/api/v1/containers…`: create, inspect, signal, limit, exec, remove, and the
-//! terminal WebSockets of containers and exec sessions.
+//! terminal WebSockets of containers and exec sessions. Every `{id}` route passes
+//! [`guard_container`] first; the list and the sockets ask the same access rules.
 
 use std::str::FromStr;
 
@@ -11,23 +12,24 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use isolab_shared::limits::Limits;
 use isolab_shared::{ContainerSpec, ContainerState, ErrorCode};
 use nix::sys::signal::Signal;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::classroom_access::{self, guard_container, Caller};
 use super::error::HttpError;
 use super::terminal_ws::{terminal_socket, TerminalQuery};
 use super::{origin, AppState, MAX_FRAME_BYTES};
+use crate::classroom::Principal;
 use crate::live::terminal::TerminalSession;
 use crate::live::{ExecSpec, LiveError};
 
 /// The container routes, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/containers", get(list).post(create))
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let by_id = Router::new()
         .route("/containers/{id}", get(inspect).delete(remove))
         .route("/containers/{id}/stop", post(stop))
         .route("/containers/{id}/signal", post(signal))
@@ -38,6 +40,13 @@ pub fn routes() -> Router<AppState> {
             "/containers/{id}/exec/{exec_id}/terminal",
             get(exec_terminal),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard_container,
+        ));
+    Router::new()
+        .route("/containers", get(list).post(create))
+        .merge(by_id)
 }
 
 impl From<LiveError> for HttpError {
@@ -69,25 +78,34 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// A fingerprint of the caller's token, for the per-token container cap.
-fn owner(headers: &HeaderMap, state: &AppState) -> String {
-    // Every caller holds the server's one token today; keep the cap keyed by it so
-    // that more tokens (one per student) slot in without changing the supervisor.
-    let _ = headers;
-    state.token().as_str().chars().take(8).collect()
+/// A body parsed as `T`, kept as sent too: a student's quota depends on which
+/// limits the body names, which the parsed value (with its defaults) cannot tell.
+fn parse_body<T: DeserializeOwned>(body: &serde_json::Value) -> Result<T, HttpError> {
+    serde_json::from_value(body.clone())
+        .map_err(|e| HttpError::new(ErrorCode::BadRequest, format!("bad body: {e}")))
 }
 
-async fn list(State(state): State<AppState>) -> Json<Vec<ContainerState>> {
-    Json(state.live().list())
+async fn list(State(state): State<AppState>, Caller(caller): Caller) -> Json<Vec<ContainerState>> {
+    let mut list = state.live().list();
+    list.retain(|c| caller.may_touch(c.owner.as_deref()));
+    Json(list)
 }
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiJson(spec): ApiJson<ContainerSpec>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<(StatusCode, Json<ContainerState>), HttpError> {
-    let owner = owner(&headers, &state);
-    let created = state.live().create(spec, &owner).await?;
+    let spec: ContainerSpec = parse_body(&body)?;
+    let (spec, options) = classroom_access::admit_spec(&state, &caller, spec, &body).await?;
+    let created = state.live().create(spec, &options).await?;
+    if let (Some(student), Some(classroom)) = (caller.student(), state.classroom()) {
+        // Ownership is kept in the class's store; without it the container goes.
+        if let Err(e) = classroom.own_container(&created.id, student).await {
+            let _ = state.live().remove(&created.id).await;
+            return Err(e.into());
+        }
+    }
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -102,7 +120,11 @@ async fn remove(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, HttpError> {
+    let (id, owner) = state.live().owner(&id)?;
     state.live().remove(&id).await?;
+    if let (Some(_), Some(classroom)) = (owner, state.classroom()) {
+        classroom.disown_container(&id).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -161,23 +183,37 @@ async fn signal(
 
 async fn set_limits(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(id): Path<String>,
-    ApiJson(limits): ApiJson<Limits>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Json<ContainerState>, HttpError> {
+    let limits: Limits = parse_body(&body)?;
+    let limits = classroom_access::admit_limits(&state, &caller, limits, &body)?;
     Ok(Json(state.live().set_limits(&id, limits).await?))
 }
 
 async fn exec(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(id): Path<String>,
     ApiJson(spec): ApiJson<ExecSpec>,
 ) -> Result<Response, HttpError> {
+    if !caller.is_staff() {
+        let container = state.live().get(&id).await?;
+        classroom_access::admit_exec(
+            &state,
+            &caller,
+            spec.namespaces.as_ref(),
+            &container.spec.namespaces,
+        )?;
+    }
     let info = state.live().exec(&id, spec).await?;
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
 fn upgrade_terminal(
     state: AppState,
+    caller: &Principal,
     headers: &HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     session: std::sync::Arc<TerminalSession>,
@@ -191,37 +227,45 @@ fn upgrade_terminal(
         )
     })?;
     let metrics = state.metrics().clone();
+    let lease = classroom_access::socket_lease(&state, caller);
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket: WebSocket| async move {
             metrics.terminals.inc();
-            let (write, read) = socket.split();
-            terminal_socket(write, read, session, query, metrics.clone()).await;
+            let (mut write, mut read) = socket.split();
+            tokio::select! {
+                () = terminal_socket(&mut write, &mut read, session, query, metrics.clone()) => {}
+                () = lease => {
+                    let _ = write.send(classroom_access::revoked_close()).await;
+                }
+            }
             metrics.terminals.dec();
         }))
 }
 
 async fn terminal(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(id): Path<String>,
     Query(query): Query<TerminalQuery>,
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, HttpError> {
     let session = state.live().terminal(&id)?;
-    upgrade_terminal(state, &headers, ws, session, query)
+    upgrade_terminal(state, &caller, &headers, ws, session, query)
 }
 
 async fn exec_terminal(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path((id, exec_id)): Path<(String, String)>,
     Query(query): Query<TerminalQuery>,
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, HttpError> {
     let session = state.live().exec_terminal(&id, &exec_id)?;
-    upgrade_terminal(state, &headers, ws, session, query)
+    upgrade_terminal(state, &caller, &headers, ws, session, query)
 }
 
 #[cfg(test)]

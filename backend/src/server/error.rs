@@ -26,15 +26,22 @@ impl HttpError {
 pub fn status_for(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorCode::ForbiddenOrigin => StatusCode::FORBIDDEN,
+        ErrorCode::ForbiddenOrigin
+        | ErrorCode::Forbidden
+        | ErrorCode::QuotaExceeded
+        | ErrorCode::NamespaceRequired
+        | ErrorCode::BadJoinCode
+        | ErrorCode::JoiningClosed => StatusCode::FORBIDDEN,
         ErrorCode::BadJson
         | ErrorCode::BadRequest
         | ErrorCode::UnknownMessage
         | ErrorCode::ImageNotFound
-        | ErrorCode::LimitOutOfRange => StatusCode::BAD_REQUEST,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        | ErrorCode::LimitOutOfRange
+        | ErrorCode::BadName
+        | ErrorCode::NameTaken => StatusCode::BAD_REQUEST,
+        ErrorCode::NotFound | ErrorCode::NoClassroom => StatusCode::NOT_FOUND,
         ErrorCode::Conflict => StatusCode::CONFLICT,
-        ErrorCode::TooManyContainers => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TooManyContainers | ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::LiveUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -1,7 +1,8 @@
 //! `GET /api/v1/events`: a snapshot, then numbered events, over a WebSocket.
 //!
 //! The socket loop is generic over any Sink/Stream of messages, so tests drive it
-//! over in-memory channels as well as over a real connection.
+//! over in-memory channels as well as over a real connection. Every snapshot and
+//! event passes the caller's [`EventView`] (a student sees only their containers).
 
 use std::sync::Arc;
 
@@ -14,8 +15,10 @@ use isolab_shared::{ApiErrorBody, ClientMessage, ErrorCode, StreamMessage};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::classroom_access::{revoked_close, socket_lease, Caller};
 use super::error::HttpError;
 use super::{origin, AppState, MAX_FRAME_BYTES};
+use crate::classroom::access::EventView;
 use crate::live::hub::{EventHub, StartPoint};
 
 /// The query of `/events`.
@@ -28,6 +31,7 @@ pub struct EventsQuery {
 /// Upgrades to the event stream, after the origin check.
 pub async fn upgrade(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
@@ -35,13 +39,20 @@ pub async fn upgrade(
     origin::check(&headers, state.allowed_origins())?;
     let hub = state.hub().clone();
     let metrics = state.metrics().clone();
+    let lease = socket_lease(&state, &caller);
+    let view = EventView::new(caller);
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket: WebSocket| async move {
             metrics.clients.inc();
-            let (write, read) = socket.split();
-            events_socket(write, read, hub, query.since).await;
+            let (mut write, mut read) = socket.split();
+            tokio::select! {
+                () = events_socket(&mut write, &mut read, hub, query.since, view) => {}
+                () = lease => {
+                    let _ = write.send(revoked_close()).await;
+                }
+            }
             metrics.clients.dec();
         }))
 }
@@ -62,14 +73,14 @@ fn error_frame(code: ErrorCode, message: impl Into<String>) -> Option<Message> {
 }
 
 /// Answers one frame from the client: `None` to ignore it, or a frame to send back.
-fn answer(frame: Message, hub: &EventHub) -> Option<Message> {
+fn answer(frame: Message, hub: &EventHub, view: &mut EventView) -> Option<Message> {
     match frame {
         Message::Text(t) => match serde_json::from_str::<serde_json::Value>(&t) {
             Err(e) => error_frame(ErrorCode::BadJson, format!("not JSON: {e}")),
             Ok(value) => match serde_json::from_value::<ClientMessage>(value.clone()) {
                 Ok(ClientMessage::Ping) => None,
                 Ok(ClientMessage::Resync) => text(&StreamMessage::Snapshot {
-                    snapshot: hub.snapshot(),
+                    snapshot: view.snapshot(hub.snapshot()),
                 }),
                 Err(_) => error_frame(
                     ErrorCode::UnknownMessage,
@@ -88,18 +99,26 @@ fn answer(frame: Message, hub: &EventHub) -> Option<Message> {
     }
 }
 
-/// Runs one subscriber until either side closes.
-pub async fn events_socket<W, R>(mut write: W, mut read: R, hub: Arc<EventHub>, since: Option<u64>)
-where
+/// Runs one subscriber, seeing what `view` lets through, until either side closes.
+pub async fn events_socket<W, R>(
+    mut write: W,
+    mut read: R,
+    hub: Arc<EventHub>,
+    since: Option<u64>,
+    mut view: EventView,
+) where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     let mut subscription = hub.subscribe(since);
     let first: Vec<StreamMessage> =
         match std::mem::replace(&mut subscription.start, StartPoint::Replay(Vec::new())) {
-            StartPoint::Snapshot(snapshot) => vec![StreamMessage::Snapshot { snapshot }],
+            StartPoint::Snapshot(snapshot) => vec![StreamMessage::Snapshot {
+                snapshot: view.snapshot(snapshot),
+            }],
             StartPoint::Replay(events) => events
                 .into_iter()
+                .filter_map(|event| view.event(event))
                 .map(|event| StreamMessage::Event { event })
                 .collect(),
         };
@@ -113,12 +132,17 @@ where
         tokio::select! {
             received = subscription.live.recv() => {
                 let message = match received {
-                    Ok(event) => StreamMessage::Event { event },
+                    Ok(event) => match view.event(event) {
+                        Some(event) => StreamMessage::Event { event },
+                        None => continue,
+                    },
                     // Too slow to keep up: start it over from a fresh snapshot.
                     Err(RecvError::Lagged(_)) => {
                         subscription = hub.subscribe(None);
                         match std::mem::replace(&mut subscription.start, StartPoint::Replay(Vec::new())) {
-                            StartPoint::Snapshot(snapshot) => StreamMessage::Snapshot { snapshot },
+                            StartPoint::Snapshot(snapshot) => StreamMessage::Snapshot {
+                                snapshot: view.snapshot(snapshot),
+                            },
                             StartPoint::Replay(_) => continue,
                         }
                     }
@@ -134,7 +158,7 @@ where
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                     Some(Ok(frame)) => frame,
                 };
-                if let Some(reply) = answer(frame, &hub) {
+                if let Some(reply) = answer(frame, &hub, &mut view) {
                     if write.send(reply).await.is_err() {
                         return;
                     }
@@ -147,6 +171,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classroom::Principal;
     use futures::channel::mpsc;
     use isolab_shared::EventKind;
 
@@ -165,7 +190,13 @@ mod tests {
         });
         let (server_write, mut client_read) = mpsc::unbounded::<Message>();
         let (mut client_write, server_read) = mpsc::unbounded::<Result<Message, axum::Error>>();
-        let task = tokio::spawn(events_socket(server_write, server_read, hub.clone(), None));
+        let task = tokio::spawn(events_socket(
+            server_write,
+            server_read,
+            hub.clone(),
+            None,
+            EventView::new(Principal::Admin),
+        ));
 
         match parse(client_read.next().await.expect("first frame")) {
             StreamMessage::Snapshot { snapshot } => assert_eq!(snapshot.seq, 1),
@@ -216,6 +247,7 @@ mod tests {
             server_read,
             hub.clone(),
             Some(2),
+            EventView::new(Principal::Admin),
         ));
         for want in [3, 4] {
             match parse(client_read.next().await.expect("frame")) {

@@ -1,7 +1,11 @@
 //! The HTTP server: the embedded UI, token auth and the `/api/v1` routes.
 //!
 //! # Layout
-//! - [`auth`]: the access token and the middleware that checks it.
+//! - [`auth`]: the access token and the middleware that turns a token into the
+//!   caller's [`crate::classroom::Principal`].
+//! - [`classroom_access`]: where the access rules are enforced: the guard of every
+//!   `/containers/{id}…` route and socket, the teacher-only guard, students' specs.
+//! - [`classroom_api`]: `/classroom…`: join, settings, roster, hands, progress.
 //! - [`assets`]: the frontend, embedded in the binary.
 //! - [`error`]: the typed JSON error every failing request gets.
 //! - [`api`]: the REST handlers of the server itself (version, host, metrics).
@@ -17,6 +21,8 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod classroom_access;
+pub mod classroom_api;
 pub mod containers;
 pub mod error;
 pub mod events_ws;
@@ -24,13 +30,16 @@ pub mod metrics;
 pub mod origin;
 pub mod terminal_ws;
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::classroom::Classroom;
 use crate::live::hub::EventHub;
 use auth::AccessToken;
 use isolab_shared::LiveStatus;
@@ -53,6 +62,8 @@ pub struct ServerConfig {
     pub live: LiveConfig,
     /// Whether live containers work here, and why not.
     pub live_status: LiveStatus,
+    /// The class, with `--classroom`: the token above is then the teacher's.
+    pub classroom: Option<Arc<Classroom>>,
 }
 
 impl ServerConfig {
@@ -64,6 +75,7 @@ impl ServerConfig {
             allowed_origins: Vec::new(),
             live: LiveConfig::new(RuntimeConfig::new(helper_exe)),
             live_status: crate::sysinfo::live_status(),
+            classroom: None,
         }
     }
 }
@@ -80,6 +92,7 @@ struct AppStateInner {
     hub: Arc<EventHub>,
     metrics: Arc<ServerMetrics>,
     live: Arc<Supervisor>,
+    classroom: Option<Arc<Classroom>>,
 }
 
 impl AppState {
@@ -94,6 +107,7 @@ impl AppState {
                 hub,
                 metrics: Arc::new(ServerMetrics::default()),
                 live,
+                classroom: config.classroom,
             }),
         }
     }
@@ -123,26 +137,44 @@ impl AppState {
         &self.inner.live
     }
 
-    /// Adopts or cleans what a previous server left, and starts the background work
-    /// (exit watchers, process events, stats). Call once, after [`AppState::new`].
+    /// The class, when the server runs one.
+    pub fn classroom(&self) -> Option<&Arc<Classroom>> {
+        self.inner.classroom.as_ref()
+    }
+
+    /// Adopts or cleans what a previous server left (students' containers stay
+    /// theirs), and starts the background work (exit watchers, process events,
+    /// stats). Call once, after [`AppState::new`].
     pub async fn start_background(&self) {
-        self.live().reconcile().await;
+        let mut owners = BTreeMap::new();
+        if let Some(classroom) = self.classroom() {
+            match classroom.container_owners().await {
+                Ok(list) => owners.extend(list),
+                Err(e) => tracing::warn!("cannot read the class's container owners: {e}"),
+            }
+        }
+        self.live().reconcile(&owners).await;
+        if let Some(classroom) = self.classroom() {
+            // Containers that did not outlive the last server own nothing now.
+            for id in owners.keys() {
+                if self.live().owner(id).is_err() {
+                    let _ = classroom.disown_container(id).await;
+                }
+            }
+        }
         crate::live::watch::spawn_background(self.live().clone());
     }
 }
 
-/// The whole application: `/api/v1/*` behind the token, the UI open to all.
+/// The whole application: `/api/v1/*` behind the token (but joining a class), the
+/// UI open to all.
 pub fn app(state: AppState) -> Router {
     // `layer` (not `route_layer`) so unknown API paths also need the token.
-    let api =
-        api::routes()
-            .fallback(api::unknown_route)
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                auth::require_token,
-            ));
+    let api = api::routes(&state).fallback(api::unknown_route).layer(
+        axum::middleware::from_fn_with_state(state.clone(), auth::require_token),
+    );
     Router::new()
-        .nest("/api/v1", api)
+        .nest("/api/v1", classroom_api::open_routes().merge(api))
         .fallback(assets::serve)
         .with_state(state)
 }
@@ -153,7 +185,9 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    // The peer's address counts wrong join codes per address.
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -1,0 +1,400 @@
+//! Classroom mode (`isolab serve --classroom`): the teacher holds the server's token,
+//! students join with a code and get tokens of their own; each container has an owner.
+//!
+//! # Layout
+//! - [`access`]: [`Principal`] and the one answer to "may this caller see or touch
+//!   that", for routes, sockets and the event stream.
+//! - [`policy`]: the students' quota and the namespaces they may not leave out.
+//! - [`join`]: join codes, display names, the limit on wrong codes per address.
+//! - [`store`]: the SQLite database in the state root (roster, token hashes, id
+//!   ranges, ownership, progress, settings), with versioned migrations.
+//! - [`export`]: the progress export as CSV.
+//!
+//! The database is the class's store, not a cache: a restarted server finds its
+//! students logged in, their containers theirs, and the roster whole. Its calls run on
+//! tokio's blocking threads. No axum in here: the server is a thin user of it.
+
+pub mod access;
+pub mod export;
+pub mod join;
+pub mod policy;
+pub mod store;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use isolab_shared::ErrorCode;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::broadcast;
+
+pub use access::Principal;
+use join::{NameError, WrongCodeLimiter};
+pub use policy::{PolicyError, StudentPolicy};
+use store::{Store, StoreError, StudentRow};
+
+/// First host uid/gid of the first student's user namespaces, well above the
+/// teacher's range (100000) and ordinary users.
+pub const STUDENT_ID_BASE: u32 = 1_000_000;
+/// Host ids per student (a whole 16-bit range, as container images expect).
+pub const STUDENT_ID_RANGE: u32 = 65_536;
+
+/// Why a classroom operation failed; each case has one API error code.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassroomError {
+    #[error("this server runs no class: start it with `isolab serve --classroom`")]
+    NoClassroom,
+    #[error("only the teacher may do this")]
+    TeacherOnly,
+    #[error("only a student may do this")]
+    StudentOnly,
+    #[error("wrong join code: ask the teacher for the code on the board")]
+    BadJoinCode,
+    #[error("the teacher has closed joining")]
+    JoiningClosed,
+    #[error("too many wrong join codes from this address: wait a minute")]
+    RateLimited,
+    #[error("{0}")]
+    BadName(#[from] NameError),
+    #[error("the name '{0}' is taken in this class: pick another")]
+    NameTaken(String),
+    #[error("no student '{0}' in this class")]
+    NoSuchStudent(String),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("{0}")]
+    Store(StoreError),
+    #[error("a classroom worker failed: {0}")]
+    Worker(String),
+}
+
+impl From<StoreError> for ClassroomError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NameTaken(name) => ClassroomError::NameTaken(name),
+            other => ClassroomError::Store(other),
+        }
+    }
+}
+
+impl ClassroomError {
+    /// The API error code of this failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ClassroomError::NoClassroom => ErrorCode::NoClassroom,
+            ClassroomError::TeacherOnly | ClassroomError::StudentOnly => ErrorCode::Forbidden,
+            ClassroomError::BadJoinCode => ErrorCode::BadJoinCode,
+            ClassroomError::JoiningClosed => ErrorCode::JoiningClosed,
+            ClassroomError::RateLimited => ErrorCode::RateLimited,
+            ClassroomError::BadName(_) => ErrorCode::BadName,
+            ClassroomError::NameTaken(_) => ErrorCode::NameTaken,
+            ClassroomError::NoSuchStudent(_) => ErrorCode::NotFound,
+            ClassroomError::Policy(PolicyError::QuotaExceeded(..)) => ErrorCode::QuotaExceeded,
+            ClassroomError::Policy(PolicyError::NamespaceRequired(_)) => {
+                ErrorCode::NamespaceRequired
+            }
+            ClassroomError::Store(_) | ClassroomError::Worker(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// The SHA-256 of a token: all the database keeps (tokens are 128 random bits, so a
+/// fast hash is enough).
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Settings keys.
+const JOIN_CODE: &str = "join_code";
+const JOINING: &str = "joining";
+const POLICY: &str = "student_policy";
+
+/// A running class.
+pub struct Classroom {
+    store: Arc<Store>,
+    policy: StudentPolicy,
+    limiter: WrongCodeLimiter,
+    /// Open sockets per student id (for the roster's "connected").
+    sockets: Mutex<HashMap<String, usize>>,
+    /// Ids of students removed, for their open sockets to close.
+    revoked: broadcast::Sender<String>,
+}
+
+impl std::fmt::Debug for Classroom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classroom")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counts one open socket of a student while it lives.
+pub struct SocketGuard {
+    classroom: Arc<Classroom>,
+    student: String,
+}
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        let mut sockets = self.classroom.lock_sockets();
+        if let Some(n) = sockets.get_mut(&self.student) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                sockets.remove(&self.student);
+            }
+        }
+    }
+}
+
+impl Classroom {
+    /// Opens the class kept in `state_root` (a new one if none). `policy` replaces
+    /// the stored one when given; otherwise the stored one (or the default) holds.
+    pub fn open(
+        state_root: &Path,
+        policy: Option<StudentPolicy>,
+    ) -> Result<Arc<Classroom>, ClassroomError> {
+        let store = Store::open(state_root)?;
+        let stored = store
+            .setting(POLICY)?
+            .and_then(|json| serde_json::from_str::<StudentPolicy>(&json).ok());
+        let policy = policy.or(stored).unwrap_or_default();
+        let json =
+            serde_json::to_string(&policy).map_err(|e| ClassroomError::Worker(e.to_string()))?;
+        store.set_setting(POLICY, &json)?;
+        if store.setting(JOIN_CODE)?.is_none() {
+            store.set_setting(JOIN_CODE, &join::new_code())?;
+        }
+        let (revoked, _) = broadcast::channel(64);
+        Ok(Arc::new(Classroom {
+            store: Arc::new(store),
+            policy,
+            limiter: WrongCodeLimiter::default(),
+            sockets: Mutex::new(HashMap::new()),
+            revoked,
+        }))
+    }
+
+    /// Runs `f` on the store on a blocking thread.
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ClassroomError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| ClassroomError::Worker(e.to_string()))?
+            .map_err(ClassroomError::from)
+    }
+
+    /// What students may use.
+    pub fn policy(&self) -> &StudentPolicy {
+        &self.policy
+    }
+
+    /// The current join code.
+    pub async fn join_code(&self) -> Result<String, ClassroomError> {
+        Ok(self.db(|s| s.setting(JOIN_CODE)).await?.unwrap_or_default())
+    }
+
+    /// Makes a new join code; the old one stops working.
+    pub async fn rotate_code(&self) -> Result<String, ClassroomError> {
+        let code = join::new_code();
+        let c = code.clone();
+        self.db(move |s| s.set_setting(JOIN_CODE, &c)).await?;
+        Ok(code)
+    }
+
+    /// Whether new students may join.
+    pub async fn joining(&self) -> Result<bool, ClassroomError> {
+        Ok(self.db(|s| s.setting(JOINING)).await?.as_deref() != Some("false"))
+    }
+
+    /// Opens or closes joining.
+    pub async fn set_joining(&self, open: bool) -> Result<(), ClassroomError> {
+        self.db(move |s| s.set_setting(JOINING, if open { "true" } else { "false" }))
+            .await
+    }
+
+    /// Adds a student named `name` who knows `code`; returns their new token.
+    pub async fn join(
+        &self,
+        from: IpAddr,
+        code: &str,
+        name: &str,
+    ) -> Result<(String, StudentRow), ClassroomError> {
+        if self.limiter.is_limited(from, Instant::now()) {
+            return Err(ClassroomError::RateLimited);
+        }
+        if !self.joining().await? {
+            return Err(ClassroomError::JoiningClosed);
+        }
+        if !join::code_matches(&self.join_code().await?, code) {
+            self.limiter.record_wrong(from, Instant::now());
+            return Err(ClassroomError::BadJoinCode);
+        }
+        let name = join::check_name(name)?;
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = format!("s{:010x}", rand::random::<u64>() & 0xff_ffff_ffff);
+        let hash = token_hash(&token);
+        let student = self
+            .db(move |s| {
+                s.add_student(
+                    &id,
+                    &name,
+                    &hash,
+                    STUDENT_ID_BASE,
+                    STUDENT_ID_RANGE,
+                    now_ms(),
+                )
+            })
+            .await?;
+        Ok((token, student))
+    }
+
+    /// The student holding `token`, if any.
+    pub async fn student_by_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<StudentRow>, ClassroomError> {
+        let hash = token_hash(token);
+        let found = {
+            let h = hash.clone();
+            self.db(move |s| s.student_by_token_hash(&h)).await?
+        };
+        // Looked up by index; confirmed in constant time.
+        Ok(found
+            .filter(|(_, stored)| bool::from(stored.ct_eq(&hash)))
+            .map(|(row, _)| row))
+    }
+
+    /// One student.
+    pub async fn student(&self, id: &str) -> Result<StudentRow, ClassroomError> {
+        let key = id.to_string();
+        self.db(move |s| s.student(&key))
+            .await?
+            .ok_or_else(|| ClassroomError::NoSuchStudent(id.to_string()))
+    }
+
+    /// Every student, in the order they joined.
+    pub async fn students(&self) -> Result<Vec<StudentRow>, ClassroomError> {
+        self.db(|s| s.students()).await
+    }
+
+    /// Removes a student: their token stops working and their open sockets close.
+    /// Their containers are the caller's to remove.
+    pub async fn remove_student(&self, id: &str) -> Result<(), ClassroomError> {
+        let key = id.to_string();
+        if !self.db(move |s| s.remove_student(&key)).await? {
+            return Err(ClassroomError::NoSuchStudent(id.to_string()));
+        }
+        // No sockets open is fine: nothing to close.
+        let _ = self.revoked.send(id.to_string());
+        Ok(())
+    }
+
+    /// A future that completes once student `id` is removed (listening starts now).
+    pub fn revocation(
+        self: &Arc<Self>,
+        id: &str,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut revoked = self.revoked.subscribe();
+        let classroom = self.clone();
+        let id = id.to_string();
+        async move {
+            loop {
+                match revoked.recv().await {
+                    Ok(gone) if gone == id => return,
+                    Ok(_) => {}
+                    // Missed some: ask the store whether this student is still there.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if matches!(
+                            classroom.student(&id).await,
+                            Err(ClassroomError::NoSuchStudent(_))
+                        ) {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+                }
+            }
+        }
+    }
+
+    /// Raises or lowers student `id`'s hand.
+    pub async fn set_hand(&self, id: &str, raised: bool) -> Result<(), ClassroomError> {
+        let key = id.to_string();
+        let at = raised.then(now_ms);
+        if !self.db(move |s| s.set_hand(&key, at)).await? {
+            return Err(ClassroomError::NoSuchStudent(id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Counts one attempt of student `id` at a lesson step.
+    pub async fn record_progress(
+        &self,
+        id: &str,
+        lesson: String,
+        step: String,
+        passed: bool,
+    ) -> Result<(), ClassroomError> {
+        let key = id.to_string();
+        self.db(move |s| s.record_progress(&key, &lesson, &step, passed, now_ms()))
+            .await
+    }
+
+    /// The progress of every student as CSV.
+    pub async fn progress_csv(&self) -> Result<String, ClassroomError> {
+        let rows = self.db(|s| s.progress()).await?;
+        Ok(export::progress_csv(&rows))
+    }
+
+    /// Records that `student` owns container `id`.
+    pub async fn own_container(&self, id: &str, student: &str) -> Result<(), ClassroomError> {
+        let (id, student) = (id.to_string(), student.to_string());
+        self.db(move |s| s.own_container(&id, &student)).await
+    }
+
+    /// Forgets the owner of a removed container.
+    pub async fn disown_container(&self, id: &str) -> Result<(), ClassroomError> {
+        let id = id.to_string();
+        self.db(move |s| s.disown_container(&id)).await
+    }
+
+    /// Every (container id, student id) recorded, for adoption after a restart.
+    pub async fn container_owners(&self) -> Result<Vec<(String, String)>, ClassroomError> {
+        self.db(|s| s.container_owners()).await
+    }
+
+    fn lock_sockets(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        // Each update is one counter change, so a poisoned lock is still consistent.
+        self.sockets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts an open socket of student `id` until the guard is dropped.
+    pub fn socket_opened(self: &Arc<Self>, id: &str) -> SocketGuard {
+        *self.lock_sockets().entry(id.to_string()).or_default() += 1;
+        SocketGuard {
+            classroom: self.clone(),
+            student: id.to_string(),
+        }
+    }
+
+    /// Whether student `id` has a socket open.
+    pub fn is_connected(&self, id: &str) -> bool {
+        self.lock_sockets().get(id).is_some_and(|n| *n > 0)
+    }
+}

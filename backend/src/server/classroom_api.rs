@@ -1,0 +1,249 @@
+//! `/api/v1/classroom…`: joining, the class's settings, the teacher's roster and
+//! controls, raised hands and lesson progress. The join route needs no token (it is
+//! how a student gets one); the teacher's routes pass [`require_teacher`].
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Extension, Json, Router};
+use isolab_shared::{
+    ClassInfo, ClassRole, ClassSettings, JoinAnswer, JoinRequest, ProgressReport, RosterEntry,
+    StudentInfo,
+};
+
+use super::classroom_access::{require_teacher, Caller};
+use super::containers::ApiJson;
+use super::error::HttpError;
+use super::AppState;
+use crate::classroom::{Classroom, ClassroomError, Principal};
+
+/// The routes that need a token (student's or teacher's), relative to `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    let teacher_only = Router::new()
+        .route("/classroom", axum::routing::patch(update_settings))
+        .route("/classroom/code", post(rotate_code))
+        .route("/classroom/students", get(roster))
+        .route("/classroom/students/{student_id}", delete(remove_student))
+        .route(
+            "/classroom/students/{student_id}/hand",
+            delete(lower_hand_of),
+        )
+        .route("/classroom/end", post(end_class))
+        .route("/classroom/progress.csv", get(progress_csv))
+        .route_layer(axum::middleware::from_fn(require_teacher));
+    Router::new()
+        .route("/classroom", get(info))
+        .route("/classroom/hand", post(raise_hand).delete(lower_hand))
+        .route("/classroom/progress", post(report_progress))
+        .merge(teacher_only)
+}
+
+/// The route that needs no token: `POST /classroom/join`.
+pub fn open_routes() -> Router<AppState> {
+    Router::new().route("/classroom/join", post(join))
+}
+
+fn classroom(state: &AppState) -> Result<&Arc<Classroom>, HttpError> {
+    state
+        .classroom()
+        .ok_or_else(|| ClassroomError::NoClassroom.into())
+}
+
+/// The caller's student id, or 403 for the teacher.
+fn student_of(caller: &Principal) -> Result<&str, HttpError> {
+    caller
+        .student()
+        .ok_or_else(|| ClassroomError::StudentOnly.into())
+}
+
+async fn join(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ApiJson(body): ApiJson<JoinRequest>,
+) -> Result<(StatusCode, Json<JoinAnswer>), HttpError> {
+    let classroom = classroom(&state)?;
+    // Without a peer address (a router driven in a test) all share one count.
+    let from = peer.map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(a))| a.ip(),
+    );
+    let (token, student) = classroom.join(from, &body.code, &body.name).await?;
+    tracing::info!(id = %student.id, name = %student.name, "a student joined");
+    Ok((
+        StatusCode::CREATED,
+        Json(JoinAnswer {
+            token,
+            student: StudentInfo {
+                id: student.id,
+                name: student.name,
+            },
+        }),
+    ))
+}
+
+async fn class_info(classroom: &Classroom, caller: &Principal) -> Result<ClassInfo, HttpError> {
+    let joining = classroom.joining().await?;
+    Ok(match caller.student() {
+        Some(id) => {
+            let me = classroom.student(id).await?;
+            ClassInfo {
+                role: ClassRole::Student,
+                student: Some(StudentInfo {
+                    id: me.id,
+                    name: me.name,
+                }),
+                joining,
+                join_code: None,
+            }
+        }
+        None => ClassInfo {
+            role: ClassRole::Teacher,
+            student: None,
+            joining,
+            join_code: Some(classroom.join_code().await?),
+        },
+    })
+}
+
+/// `GET /classroom`: who the caller is in the class, and its settings.
+async fn info(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<ClassInfo>, HttpError> {
+    Ok(Json(class_info(classroom(&state)?, &caller).await?))
+}
+
+async fn update_settings(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(settings): ApiJson<ClassSettings>,
+) -> Result<Json<ClassInfo>, HttpError> {
+    let classroom = classroom(&state)?;
+    if let Some(open) = settings.joining {
+        classroom.set_joining(open).await?;
+    }
+    Ok(Json(class_info(classroom, &caller).await?))
+}
+
+async fn rotate_code(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<ClassInfo>, HttpError> {
+    let classroom = classroom(&state)?;
+    classroom.rotate_code().await?;
+    Ok(Json(class_info(classroom, &caller).await?))
+}
+
+async fn roster(State(state): State<AppState>) -> Result<Json<Vec<RosterEntry>>, HttpError> {
+    let classroom = classroom(&state)?;
+    let students = classroom.students().await?;
+    Ok(Json(
+        students
+            .into_iter()
+            .map(|s| RosterEntry {
+                connected: classroom.is_connected(&s.id),
+                containers: state.live().owned_by(&s.id),
+                id: s.id,
+                name: s.name,
+                hand_raised_at_ms: s.hand_raised_at_ms,
+                steps_passed: s.steps_passed,
+                steps_tried: s.steps_tried,
+            })
+            .collect(),
+    ))
+}
+
+/// Removes every container of `student`; returns the ids removed.
+async fn remove_containers_of(state: &AppState, student: &str) -> Vec<String> {
+    let mut removed = Vec::new();
+    for id in state.live().owned_by(student) {
+        match state.live().remove(&id).await {
+            Ok(()) => removed.push(id),
+            Err(e) => tracing::warn!(%id, "cannot remove a student's container: {e}"),
+        }
+    }
+    removed
+}
+
+async fn remove_student(
+    State(state): State<AppState>,
+    Path(student_id): Path<String>,
+) -> Result<StatusCode, HttpError> {
+    // The token goes first, so nothing new is made while the containers go.
+    classroom(&state)?.remove_student(&student_id).await?;
+    remove_containers_of(&state, &student_id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn end_class(State(state): State<AppState>) -> Result<StatusCode, HttpError> {
+    let classroom = classroom(&state)?;
+    for student in classroom.students().await? {
+        for id in remove_containers_of(&state, &student.id).await {
+            classroom.disown_container(&id).await?;
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn raise_hand(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<StatusCode, HttpError> {
+    let classroom = classroom(&state)?;
+    classroom.set_hand(student_of(&caller)?, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn lower_hand(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<StatusCode, HttpError> {
+    let classroom = classroom(&state)?;
+    classroom.set_hand(student_of(&caller)?, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn lower_hand_of(
+    State(state): State<AppState>,
+    Path(student_id): Path<String>,
+) -> Result<StatusCode, HttpError> {
+    classroom(&state)?.set_hand(&student_id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn report_progress(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(report): ApiJson<ProgressReport>,
+) -> Result<StatusCode, HttpError> {
+    let classroom = classroom(&state)?;
+    let student = student_of(&caller)?;
+    if report.lesson.trim().is_empty() || report.step.trim().is_empty() {
+        return Err(HttpError::new(
+            isolab_shared::ErrorCode::BadRequest,
+            "lesson and step must not be empty",
+        ));
+    }
+    classroom
+        .record_progress(student, report.lesson, report.step, report.passed)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn progress_csv(State(state): State<AppState>) -> Result<impl IntoResponse, HttpError> {
+    let csv = classroom(&state)?.progress_csv().await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"progress.csv\"",
+            ),
+        ],
+        csv,
+    ))
+}
