@@ -1,12 +1,20 @@
-//! Checks the layering of the crate's source: `commands -> server -> live -> runtime ->
-//! observe`, no room importing a higher one, and no import cycle between the files of
-//! a room (but live/, see [`ACYCLIC_ROOMS`]). Reads the source files, so a new file is checked without a list to update.
+//! Checks the layering of the crate's source: `commands -> server -> classroom -> live ->
+//! runtime -> observe`, no room importing a higher one, and no import cycle between the
+//! files of a room (but live/, see [`ACYCLIC_ROOMS`]). Reads the source files, so a new
+//! file is checked without a list to update.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The rooms from the lowest up.
-const ROOMS: [&str; 5] = ["observe", "runtime", "live", "server", "commands"];
+const ROOMS: [&str; 6] = [
+    "observe",
+    "runtime",
+    "live",
+    "classroom",
+    "server",
+    "commands",
+];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -132,7 +140,7 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
 /// The rooms whose files must not import each other in a cycle. live/'s files are
 /// one type's `impl` split by topic (supervisor, exec, adopt, watch), which refer
 /// to each other by design.
-const ACYCLIC_ROOMS: [&str; 4] = ["observe", "runtime", "server", "commands"];
+const ACYCLIC_ROOMS: [&str; 5] = ["observe", "runtime", "classroom", "server", "commands"];
 
 #[test]
 fn no_import_cycle_between_the_files_of_a_room() {
