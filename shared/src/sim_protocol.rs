@@ -3,9 +3,15 @@
 //! The page sends [`SimRequest`]s; the worker answers each with one [`SimReply`], in
 //! order. Both travel as JSON strings. This module lives outside [`crate::sim`] so the
 //! page can speak it without linking the model kernel.
+//!
+//! A worker that got [`SimRequest::LessonStart`] runs that lesson's machine: the `Lesson*`
+//! requests type into its terminals and judge its steps, and its views show that machine.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::lesson::Lesson;
 use crate::protocol::{ContainerSpec, Event, Snapshot};
 
 /// The scenario a fresh simulator starts from.
@@ -52,6 +58,46 @@ pub enum SimRequest {
     Remove { id: String },
     /// Move the shell into a container's namespaces and cgroup.
     Attach { id: String },
+    /// Parse lesson files (and the built-in ones when `embedded`); answers
+    /// [`SimOutcome::Lessons`].
+    Lessons {
+        files: Vec<LessonFile>,
+        embedded: bool,
+    },
+    /// Start `lesson` on a fresh machine: its setup, then the solutions of its first
+    /// `replay` steps, so a link to step N lands where step N begins.
+    LessonStart { lesson: Box<Lesson>, replay: usize },
+    /// Type a line into a lesson terminal (`host` or a setup container's name).
+    LessonType { terminal: String, line: String },
+    /// Replace a line's `{pid:…}` placeholders with host PIDs; answers the line.
+    LessonExpand { line: String },
+    /// Judge the checks of step `step` (0-based); `since` is the seq when it began.
+    LessonCheck { step: usize, since: u64 },
+    /// The true answer of step `step`'s prediction, from its probe.
+    LessonAnswer { step: usize },
+}
+
+/// A lesson file the user picked: its name (for errors) and its text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LessonFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// Lessons that loaded, and one `FILE:LINE: FIELD: message` per file that did not; the
+/// shape `GET /api/v1/lessons` answers too.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LessonCatalog {
+    pub lessons: Vec<Lesson>,
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// One check's verdict as the page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub passed: bool,
+    pub reason: String,
 }
 
 /// A request with the number its reply will carry.
@@ -73,6 +119,10 @@ pub enum SimOutcome {
     Created(String),
     /// Refused, with a sentence for the user.
     Failed(String),
+    /// The lessons a [`SimRequest::Lessons`] parsed.
+    Lessons(LessonCatalog),
+    /// The verdicts of a [`SimRequest::LessonCheck`], one per check.
+    Checked(Vec<CheckResult>),
 }
 
 /// The simulator's state after a request: what the views and the terminal need.
@@ -87,6 +137,9 @@ pub struct SimView {
     pub finished: bool,
     /// The scenario it started from.
     pub scenario: String,
+    /// A lesson's terminals (lesson-local name) and their prompts.
+    #[serde(default)]
+    pub terminals: BTreeMap<String, String>,
 }
 
 /// The worker's answer to one [`SimCall`].

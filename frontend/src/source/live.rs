@@ -9,6 +9,7 @@ use std::rc::Rc;
 use futures::StreamExt;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use gloo_net::websocket::{futures::WebSocket, Message, State};
+use isolab_shared::sim_protocol::LessonCatalog;
 use isolab_shared::{ApiError, ContainerSpec, StreamMessage};
 use serde::Deserialize;
 use yew::Callback;
@@ -118,6 +119,27 @@ impl LiveSource {
             .await
             .map_err(|e| format!("the server's answer was not understood: {e}"))?;
         Ok(created.id)
+    }
+
+    /// `GET /lessons`: the server's lessons, or `None` when it has no such route (404).
+    pub async fn lessons(&self) -> ActionResult<Option<LessonCatalog>> {
+        let request = self
+            .authorized(Request::get(&Self::api("/lessons")))
+            .build()
+            .map_err(|e| format!("the request could not be built: {e}"))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("the isolab server did not answer: {e}"))?;
+        match response.status() {
+            404 => Ok(None),
+            s if !response.ok() => Err(format!("the server's lessons: HTTP {s}")),
+            _ => response
+                .json::<LessonCatalog>()
+                .await
+                .map(Some)
+                .map_err(|e| format!("the server's lessons were not understood: {e}")),
+        }
     }
 
     /// `POST /containers/{id}/stop`.
