@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lesson::Lesson;
+use crate::lesson::{Lesson, TerminalCommand};
 use crate::protocol::{ContainerSpec, Event, Snapshot};
 
 /// The scenario a fresh simulator starts from.
@@ -58,15 +58,19 @@ pub enum SimRequest {
     Remove { id: String },
     /// Move the shell into a container's namespaces and cgroup.
     Attach { id: String },
-    /// Parse lesson files (and the built-in ones when `embedded`); answers
-    /// [`SimOutcome::Lessons`].
+    /// Parse lesson files, `GET /api/v1/lessons` answers (JSON text), and the built-in
+    /// lessons when `embedded`; the worker keeps them, and answers their outlines
+    /// ([`SimOutcome::Lessons`]). The page never parses a whole lesson: that keeps the
+    /// lesson model's code out of its first load.
     Lessons {
         files: Vec<LessonFile>,
+        #[serde(default)]
+        catalogs: Vec<String>,
         embedded: bool,
     },
-    /// Start `lesson` on a fresh machine: its setup, then the solutions of its first
+    /// Start lesson `id` on a fresh machine: its setup, then the solutions of its first
     /// `replay` steps, so a link to step N lands where step N begins.
-    LessonStart { lesson: Box<Lesson>, replay: usize },
+    LessonStart { id: String, replay: usize },
     /// Type a line into a lesson terminal (`host` or a setup container's name).
     LessonType { terminal: String, line: String },
     /// Replace a line's `{pid:…}` placeholders with host PIDs; answers the line.
@@ -90,6 +94,62 @@ pub struct LessonFile {
 pub struct LessonCatalog {
     pub lessons: Vec<Lesson>,
     #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// What the page shows of a lesson: all but its checks, probes and setup specs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LessonOutline {
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    /// The setup containers' names: each is a terminal, like `host`.
+    pub terminals: Vec<String>,
+    pub steps: Vec<StepOutline>,
+}
+
+/// What the page shows of a step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepOutline {
+    pub title: String,
+    /// Markdown.
+    pub text: String,
+    #[serde(rename = "try")]
+    pub try_commands: Vec<TerminalCommand>,
+    /// The question and its choices (empty: a free answer).
+    pub predict: Option<(String, Vec<String>)>,
+    pub solution: Vec<TerminalCommand>,
+}
+
+impl From<&Lesson> for LessonOutline {
+    fn from(lesson: &Lesson) -> LessonOutline {
+        LessonOutline {
+            id: lesson.id.clone(),
+            title: lesson.title.clone(),
+            summary: lesson.summary.clone(),
+            terminals: lesson.container_names().map(str::to_string).collect(),
+            steps: lesson
+                .steps
+                .iter()
+                .map(|s| StepOutline {
+                    title: s.title.clone(),
+                    text: s.text.clone(),
+                    try_commands: s.try_commands.clone(),
+                    predict: s
+                        .predict
+                        .as_ref()
+                        .map(|p| (p.question.clone(), p.choices.clone())),
+                    solution: s.solution.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The outlines of the lessons a [`SimRequest::Lessons`] loaded, and its errors.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LessonMenu {
+    pub lessons: Vec<LessonOutline>,
     pub errors: Vec<String>,
 }
 
@@ -119,8 +179,8 @@ pub enum SimOutcome {
     Created(String),
     /// Refused, with a sentence for the user.
     Failed(String),
-    /// The lessons a [`SimRequest::Lessons`] parsed.
-    Lessons(LessonCatalog),
+    /// The lessons a [`SimRequest::Lessons`] loaded.
+    Lessons(LessonMenu),
     /// The verdicts of a [`SimRequest::LessonCheck`], one per check.
     Checked(Vec<CheckResult>),
 }

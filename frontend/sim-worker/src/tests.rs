@@ -11,14 +11,28 @@ fn call(machine: &mut Machine, request: SimRequest) -> (SimOutcome, SimView) {
     }
 }
 
-fn pid_lesson() -> isolab_shared::lesson::Lesson {
-    let catalog = parse(&[], true);
-    assert!(catalog.errors.is_empty(), "{:?}", catalog.errors);
-    catalog
+/// Loads the built-in lessons into `m`; returns the pid lesson's id.
+fn pid_lesson(m: &mut Machine) -> String {
+    let (out, _) = call(
+        m,
+        SimRequest::Lessons {
+            files: Vec::new(),
+            catalogs: Vec::new(),
+            embedded: true,
+        },
+    );
+    let SimOutcome::Lessons(menu) = out else {
+        panic!("lessons, not {out:?}");
+    };
+    assert!(menu.errors.is_empty(), "{:?}", menu.errors);
+    let pid = menu
         .lessons
-        .into_iter()
+        .iter()
         .find(|l| l.id == "pid")
-        .expect("the pid lesson is built in")
+        .expect("built in");
+    assert_eq!(pid.terminals, ["box"]);
+    assert!(pid.steps[0].predict.is_some());
+    pid.id.clone()
 }
 
 fn passed(outcome: &SimOutcome) -> bool {
@@ -31,14 +45,8 @@ fn passed(outcome: &SimOutcome) -> bool {
 #[test]
 fn a_lesson_starts_types_and_turns_green() {
     let mut m = Machine::new().expect("a machine");
-    let lesson = pid_lesson();
-    let (out, view) = call(
-        &mut m,
-        SimRequest::LessonStart {
-            lesson: Box::new(lesson.clone()),
-            replay: 0,
-        },
-    );
+    let id = pid_lesson(&mut m);
+    let (out, view) = call(&mut m, SimRequest::LessonStart { id, replay: 0 });
     assert_eq!(out, SimOutcome::Done);
     assert_eq!(view.snapshot.containers.len(), 1, "the setup's box");
     assert_eq!(
@@ -80,14 +88,16 @@ fn a_lesson_starts_types_and_turns_green() {
 #[test]
 fn a_replayed_start_lands_where_the_step_begins() {
     let mut m = Machine::new().expect("a machine");
-    let lesson = pid_lesson();
-    let (out, view) = call(
+    let id = pid_lesson(&mut m);
+    let (out, _) = call(
         &mut m,
         SimRequest::LessonStart {
-            lesson: Box::new(lesson),
-            replay: 2,
+            id: "mars".into(),
+            replay: 0,
         },
     );
+    assert!(matches!(out, SimOutcome::Failed(_)), "{out:?}");
+    let (out, view) = call(&mut m, SimRequest::LessonStart { id, replay: 2 });
     assert_eq!(out, SimOutcome::Done);
     assert!(view.events.is_empty(), "the replay is in the snapshot");
     // Step 3 (kill the box's sleep from the host) needs step 1's sleep: it is there.
@@ -110,10 +120,15 @@ fn bad_files_say_file_line_and_field_and_free_requests_still_work() {
             text: "id = \"bad\"\ntitle = \"t\"\nsummary = \"s\"\nsources = [\"sim\"]\nexpect = 1\n"
                 .into(),
         }],
+        &[
+            "{\"lessons\": [], \"errors\": [\"x.toml:3: id: bad\"]}".into(),
+            "nope".into(),
+        ],
         false,
     );
     assert!(catalog.lessons.is_empty());
-    assert_eq!(catalog.errors.len(), 1);
+    assert_eq!(catalog.errors.len(), 3, "{:?}", catalog.errors);
+    assert_eq!(catalog.errors[1], "x.toml:3: id: bad");
     assert!(
         catalog.errors[0].starts_with("99-bad.toml:"),
         "{:?}",

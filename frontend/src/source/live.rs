@@ -9,7 +9,6 @@ use std::rc::Rc;
 use futures::StreamExt;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use gloo_net::websocket::{futures::WebSocket, Message, State};
-use isolab_shared::sim_protocol::LessonCatalog;
 use isolab_shared::{ApiError, ContainerSpec, StreamMessage};
 use serde::Deserialize;
 use yew::Callback;
@@ -121,8 +120,9 @@ impl LiveSource {
         Ok(created.id)
     }
 
-    /// `GET /lessons`: the server's lessons, or `None` when it has no such route (404).
-    pub async fn lessons(&self) -> ActionResult<Option<LessonCatalog>> {
+    /// `GET /lessons`: the server's lessons as JSON text (the simulator's worker parses
+    /// them), or `None` when it has no such route (404).
+    pub async fn lessons(&self) -> ActionResult<Option<String>> {
         let request = self
             .authorized(Request::get(&Self::api("/lessons")))
             .build()
@@ -135,10 +135,10 @@ impl LiveSource {
             404 => Ok(None),
             s if !response.ok() => Err(format!("the server's lessons: HTTP {s}")),
             _ => response
-                .json::<LessonCatalog>()
+                .text()
                 .await
                 .map(Some)
-                .map_err(|e| format!("the server's lessons were not understood: {e}")),
+                .map_err(|e| format!("the server's lessons did not arrive: {e}")),
         }
     }
 

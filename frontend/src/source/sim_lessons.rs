@@ -2,8 +2,7 @@
 //! commands, judge its steps and answer its predictions, all in the simulator's worker
 //! (which holds the lesson parser, so the page's own wasm does not).
 
-use isolab_shared::lesson::Lesson;
-use isolab_shared::sim_protocol::{CheckResult, LessonCatalog, LessonFile, SimOutcome, SimRequest};
+use isolab_shared::sim_protocol::{CheckResult, LessonFile, LessonMenu, SimOutcome, SimRequest};
 
 use super::{ActionResult, SimSource};
 
@@ -13,23 +12,30 @@ fn unexpected(what: &str) -> String {
 }
 
 impl SimSource {
-    /// Parses `files`, and the built-in lessons when `embedded`.
+    /// Loads `files`, the server's `catalogs` (JSON text), and the built-in lessons when
+    /// `embedded`, into the worker; answers their outlines.
     pub async fn lessons(
         &self,
         files: Vec<LessonFile>,
+        catalogs: Vec<String>,
         embedded: bool,
-    ) -> ActionResult<LessonCatalog> {
-        match self.call(SimRequest::Lessons { files, embedded }).await? {
+    ) -> ActionResult<LessonMenu> {
+        let request = SimRequest::Lessons {
+            files,
+            catalogs,
+            embedded,
+        };
+        match self.call(request).await? {
             SimOutcome::Lessons(catalog) => Ok(catalog),
             _ => Err(unexpected("lessons")),
         }
     }
 
-    /// Starts `lesson` on a fresh machine, with the solutions of its first `replay`
-    /// steps already typed.
-    pub async fn start_lesson(&self, lesson: &Lesson, replay: usize) -> ActionResult<()> {
+    /// Starts the loaded lesson `id` on a fresh machine, with the solutions of its first
+    /// `replay` steps already typed.
+    pub async fn start_lesson(&self, id: &str, replay: usize) -> ActionResult<()> {
         self.call(SimRequest::LessonStart {
-            lesson: Box::new(lesson.clone()),
+            id: id.to_string(),
             replay,
         })
         .await

@@ -7,8 +7,7 @@
 //! typed line), so it turns green within a moment, not on a poll.
 
 use isolab_shared::lesson::model::TerminalCommand;
-use isolab_shared::lesson::Lesson;
-use isolab_shared::sim_protocol::CheckResult;
+use isolab_shared::sim_protocol::{CheckResult, LessonOutline};
 use yew::prelude::*;
 
 use super::dashboard::Dashboard;
@@ -46,7 +45,7 @@ impl Picture {
 /// Props of [`LessonView`].
 #[derive(Properties, PartialEq)]
 pub struct LessonViewProps {
-    pub lesson: Lesson,
+    pub lesson: LessonOutline,
     /// 1-based, within the lesson.
     pub step: usize,
     /// The lesson worker.
@@ -82,16 +81,12 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
 
     // (Re)start the lesson's machine: on open, and on Reset.
     {
-        let (sim, ready, lesson, state) = (
-            props.sim.clone(),
-            ready.clone(),
-            lesson.clone(),
-            props.state.clone(),
-        );
-        use_effect_with((id.clone(), *restarts), move |_| {
+        let (sim, ready, state) = (props.sim.clone(), ready.clone(), props.state.clone());
+        use_effect_with((id.clone(), *restarts), move |(id, _)| {
             ready.set(false);
+            let id = id.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                match sim.start_lesson(&lesson, step - 1).await {
+                match sim.start_lesson(&id, step - 1).await {
                     Ok(()) => ready.set(true),
                     Err(e) => state.dispatch(crate::state::Action::Notice(Severity::Error, e)),
                 }
@@ -225,8 +220,9 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
         }
     });
     let names: Vec<String> = lesson
-        .container_names()
-        .map(str::to_string)
+        .terminals
+        .iter()
+        .cloned()
         .chain(["host".to_string()])
         .collect();
     let tabs: Vec<TerminalTab> = names

@@ -3,9 +3,8 @@
 //! me" with the solution, and what the checks say.
 
 use isolab_shared::lesson::judge::answer_is_right;
-use isolab_shared::lesson::model::{Prediction, TerminalCommand};
-use isolab_shared::lesson::LessonStep;
-use isolab_shared::sim_protocol::CheckResult;
+use isolab_shared::lesson::model::TerminalCommand;
+use isolab_shared::sim_protocol::{CheckResult, StepOutline};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -47,7 +46,7 @@ pub fn compare(sim: Option<&str>, kernel: &KernelAnswer) -> Comparison {
 pub struct StepPanelProps {
     /// 1-based.
     pub number: usize,
-    pub step: LessonStep,
+    pub step: StepOutline,
     /// The student's prediction, once given.
     pub answered: Option<String>,
     pub done: bool,
@@ -80,8 +79,8 @@ pub fn step_panel(props: &StepPanelProps) -> Html {
     html! {
         <div class="step-panel">
             <div class="step-text">{ render(&step.text) }</div>
-            if let Some(predict) = &step.predict {
-                <PredictionBox predict={predict.clone()} answered={props.answered.clone()}
+            if let Some((question, choices)) = &step.predict {
+                <PredictionBox question={question.clone()} choices={choices.clone()} answered={props.answered.clone()}
                     truth={props.truth.clone()} kernel={props.kernel.clone()}
                     on_answer={props.on_answer.clone()} number={props.number} />
             }
@@ -154,7 +153,9 @@ fn checks(props: &ChecksProps) -> Html {
 #[derive(Properties, PartialEq)]
 struct PredictionProps {
     number: usize,
-    predict: Prediction,
+    question: String,
+    /// Empty: a free answer.
+    choices: Vec<String>,
     answered: Option<String>,
     truth: Option<Result<String, String>>,
     kernel: KernelAnswer,
@@ -176,7 +177,7 @@ fn prediction_box(props: &PredictionProps) -> Html {
                 }
             })
         };
-        let choices = props.predict.choices.iter().map(|c| {
+        let choices = props.choices.iter().map(|c| {
             let pick = {
                 let (draft, c) = (draft.clone(), c.clone());
                 Callback::from(move |_: Event| draft.set(c.clone()))
@@ -198,8 +199,8 @@ fn prediction_box(props: &PredictionProps) -> Html {
         };
         return html! {
             <form class="predict card" {onsubmit} aria-labelledby={format!("{id}-q")}>
-                <h3 id={format!("{id}-q")}>{"Predict: "}{ render_inline(&props.predict.question) }</h3>
-                if props.predict.choices.is_empty() {
+                <h3 id={format!("{id}-q")}>{"Predict: "}{ render_inline(&props.question) }</h3>
+                if props.choices.is_empty() {
                     <label>{"Your answer "}
                         <input type="text" value={(*draft).clone()} oninput={typed} />
                     </label>
@@ -230,7 +231,7 @@ fn prediction_box(props: &PredictionProps) -> Html {
     });
     html! {
         <section class="predict card" aria-labelledby={format!("{id}-q")}>
-            <h3 id={format!("{id}-q")}>{"Predict: "}{ render_inline(&props.predict.question) }</h3>
+            <h3 id={format!("{id}-q")}>{"Predict: "}{ render_inline(&props.question) }</h3>
             <table class="answers">
                 <tr><th scope="row">{"your prediction"}</th><td><code>{ given }</code></td></tr>
                 <tr><th scope="row">{"the simulator"}</th><td class="sim-answer"><code>{ sim_text }</code></td></tr>

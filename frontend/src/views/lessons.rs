@@ -5,8 +5,7 @@
 //! they work with no server; a connected server's `GET /api/v1/lessons` adds its own
 //! (a 404 means it has none to add).
 
-use isolab_shared::lesson::Lesson;
-use isolab_shared::sim_protocol::{LessonCatalog, LessonFile};
+use isolab_shared::sim_protocol::{LessonFile, LessonMenu, LessonOutline};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -19,7 +18,7 @@ use crate::source::{LiveSource, SimSource};
 use crate::state::State;
 
 /// Adds `more` to `catalog`: a lesson with a known id replaces the old one.
-pub fn merge(catalog: &mut LessonCatalog, more: LessonCatalog) {
+pub fn merge(catalog: &mut LessonMenu, more: LessonMenu) {
     for lesson in more.lessons {
         match catalog.lessons.iter_mut().find(|l| l.id == lesson.id) {
             Some(old) => *old = lesson,
@@ -44,7 +43,7 @@ pub struct LessonsViewProps {
 /// The Lessons view: the list, or one lesson.
 #[function_component(LessonsView)]
 pub fn lessons_view(props: &LessonsViewProps) -> Html {
-    let catalog = use_state(|| None::<LessonCatalog>);
+    let catalog = use_state(|| None::<LessonMenu>);
     let progress = use_reducer(load_progress);
     let picked = use_state(|| None::<String>);
     use_effect_with((*progress).clone(), save_progress_of);
@@ -52,20 +51,22 @@ pub fn lessons_view(props: &LessonsViewProps) -> Html {
         let (sim, live, catalog) = (props.sim.clone(), props.live.clone(), catalog.clone());
         use_effect_with(props.live.is_some(), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                let mut all =
-                    sim.lessons(Vec::new(), true)
-                        .await
-                        .unwrap_or_else(|e| LessonCatalog {
-                            lessons: Vec::new(),
-                            errors: vec![format!("the built-in lessons did not load: {e}")],
-                        });
+                let (mut catalogs, mut errors) = (Vec::new(), Vec::new());
                 if let Some(live) = live {
                     match live.lessons().await {
-                        Ok(Some(more)) => merge(&mut all, more),
+                        Ok(Some(text)) => catalogs.push(text),
                         Ok(None) => {}
-                        Err(e) => all.errors.push(e),
+                        Err(e) => errors.push(e),
                     }
                 }
+                let mut all = sim
+                    .lessons(Vec::new(), catalogs, true)
+                    .await
+                    .unwrap_or_else(|e| LessonMenu {
+                        lessons: Vec::new(),
+                        errors: vec![format!("the built-in lessons did not load: {e}")],
+                    });
+                all.errors.extend(errors);
                 catalog.set(Some(all));
             });
         });
@@ -111,6 +112,7 @@ pub fn lessons_view(props: &LessonsViewProps) -> Html {
                             name: name.clone(),
                             text,
                         }],
+                        Vec::new(),
                         false,
                     )
                     .await
@@ -124,7 +126,7 @@ pub fn lessons_view(props: &LessonsViewProps) -> Html {
                         let mut all = (*catalog).clone().unwrap_or_default();
                         merge(
                             &mut all,
-                            LessonCatalog {
+                            LessonMenu {
                                 lessons: more.lessons,
                                 errors: Vec::new(),
                             },
@@ -167,7 +169,7 @@ fn save_progress_of(progress: &Progress) {
 }
 
 /// One row of the lesson list: title, summary, progress, and a link to go on.
-fn lesson_item(lesson: &Lesson, progress: &Progress) -> Html {
+fn lesson_item(lesson: &LessonOutline, progress: &Progress) -> Html {
     let steps = lesson.steps.len();
     let done = progress.done_count(&lesson.id);
     let step = progress.first_open(&lesson.id, steps);
