@@ -203,7 +203,8 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
         let is_done = props.progress.is_done(&id, n);
         let open = n == 1 || n == step || props.progress.is_done(&id, n - 1) || is_done;
         let here = n == step;
-        let mark = if is_done { "✓" } else if open { "○" } else { "🔒" };
+        // Marks that every font has; the words for a screen reader follow.
+        let mark = if is_done { "✓" } else if open { "○" } else { "×" };
         let href = Route::Lesson { id: id.clone(), step: n }.to_hash();
         html! {
             <li class={classes!(is_done.then_some("done"), here.then_some("current"))}>
