@@ -28,7 +28,7 @@ test('the token URL renders the app, connected to the backend', async () => {
   const badge = page.getByRole('status');
   await badge.filter({ hasText: 'Connected' }).waitFor({ timeout: 15000 });
   const text = await page.locator('body').innerText();
-  for (const label of ['isolab', 'Live', 'Simulator', 'Learn', 'This host', 'Kernel']) {
+  for (const label of ['isolab', 'Live', 'Simulator', 'Lessons', 'This host', 'Kernel']) {
     assert.ok(text.includes(label), `page shows "${label}":\n${text}`);
   }
   const version = await (await fetch(`${server.base}/api/v1/version`, {
@@ -42,8 +42,8 @@ test('the token URL renders the app, connected to the backend', async () => {
   await page.reload();
   await badge.filter({ hasText: 'Connected' }).waitFor({ timeout: 15000 });
   // Navigation switches views.
-  await page.getByRole('button', { name: 'Learn' }).click();
-  await page.getByText('CLONE_NEWPID').waitFor();
+  await page.getByRole('button', { name: 'Lessons' }).click();
+  await page.getByRole('link', { name: 'PID namespaces: PID 1 inside, the host\'s view outside' }).waitFor({ timeout: 20000 });
   await page.screenshot({ path: join(artifactsDir, 'e2e-learn.png') });
   await context.close();
 });

@@ -4,38 +4,47 @@
 use yew::prelude::*;
 
 use crate::connection::{check_backend, take_token, Connection};
+use crate::route::{go, use_route, Route};
 use crate::source::{simulated::DEFAULT_SCENARIO, LiveSource, SimSource, Source};
 use crate::state::{Action, Severity, State, StreamStatus};
-use crate::views::{ConnectionBadge, LearnView, LiveView, SimulatorView};
+use crate::views::{ConnectionBadge, LessonsView, LiveView, SimulatorView};
 
 /// The views a person can switch between.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tab {
     Live,
     Simulator,
-    Learn,
+    Lessons,
 }
 
 impl Tab {
     /// Every tab, in navigation order.
-    pub const ALL: [Tab; 3] = [Tab::Live, Tab::Simulator, Tab::Learn];
+    pub const ALL: [Tab; 3] = [Tab::Live, Tab::Simulator, Tab::Lessons];
 
     /// The label in the navigation bar.
     pub fn label(self) -> &'static str {
         match self {
             Tab::Live => "Live",
             Tab::Simulator => "Simulator",
-            Tab::Learn => "Learn",
+            Tab::Lessons => "Lessons",
         }
     }
 
-    /// The tab named by the URL's `#fragment`, if any.
-    pub fn from_hash(hash: &str) -> Option<Tab> {
-        match hash.trim_start_matches('#') {
-            "live" => Some(Tab::Live),
-            "simulator" => Some(Tab::Simulator),
-            "learn" => Some(Tab::Learn),
-            _ => None,
+    /// The tab a route belongs to.
+    pub fn of(route: &Route) -> Tab {
+        match route {
+            Route::Live => Tab::Live,
+            Route::Simulator => Tab::Simulator,
+            Route::Lessons | Route::Lesson { .. } => Tab::Lessons,
+        }
+    }
+
+    /// Where the tab's button goes.
+    pub fn route(self) -> Route {
+        match self {
+            Tab::Live => Route::Live,
+            Tab::Simulator => Route::Simulator,
+            Tab::Lessons => Route::Lessons,
         }
     }
 }
@@ -56,17 +65,22 @@ pub fn stream_text(status: &StreamStatus) -> Option<String> {
 /// The root component.
 #[function_component(App)]
 pub fn app() -> Html {
-    let initial = web_sys::window()
-        .and_then(|w| w.location().hash().ok())
-        .and_then(|h| Tab::from_hash(&h))
-        .unwrap_or(Tab::Live);
-    let tab = use_state(|| initial);
+    let route = use_route(Route::Live);
+    let tab = Tab::of(&route);
+    // The lessons' place while another view shows, so coming back keeps the lesson.
+    let lessons_route = use_mut_ref(|| Route::Lessons);
+    if tab == Tab::Lessons {
+        *lessons_route.borrow_mut() = route.clone();
+    }
+    let lessons_route = lessons_route.borrow().clone();
     let connection = use_state(|| Connection::Checking);
     let token = use_state(|| None::<String>);
     let live_state = use_reducer(State::default);
     let sim_state = use_reducer(State::default);
     let live_source = use_state(|| None::<Source>);
     let sim_source = use_state(|| None::<Source>);
+    let lesson_state = use_reducer(State::default);
+    let lesson_sim = use_state(|| None::<SimSource>);
     {
         let (connection, token, live_source) =
             (connection.clone(), token.clone(), live_source.clone());
@@ -89,7 +103,7 @@ pub fn app() -> Html {
     {
         let sim_source = sim_source.clone();
         let (dispatcher, notices) = (sim_state.dispatcher(), sim_state.dispatcher());
-        use_effect_with(*tab == Tab::Simulator, move |wanted| {
+        use_effect_with(tab == Tab::Simulator, move |wanted| {
             if *wanted && !sim_started.replace(true) {
                 let dispatch = Callback::from(move |a: Action| dispatcher.dispatch(a));
                 wasm_bindgen_futures::spawn_local(async move {
@@ -101,19 +115,34 @@ pub fn app() -> Html {
             }
         });
     }
+    // Lessons run in a worker of their own, started the first time they are opened.
+    let lessons_started = use_mut_ref(|| false);
+    {
+        let lesson_sim = lesson_sim.clone();
+        let (dispatcher, notices) = (lesson_state.dispatcher(), lesson_state.dispatcher());
+        use_effect_with(tab == Tab::Lessons, move |wanted| {
+            if *wanted && !lessons_started.replace(true) {
+                let dispatch = Callback::from(move |a: Action| dispatcher.dispatch(a));
+                match SimSource::spawn(dispatch) {
+                    Ok(s) => lesson_sim.set(Some(s)),
+                    Err(e) => notices.dispatch(Action::Notice(Severity::Error, e)),
+                }
+            }
+        });
+    }
     let nav = Tab::ALL.iter().map(|&t| {
-        let tab_handle = tab.clone();
-        let onclick = Callback::from(move |_| tab_handle.set(t));
-        let current = *tab == t;
+        let onclick = Callback::from(move |_| go(&t.route()));
+        let current = tab == t;
         html! {
             <button class={classes!("nav-tab", current.then_some("current"))}
                     aria-current={current.then_some("page")}
                     {onclick}>{ t.label() }</button>
         }
     });
-    let on_simulator = {
-        let tab = tab.clone();
-        Callback::from(move |_| tab.set(Tab::Simulator))
+    let on_simulator = Callback::from(move |_| go(&Route::Simulator));
+    let live = match &*live_source {
+        Some(Source::Live(l)) => Some(l.clone()),
+        _ => None,
     };
     let stream = stream_text(&live_state.status);
     html! {
@@ -130,16 +159,22 @@ pub fn app() -> Html {
                 </span>
             </header>
             <main class="view">
-                <div class="pane-live" hidden={*tab != Tab::Live}>
+                <div class="pane-live" hidden={tab != Tab::Live}>
                     <LiveView connection={(*connection).clone()} state={live_state.clone()}
                               source={(*live_source).clone()} token={(*token).clone()} {on_simulator} />
                 </div>
-                <div class="pane-sim" hidden={*tab != Tab::Simulator}>
+                <div class="pane-sim" hidden={tab != Tab::Simulator}>
                     <SimulatorView state={sim_state.clone()} source={(*sim_source).clone()} />
                 </div>
-                if *tab == Tab::Learn {
-                    <LearnView />
-                }
+                // Kept mounted when hidden, so a lesson's machine survives a look elsewhere.
+                <div class="pane-lessons" hidden={tab != Tab::Lessons}>
+                    if let Some(sim) = (*lesson_sim).clone() {
+                        <LessonsView route={lessons_route}
+                            {sim} state={lesson_state.clone()} {live} />
+                    } else if tab == Tab::Lessons {
+                        <p class="muted">{"Starting the simulator for the lessons…"}</p>
+                    }
+                </div>
             </main>
         </div>
     }

@@ -1,9 +1,11 @@
 //! isolab's web UI.
 //!
 //! # Layout
-//! - [`app`]: the frame: navigation between the Live, Simulator and Learn views.
+//! - [`app`]: the frame: navigation between the Live, Simulator and Lessons views.
+//! - [`route`]: the hash router (`#/live`, `#/simulator`, `#/lessons/ID/STEP`).
 //! - [`connection`]: the access token and the backend's `/api/v1/version` check.
 //! - [`state`]: the reducer every view reads (snapshot, history, events feed).
+//! - [`lesson_state`]: lesson progress (steps done, predictions), kept in localStorage.
 //! - [`source`]: where state comes from: the live backend or the in-page simulator.
 //! - [`terminal`]: xterm.js terminals attached to live or simulated shells.
 //! - [`views`]: one module per view, plus small shared components.
@@ -13,6 +15,8 @@
 
 pub mod app;
 pub mod connection;
+pub mod lesson_state;
+pub mod route;
 pub mod source;
 pub mod state;
 pub mod terminal;

@@ -3,9 +3,15 @@
 //! The page sends [`SimRequest`]s; the worker answers each with one [`SimReply`], in
 //! order. Both travel as JSON strings. This module lives outside [`crate::sim`] so the
 //! page can speak it without linking the model kernel.
+//!
+//! A worker that got [`SimRequest::LessonStart`] runs that lesson's machine: the `Lesson*`
+//! requests type into its terminals and judge its steps, and its views show that machine.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::lesson::{Lesson, TerminalCommand};
 use crate::protocol::{ContainerSpec, Event, Snapshot};
 
 /// The scenario a fresh simulator starts from.
@@ -52,6 +58,106 @@ pub enum SimRequest {
     Remove { id: String },
     /// Move the shell into a container's namespaces and cgroup.
     Attach { id: String },
+    /// Parse lesson files, `GET /api/v1/lessons` answers (JSON text), and the built-in
+    /// lessons when `embedded`; the worker keeps them, and answers their outlines
+    /// ([`SimOutcome::Lessons`]). The page never parses a whole lesson: that keeps the
+    /// lesson model's code out of its first load.
+    Lessons {
+        files: Vec<LessonFile>,
+        #[serde(default)]
+        catalogs: Vec<String>,
+        embedded: bool,
+    },
+    /// Start lesson `id` on a fresh machine: its setup, then the solutions of its first
+    /// `replay` steps, so a link to step N lands where step N begins.
+    LessonStart { id: String, replay: usize },
+    /// Type a line into a lesson terminal (`host` or a setup container's name).
+    LessonType { terminal: String, line: String },
+    /// Replace a line's `{pid:…}` placeholders with host PIDs; answers the line.
+    LessonExpand { line: String },
+    /// Judge the checks of step `step` (0-based); `since` is the seq when it began.
+    LessonCheck { step: usize, since: u64 },
+    /// The true answer of step `step`'s prediction, from its probe.
+    LessonAnswer { step: usize },
+}
+
+/// A lesson file the user picked: its name (for errors) and its text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LessonFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// Lessons that loaded, and one `FILE:LINE: FIELD: message` per file that did not; the
+/// shape `GET /api/v1/lessons` answers too.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LessonCatalog {
+    pub lessons: Vec<Lesson>,
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// What the page shows of a lesson: all but its checks, probes and setup specs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LessonOutline {
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    /// The setup containers' names: each is a terminal, like `host`.
+    pub terminals: Vec<String>,
+    pub steps: Vec<StepOutline>,
+}
+
+/// What the page shows of a step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepOutline {
+    pub title: String,
+    /// Markdown.
+    pub text: String,
+    #[serde(rename = "try")]
+    pub try_commands: Vec<TerminalCommand>,
+    /// The question and its choices (empty: a free answer).
+    pub predict: Option<(String, Vec<String>)>,
+    pub solution: Vec<TerminalCommand>,
+}
+
+impl From<&Lesson> for LessonOutline {
+    fn from(lesson: &Lesson) -> LessonOutline {
+        LessonOutline {
+            id: lesson.id.clone(),
+            title: lesson.title.clone(),
+            summary: lesson.summary.clone(),
+            terminals: lesson.container_names().map(str::to_string).collect(),
+            steps: lesson
+                .steps
+                .iter()
+                .map(|s| StepOutline {
+                    title: s.title.clone(),
+                    text: s.text.clone(),
+                    try_commands: s.try_commands.clone(),
+                    predict: s
+                        .predict
+                        .as_ref()
+                        .map(|p| (p.question.clone(), p.choices.clone())),
+                    solution: s.solution.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The outlines of the lessons a [`SimRequest::Lessons`] loaded, and its errors.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LessonMenu {
+    pub lessons: Vec<LessonOutline>,
+    pub errors: Vec<String>,
+}
+
+/// One check's verdict as the page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub passed: bool,
+    pub reason: String,
 }
 
 /// A request with the number its reply will carry.
@@ -73,6 +179,10 @@ pub enum SimOutcome {
     Created(String),
     /// Refused, with a sentence for the user.
     Failed(String),
+    /// The lessons a [`SimRequest::Lessons`] loaded.
+    Lessons(LessonMenu),
+    /// The verdicts of a [`SimRequest::LessonCheck`], one per check.
+    Checked(Vec<CheckResult>),
 }
 
 /// The simulator's state after a request: what the views and the terminal need.
@@ -87,6 +197,9 @@ pub struct SimView {
     pub finished: bool,
     /// The scenario it started from.
     pub scenario: String,
+    /// A lesson's terminals (lesson-local name) and their prompts.
+    #[serde(default)]
+    pub terminals: BTreeMap<String, String>,
 }
 
 /// The worker's answer to one [`SimCall`].

@@ -1,32 +1,39 @@
 //! The simulator's Web Worker: JSON [`SimCall`]s in, JSON [`SimReply`]s out.
 //!
-//! What each call does is [`SimSession`]'s business (in `isolab-shared`, tested
-//! natively); this file only carries messages. Keeping the model kernel here keeps it
-//! out of the page's own wasm, which then loads faster.
+//! - [`machine`]: which machine runs (free or a lesson's) and how it answers a call.
+//! - [`lesson`]: a lesson's machine: setup, terminals, checks, prediction answers.
+//!
+//! What the free simulator does is [`isolab_shared::sim::SimSession`]'s business (tested
+//! natively); this file only carries messages. Keeping the model kernel (and the lesson
+//! parser) here keeps them out of the page's own wasm, which then loads faster.
 
-use isolab_shared::sim::SimSession;
+mod lesson;
+mod machine;
+
 use isolab_shared::sim_protocol::{SimCall, SimOutcome, SimReply, SimView};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+use machine::Machine;
+
 fn main() {
     let Ok(scope) = js_sys::global().dyn_into::<DedicatedWorkerGlobalScope>() else {
         return;
     };
-    let session = match SimSession::new() {
-        Ok(s) => s,
+    let machine = match Machine::new() {
+        Ok(m) => m,
         Err(e) => {
-            post(&scope, &failure(0, e.to_string()));
+            post(&scope, &failure(0, e));
             return;
         }
     };
-    let session = std::cell::RefCell::new(session);
+    let machine = std::cell::RefCell::new(machine);
     let reply_to = scope.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         let text = e.data().as_string().unwrap_or_default();
         let reply = match serde_json::from_str::<SimCall>(&text) {
-            Ok(call) => session.borrow_mut().answer(call),
+            Ok(call) => machine.borrow_mut().answer(call),
             Err(err) => failure(
                 0,
                 format!("the simulator did not understand the page: {err}"),
@@ -54,3 +61,6 @@ fn post(scope: &DedicatedWorkerGlobalScope, reply: &SimReply) {
         let _ = scope.post_message(&JsValue::from_str(&text));
     }
 }
+
+#[cfg(test)]
+mod tests;

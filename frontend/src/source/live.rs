@@ -120,6 +120,28 @@ impl LiveSource {
         Ok(created.id)
     }
 
+    /// `GET /lessons`: the server's lessons as JSON text (the simulator's worker parses
+    /// them), or `None` when it has no such route (404).
+    pub async fn lessons(&self) -> ActionResult<Option<String>> {
+        let request = self
+            .authorized(Request::get(&Self::api("/lessons")))
+            .build()
+            .map_err(|e| format!("the request could not be built: {e}"))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("the isolab server did not answer: {e}"))?;
+        match response.status() {
+            404 => Ok(None),
+            s if !response.ok() => Err(format!("the server's lessons: HTTP {s}")),
+            _ => response
+                .text()
+                .await
+                .map(Some)
+                .map_err(|e| format!("the server's lessons did not arrive: {e}")),
+        }
+    }
+
     /// `POST /containers/{id}/stop`.
     pub async fn stop(&self, id: &str) -> ActionResult<()> {
         let path = Self::api(&format!("/containers/{id}/stop"));

@@ -4,10 +4,12 @@
 //!   last seq) and its REST calls.
 //! - [`simulated`]: the model kernel of `isolab_shared::sim`, running in a Web Worker
 //!   started when the Simulator is first opened.
+//! - [`sim_lessons`]: a lesson on the simulator: parsing, steps, checks, predictions.
 //!
 //! Both feed the same reducer ([`crate::state`]) with snapshots and events.
 
 pub mod live;
+pub mod sim_lessons;
 pub mod simulated;
 
 use std::rc::Rc;

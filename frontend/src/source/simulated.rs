@@ -2,9 +2,11 @@
 //! interface as the live backend. Its replies feed the reducer.
 //!
 //! The worker's wasm is fetched only when the Simulator is first opened, which keeps
-//! the model kernel out of the page's first load.
+//! the model kernel out of the page's first load. A lesson runs in a worker of its own
+//! (see [`super::sim_lessons`]); each of its terminals is a [`SimSource::for_terminal`].
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use futures::channel::oneshot;
@@ -27,11 +29,13 @@ const WORKER_URL: &str = "./sim-worker_loader.js";
 #[derive(Clone)]
 pub struct SimSource {
     link: Rc<WorkerLink>,
+    /// A lesson terminal's name (`host`, `box`); `None` is the free simulator's shell.
+    terminal: Option<Rc<str>>,
 }
 
 impl PartialEq for SimSource {
     fn eq(&self, other: &Self) -> bool {
-        same(&self.link, &other.link)
+        same(&self.link, &other.link) && self.terminal == other.terminal
     }
 }
 
@@ -64,6 +68,12 @@ struct WorkerLink {
     /// Why the worker died, once it did.
     stopped: RefCell<Option<String>>,
     shell: RefCell<ShellState>,
+    /// A lesson's terminal names and their prompts, from the last answer.
+    prompts: RefCell<BTreeMap<String, String>>,
+    /// Where a button's text goes to be typed, per terminal ("" for the free shell).
+    typers: RefCell<BTreeMap<String, Callback<String>>>,
+    /// Lines answered so far: a line may change what no event reports (a hostname).
+    lines: Cell<u64>,
     dispatch: Callback<Action>,
     /// Where out-of-band terminal output goes (a notice after `exec`); set by the terminal.
     terminal_out: RefCell<Option<Callback<String>>>,
@@ -81,6 +91,13 @@ impl SimSource {
     /// Starts the worker and the simulator in `scenario`, feeding `dispatch`; resolves
     /// once the first state is in.
     pub async fn start(scenario: &str, dispatch: Callback<Action>) -> ActionResult<SimSource> {
+        let source = SimSource::spawn(dispatch)?;
+        source.reset(scenario).await?;
+        Ok(source)
+    }
+
+    /// Starts a worker that answers `dispatch`, asking it nothing yet.
+    pub fn spawn(dispatch: Callback<Action>) -> ActionResult<SimSource> {
         let worker = Worker::new(WORKER_URL)
             .map_err(|e| format!("the simulator's worker did not start: {e:?}"))?;
         let link = Rc::new_cyclic(|weak: &Weak<WorkerLink>| {
@@ -113,18 +130,23 @@ impl SimSource {
                 generation: Cell::new(0),
                 stopped: RefCell::new(None),
                 shell: RefCell::new(ShellState::default()),
+                prompts: RefCell::new(BTreeMap::new()),
+                typers: RefCell::new(BTreeMap::new()),
+                lines: Cell::new(0),
                 dispatch,
                 terminal_out: RefCell::new(None),
                 _on_message: on_message,
                 _on_error: on_error,
             }
         });
-        let source = SimSource { link };
-        source.reset(scenario).await?;
-        Ok(source)
+        Ok(SimSource {
+            link,
+            terminal: None,
+        })
     }
 
-    async fn call(&self, request: SimRequest) -> ActionResult<SimOutcome> {
+    /// Sends one request and waits for its outcome; a refusal is the `Err`.
+    pub(super) async fn call(&self, request: SimRequest) -> ActionResult<SimOutcome> {
         match self.link.send(request).await {
             SimOutcome::Failed(e) => Err(e),
             outcome => Ok(outcome),
@@ -150,28 +172,88 @@ impl SimSource {
         self.link.shell.borrow().scenario.clone()
     }
 
-    /// Runs one shell line and returns its output.
+    /// Runs one shell line (in this lesson terminal, if it is one) and returns its output.
     pub async fn run_line(&self, line: &str) -> String {
-        match self
-            .call(SimRequest::RunLine {
-                line: line.to_string(),
-            })
-            .await
-        {
+        let line = line.to_string();
+        let request = match &self.terminal {
+            Some(name) => SimRequest::LessonType {
+                terminal: name.to_string(),
+                line,
+            },
+            None => SimRequest::RunLine { line },
+        };
+        let out = match self.call(request).await {
             Ok(SimOutcome::Output(out)) => out,
             Ok(_) => String::new(),
             Err(e) => format!("isolab: {e}\n"),
+        };
+        self.link.lines.set(self.link.lines.get() + 1);
+        out
+    }
+
+    /// How many shell lines were answered: checks run again when it changes.
+    pub fn lines_run(&self) -> u64 {
+        self.link.lines.get()
+    }
+
+    /// The prompt of the current shell (of this lesson terminal, if it is one).
+    pub fn prompt(&self) -> String {
+        match &self.terminal {
+            Some(name) => self
+                .link
+                .prompts
+                .borrow()
+                .get(&**name)
+                .cloned()
+                .unwrap_or_else(|| "# ".to_string()),
+            None => self.link.shell.borrow().prompt.clone(),
         }
     }
 
-    /// The prompt of the current shell.
-    pub fn prompt(&self) -> String {
-        self.link.shell.borrow().prompt.clone()
+    /// True once the last shell exited (a lesson terminal starts a new one instead).
+    pub fn is_finished(&self) -> bool {
+        self.terminal.is_none() && self.link.shell.borrow().finished
     }
 
-    /// True once the last shell exited.
-    pub fn is_finished(&self) -> bool {
-        self.link.shell.borrow().finished
+    /// The terminal's first line.
+    pub fn greeting(&self) -> String {
+        match &self.terminal {
+            Some(name) => format!("isolab simulator · lesson terminal: {name}"),
+            None => format!(
+                "isolab simulator · scenario {} · try: ps, hostname, unshare -p -f --mount-proc sh, ip link, help",
+                self.scenario()
+            ),
+        }
+    }
+
+    /// This worker's lesson terminal `name` (`host` or a setup container's name).
+    pub fn for_terminal(&self, name: &str) -> SimSource {
+        SimSource {
+            link: self.link.clone(),
+            terminal: Some(Rc::from(name)),
+        }
+    }
+
+    /// The lesson terminal's name, if this is one.
+    pub fn terminal_name(&self) -> Option<&str> {
+        self.terminal.as_deref()
+    }
+
+    /// Lets this terminal's screen take text to type (a button's command).
+    pub fn set_typer(&self, typer: Option<Callback<String>>) {
+        let key = self.terminal.as_deref().unwrap_or_default().to_string();
+        let mut typers = self.link.typers.borrow_mut();
+        match typer {
+            Some(t) => typers.insert(key, t),
+            None => typers.remove(&key),
+        };
+    }
+
+    /// Types `text` into this terminal's screen, as keys; false when no screen is open.
+    pub fn type_text(&self, text: &str) -> bool {
+        let key = self.terminal.as_deref().unwrap_or_default();
+        let typer = self.link.typers.borrow().get(key).cloned();
+        typer.map(|t| t.emit(text.to_string())).is_some()
     }
 
     /// Lets the terminal receive output that no keystroke caused.
@@ -217,11 +299,15 @@ impl SimSource {
         Ok(self.shell_tab())
     }
 
-    /// The one tab of the simulated shell.
+    /// The tab of the simulated shell (or of this lesson terminal).
     pub fn shell_tab(&self) -> TerminalTab {
+        let (key, title) = match &self.terminal {
+            Some(name) => (format!("lesson-{name}"), name.to_string()),
+            None => ("sim-shell".to_string(), "simulated shell".to_string()),
+        };
         TerminalTab {
-            key: "sim-shell".to_string(),
-            title: "simulated shell".to_string(),
+            key,
+            title,
             target: TerminalTarget::Simulated(self.clone()),
         }
     }
@@ -235,7 +321,10 @@ impl WorkerLink {
         }
         let call = self.next_call.get();
         self.next_call.set(call.wrapping_add(1));
-        let resets = matches!(request, SimRequest::Reset { .. });
+        let resets = matches!(
+            request,
+            SimRequest::Reset { .. } | SimRequest::LessonStart { .. }
+        );
         let text = match serde_json::to_string(&SimCall { call, request }) {
             Ok(text) => text,
             Err(e) => return SimOutcome::Failed(e.to_string()),
@@ -312,6 +401,7 @@ impl WorkerLink {
             finished: view.finished,
             scenario: view.scenario,
         };
+        *self.prompts.borrow_mut() = view.terminals;
         if resets {
             self.generation.set(self.generation.get().wrapping_add(1));
             self.dispatch.emit(Action::Clear);

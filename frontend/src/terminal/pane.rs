@@ -227,10 +227,20 @@ fn connect(
             let on_data = Closure::<dyn FnMut(String)>::new(move |data: String| {
                 SimShell::input(&in_shell, &data);
             });
+            // A lesson's "try" button types here, as keys would.
+            let typed_shell = shell.clone();
+            sim.set_typer(Some(Callback::from(move |text: String| {
+                SimShell::input(&typed_shell, &text);
+            })));
             let data_listener = term.on_data(&on_data);
-            term.focus();
+            // The free shell takes the keys at once; a lesson's terminals wait to be
+            // chosen, so the page's focus order stays the reader's.
+            if sim.terminal_name().is_none() {
+                term.focus();
+            }
             Box::new(move || {
                 shell.borrow_mut().close();
+                sim.set_typer(None);
                 sim.set_terminal_out(None);
                 data_listener.dispose_listener();
                 drop(on_data);

@@ -50,10 +50,7 @@ impl SimShell {
         editor.set_prompt(&prompt);
         write(
             &term,
-            &format!(
-                "\x1b[2misolab simulator · scenario {} · try: ps, hostname, unshare -p -f --mount-proc sh, ip link, help\x1b[0m\r\n{prompt}",
-                sim.scenario()
-            ),
+            &format!("\x1b[2m{}\x1b[0m\r\n{prompt}", sim.greeting()),
         );
         Rc::new(RefCell::new(SimShell {
             sim,

@@ -7,15 +7,20 @@
 //! - [`steps`]: creation steps and isolation facts.
 //! - [`terminals`]: terminal tabs.
 //! - [`connection_badge`]: the always-visible connection status.
-//! - [`live`], [`simulator`], [`learn`]: the top-level views.
+//! - [`live`], [`simulator`], [`lessons`]: the top-level views.
+//! - [`lesson`], [`lesson_step`]: one lesson: its steps, terminals, picture; a step's text.
+//! - [`markdown`]: the safe Markdown subset lesson text is written in.
 
 pub mod connection_badge;
 pub mod create_dialog;
 pub mod dashboard;
 pub mod events_feed;
-pub mod learn;
+pub mod lesson;
+pub mod lesson_step;
+pub mod lessons;
 pub mod live;
 pub mod map;
+pub mod markdown;
 pub mod simulator;
 pub mod sparkline;
 pub mod steps;
@@ -29,7 +34,7 @@ use crate::source::{Source, TerminalTab};
 use crate::state::State;
 
 pub use connection_badge::ConnectionBadge;
-pub use learn::LearnView;
+pub use lessons::LessonsView;
 pub use live::LiveView;
 pub use simulator::SimulatorView;
 pub use workbench::Workbench;

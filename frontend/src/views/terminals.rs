@@ -64,6 +64,9 @@ pub struct TerminalsProps {
     pub active: Option<String>,
     pub on_select: Callback<String>,
     pub on_close: Callback<String>,
+    /// Whether tabs offer a close button (a lesson's terminals stay).
+    #[prop_or(true)]
+    pub closable: bool,
 }
 
 /// The terminal tabs; every terminal stays mounted so switching keeps its screen.
@@ -91,7 +94,9 @@ pub fn terminals(props: &TerminalsProps) -> Html {
         html! {
             <span class={classes!("term-tab", current.then_some("current"))} key={t.key.clone()}>
                 <button class="term-title" role="tab" aria-selected={current.to_string()} onclick={select}>{ &t.title }</button>
-                <button class="term-close" aria-label={format!("close {}", t.title)} onclick={close}>{"✕"}</button>
+                if props.closable {
+                    <button class="term-close" aria-label={format!("close {}", t.title)} onclick={close}>{"✕"}</button>
+                }
             </span>
         }
     });

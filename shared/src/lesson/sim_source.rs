@@ -37,6 +37,19 @@ impl SimSource {
         &self.sim
     }
 
+    /// The simulator underneath, to change it outside a lesson's steps (the page's
+    /// container buttons); its events still reach [`LessonSource::events_since`].
+    pub fn simulator_mut(&mut self) -> &mut Simulator {
+        &mut self.sim
+    }
+
+    /// The prompt of `target`'s terminal, once a line was typed there.
+    pub fn prompt(&self, target: &Target) -> Option<String> {
+        self.terminals
+            .get(target)
+            .map(|shell| shell.prompt(self.sim.kernel()))
+    }
+
     fn collect_events(&mut self) {
         let new = self.sim.drain_events();
         self.events.extend(new);

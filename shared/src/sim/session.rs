@@ -57,17 +57,27 @@ impl SimSession {
                 sim.attach(&id)?;
                 SimOutcome::Done
             }
+            // Lessons run on a machine of their own (the worker's lesson machine).
+            SimRequest::Lessons { .. }
+            | SimRequest::LessonStart { .. }
+            | SimRequest::LessonType { .. }
+            | SimRequest::LessonExpand { .. }
+            | SimRequest::LessonCheck { .. }
+            | SimRequest::LessonAnswer { .. } => {
+                SimOutcome::Failed("no lesson is running".to_string())
+            }
         })
     }
 
     /// What changed since the last answer, and the state the page shows.
-    fn view(&mut self) -> SimView {
+    pub fn view(&mut self) -> SimView {
         SimView {
             events: self.sim.drain_events(),
             snapshot: self.sim.snapshot(),
             prompt: self.sim.prompt(),
             finished: self.sim.is_finished(),
             scenario: self.sim.scenario().to_string(),
+            terminals: Default::default(),
         }
     }
 }
