@@ -45,8 +45,12 @@ enum Command {
         #[arg(required = true)]
         containers: Vec<String>,
     },
-    /// Clean up what dead containers left behind (cgroups, state dirs).
-    Gc,
+    /// Clean up what dead containers left behind (cgroups, state dirs, orphaned processes).
+    Gc {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// The container init helper (normally started as `isolab-init`).
     #[command(hide = true)]
     InitHelper,
@@ -148,7 +152,7 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => commands::run::run(args, state_root),
         Command::Ps => commands::manage::ps(state_root),
         Command::Rm { containers } => commands::manage::rm(&containers, state_root),
-        Command::Gc => commands::manage::gc(state_root),
+        Command::Gc { dry_run } => commands::manage::gc(state_root, dry_run),
         Command::InitHelper => runtime::init_helper_main(),
         Command::Sim { scenario } => isolab::sim_cli::run(&scenario)
             .map(|()| std::process::ExitCode::SUCCESS)
