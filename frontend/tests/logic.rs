@@ -31,6 +31,7 @@ fn container(id: &str) -> ContainerState {
         interfaces: vec![],
         setup: vec![],
         isolation: IsolationFacts::default(),
+        setup_us: 0,
     }
 }
 

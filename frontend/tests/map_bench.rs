@@ -90,6 +90,7 @@ fn big_snapshot() -> Snapshot {
             interfaces: vec![],
             setup: vec![],
             isolation: IsolationFacts::default(),
+            setup_us: 0,
         });
     }
     s

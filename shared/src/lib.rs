@@ -7,11 +7,14 @@
 //! - [`hardening`]: Docker's default capabilities, masked and read-only paths.
 //! - [`limits`]: parsing and checking of resource limits (`64M`, `0.5` cpus).
 //! - [`stream`]: the event stream's messages and [`protocol::Snapshot::apply`].
+//! - [`compact`]: the event stream's compact form of a container (no setup steps, only
+//!   the per-process namespaces that differ) and stats deltas.
 //! - [`sim`]: the simulator, a model of the kernel's isolation rules (no IO).
 //! - [`sim_protocol`]: the messages between the page and the simulator's Web Worker.
 //!
 //! Nothing here does IO, so the crate builds for the host and for `wasm32-unknown-unknown`.
 
+pub mod compact;
 pub mod hardening;
 pub mod limits;
 pub mod namespace;

@@ -66,5 +66,6 @@ pub fn state_of(record: &ContainerRecord) -> ContainerState {
             .unwrap_or_default(),
         setup: record.setup.clone(),
         isolation,
+        setup_us: record.setup.iter().map(|s| s.duration_us).sum(),
     }
 }

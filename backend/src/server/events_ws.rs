@@ -3,8 +3,6 @@
 //! The socket loop is generic over any Sink/Stream of messages, so tests drive it
 //! over in-memory channels as well as over a real connection.
 
-use std::sync::Arc;
-
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -12,17 +10,19 @@ use axum::response::Response;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use isolab_shared::{ApiErrorBody, ClientMessage, ErrorCode, StreamMessage};
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::error::HttpError;
 use super::{origin, AppState, MAX_FRAME_BYTES};
-use crate::live::hub::{EventHub, StartPoint};
+use crate::live::feed::{self, Feed};
+use crate::live::hub::EventHub;
 
 /// The query of `/events`.
 #[derive(Deserialize)]
 pub struct EventsQuery {
     /// Resume after this sequence number.
     pub since: Option<u64>,
+    /// Stats every this many milliseconds (default 1000, at least 250).
+    pub stats_ms: Option<u64>,
 }
 
 /// Upgrades to the event stream, after the origin check.
@@ -41,7 +41,8 @@ pub async fn upgrade(
         .on_upgrade(move |socket: WebSocket| async move {
             metrics.clients.inc();
             let (write, read) = socket.split();
-            events_socket(write, read, hub, query.since).await;
+            let stats_period = feed::stats_period(query.stats_ms);
+            events_socket(write, read, Feed::new(hub, query.since, stats_period)).await;
             metrics.clients.dec();
         }))
 }
@@ -61,6 +62,13 @@ fn error_frame(code: ErrorCode, message: impl Into<String>) -> Option<Message> {
     })
 }
 
+/// A frame the hub made (shared by every client: no copy is made here).
+fn shared_text(frame: bytes::Bytes) -> Option<Message> {
+    axum::extract::ws::Utf8Bytes::try_from(frame)
+        .ok()
+        .map(Message::Text)
+}
+
 /// Answers one frame from the client: `None` to ignore it, or a frame to send back.
 fn answer(frame: Message, hub: &EventHub) -> Option<Message> {
     match frame {
@@ -68,9 +76,7 @@ fn answer(frame: Message, hub: &EventHub) -> Option<Message> {
             Err(e) => error_frame(ErrorCode::BadJson, format!("not JSON: {e}")),
             Ok(value) => match serde_json::from_value::<ClientMessage>(value.clone()) {
                 Ok(ClientMessage::Ping) => None,
-                Ok(ClientMessage::Resync) => text(&StreamMessage::Snapshot {
-                    snapshot: hub.snapshot(),
-                }),
+                Ok(ClientMessage::Resync) => shared_text(hub.snapshot_frame()),
                 Err(_) => error_frame(
                     ErrorCode::UnknownMessage,
                     format!(
@@ -88,44 +94,20 @@ fn answer(frame: Message, hub: &EventHub) -> Option<Message> {
     }
 }
 
-/// Runs one subscriber until either side closes.
-pub async fn events_socket<W, R>(mut write: W, mut read: R, hub: Arc<EventHub>, since: Option<u64>)
+/// Runs one subscriber until either side closes. Frames go out one at a time: a
+/// client that stops reading holds up only itself, and [`Feed`] starts it over with a
+/// fresh snapshot once it has fallen too far behind.
+pub async fn events_socket<W, R>(mut write: W, mut read: R, mut feed: Feed)
 where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let mut subscription = hub.subscribe(since);
-    let first: Vec<StreamMessage> =
-        match std::mem::replace(&mut subscription.start, StartPoint::Replay(Vec::new())) {
-            StartPoint::Snapshot(snapshot) => vec![StreamMessage::Snapshot { snapshot }],
-            StartPoint::Replay(events) => events
-                .into_iter()
-                .map(|event| StreamMessage::Event { event })
-                .collect(),
-        };
-    for m in &first {
-        let Some(frame) = text(m) else { continue };
-        if write.send(frame).await.is_err() {
-            return;
-        }
-    }
     loop {
         tokio::select! {
-            received = subscription.live.recv() => {
-                let message = match received {
-                    Ok(event) => StreamMessage::Event { event },
-                    // Too slow to keep up: start it over from a fresh snapshot.
-                    Err(RecvError::Lagged(_)) => {
-                        subscription = hub.subscribe(None);
-                        match std::mem::replace(&mut subscription.start, StartPoint::Replay(Vec::new())) {
-                            StartPoint::Snapshot(snapshot) => StreamMessage::Snapshot { snapshot },
-                            StartPoint::Replay(_) => continue,
-                        }
-                    }
-                    Err(RecvError::Closed) => return,
-                };
-                let Some(frame) = text(&message) else { continue };
-                if write.send(frame).await.is_err() {
+            frame = feed.next() => {
+                let Some(frame) = frame else { return };
+                let Some(message) = shared_text(frame) else { continue };
+                if write.send(message).await.is_err() {
                     return;
                 }
             }
@@ -134,7 +116,7 @@ where
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                     Some(Ok(frame)) => frame,
                 };
-                if let Some(reply) = answer(frame, &hub) {
+                if let Some(reply) = answer(frame, feed.hub()) {
                     if write.send(reply).await.is_err() {
                         return;
                     }
@@ -149,6 +131,7 @@ mod tests {
     use super::*;
     use futures::channel::mpsc;
     use isolab_shared::EventKind;
+    use std::sync::Arc;
 
     fn parse(frame: Message) -> StreamMessage {
         match frame {
@@ -165,7 +148,8 @@ mod tests {
         });
         let (server_write, mut client_read) = mpsc::unbounded::<Message>();
         let (mut client_write, server_read) = mpsc::unbounded::<Result<Message, axum::Error>>();
-        let task = tokio::spawn(events_socket(server_write, server_read, hub.clone(), None));
+        let feed = Feed::new(hub.clone(), None, feed::stats_period(None));
+        let task = tokio::spawn(events_socket(server_write, server_read, feed));
 
         match parse(client_read.next().await.expect("first frame")) {
             StreamMessage::Snapshot { snapshot } => assert_eq!(snapshot.seq, 1),
@@ -211,12 +195,8 @@ mod tests {
         }
         let (server_write, mut client_read) = mpsc::unbounded::<Message>();
         let (_client_write, server_read) = mpsc::unbounded::<Result<Message, axum::Error>>();
-        tokio::spawn(events_socket(
-            server_write,
-            server_read,
-            hub.clone(),
-            Some(2),
-        ));
+        let feed = Feed::new(hub.clone(), Some(2), feed::stats_period(None));
+        tokio::spawn(events_socket(server_write, server_read, feed));
         for want in [3, 4] {
             match parse(client_read.next().await.expect("frame")) {
                 StreamMessage::Event { event } => assert_eq!(event.seq, want),

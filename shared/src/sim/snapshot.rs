@@ -104,6 +104,7 @@ impl Simulator {
                 uid_map: user.map(|u| u.uid_map.clone()).unwrap_or_default(),
                 gid_map: user.map(|u| u.gid_map.clone()).unwrap_or_default(),
             },
+            setup_us: c.setup.iter().map(|s| s.duration_us).sum(),
         }
     }
 
