@@ -45,8 +45,12 @@ enum Command {
         #[arg(required = true)]
         containers: Vec<String>,
     },
-    /// Clean up what dead containers left behind (cgroups, state dirs).
-    Gc,
+    /// Clean up what dead containers left behind (cgroups, state dirs, orphaned processes).
+    Gc {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check the lessons: `lessons check [--source sim] [--dir DIR] [ID...]`.
     #[command(subcommand)]
     Lessons(commands::lessons::LessonsCommand),
@@ -162,7 +166,7 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => commands::run::run(args, state_root),
         Command::Ps => commands::manage::ps(state_root),
         Command::Rm { containers } => commands::manage::rm(&containers, state_root),
-        Command::Gc => commands::manage::gc(state_root),
+        Command::Gc { dry_run } => commands::manage::gc(state_root, dry_run),
         Command::Lessons(command) => commands::lessons::run(command),
         Command::InitHelper => runtime::init_helper_main(),
         Command::Sim { scenario } => isolab::sim_cli::run(&scenario)

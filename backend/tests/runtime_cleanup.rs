@@ -259,3 +259,68 @@ fn gc_cleans_up_after_a_dead_owner() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("removed"));
     assert_gone(&t);
 }
+
+/// Runs `isolab gc` (with `extra` flags) on `root`; its stdout.
+fn isolab_gc(root: &TestRoot, extra: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_isolab"))
+        .arg("gc")
+        .args(extra)
+        .env("ISOLAB_STATE_ROOT", &root.config.state_root)
+        .output()
+        .expect("isolab gc runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn gc_kills_an_orphan_whose_state_dir_is_gone_and_spares_other_roots() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let root = TestRoot::new();
+    let other_root = TestRoot::new();
+    let mut orphan = TestContainer::create(&root, &sh("sleep 30"));
+    orphan.get().start().expect("start the orphan");
+    let mut other = TestContainer::create(&other_root, &sh("sleep 30"));
+    other
+        .get()
+        .start()
+        .expect("start the other root's container");
+    let t = trace(orphan.get());
+    let id = orphan.get().id().to_string();
+    let init = orphan.get().init_pid().expect("init pid");
+    let other_pids = other.get().cgroup().expect("cgroup").pids();
+    // Its state dir goes behind the runtime's back: only its cgroup tells it exists.
+    std::fs::remove_dir_all(&t.state_dir).expect("remove the state dir");
+
+    let listed = isolab_gc(&root, &["--dry-run"]);
+    let still_there = PathBuf::from(format!("/proc/{init}")).exists();
+    let collected = isolab_gc(&root, &[]);
+    // The init was this test's child: reap it so its PID is gone too.
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(init as i32), None);
+    let other_alive = other_pids
+        .iter()
+        .all(|p| PathBuf::from(format!("/proc/{p}")).exists());
+    let other_listed = listed.contains(other.get().id()) || collected.contains(other.get().id());
+    // Its container is gone already; the other one is cleaned up as usual.
+    if let Some(c) = orphan.container.take() {
+        std::mem::forget(c);
+    }
+    other.delete();
+
+    assert!(
+        listed.contains(&format!("would remove orphan {id} pid {init}")),
+        "dry run lists the orphan: {listed}"
+    );
+    assert!(listed.contains("isolab-init"), "with its command: {listed}");
+    assert!(still_there, "a dry run kills nothing");
+    assert!(
+        collected.contains(&format!("removed orphan {id} pid {init}")),
+        "gc reports the orphan: {collected}"
+    );
+    assert_gone(&t);
+    assert!(other_alive, "another root's container is left alone");
+    assert!(!other_listed, "and not reported: {listed} {collected}");
+}

@@ -168,7 +168,9 @@ impl State {
     }
 
     fn fold(&mut self, event: &Event) {
-        if event.seq <= self.snapshot.seq && self.snapshot.seq != 0 {
+        // Stats are samples that repeat the last event's number (see Snapshot::apply).
+        let sample = matches!(event.kind, EventKind::Stats { .. });
+        if !sample && event.seq <= self.snapshot.seq && self.snapshot.seq != 0 {
             return;
         }
         if let Some(entry) = self.describe(event) {

@@ -32,6 +32,7 @@ fn container(id: &str) -> ContainerState {
         setup: vec![],
         isolation: IsolationFacts::default(),
         owner: None,
+        setup_us: 0,
     }
 }
 

@@ -3,6 +3,9 @@
 //! with performance.now() in headless Chromium from the dispatch to the end of the
 //! render. Figures are printed; the bound is asserted in release builds:
 //! `cd frontend && CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown --test map_bench -- --nocapture`
+//!
+//! A second run has 500 containers of two processes each, as the live event stream
+//! sends them (compact: no per-process namespaces), and prints its update times.
 
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
@@ -91,6 +94,7 @@ fn big_snapshot() -> Snapshot {
             setup: vec![],
             isolation: IsolationFacts::default(),
             owner: None,
+            setup_us: 0,
         });
     }
     s
@@ -178,5 +182,91 @@ async fn map_of_1000_processes_applies_an_update_quickly() {
     assert!(
         worst < 33.0,
         "the slowest update took {worst:.1} ms >= 33 ms"
+    );
+}
+
+/// 500 containers of two processes (init and a shell), compact as the live stream
+/// sends them: each process's namespaces come from its container.
+fn five_hundred_containers() -> Snapshot {
+    let mut s = Snapshot {
+        seq: 1,
+        ..Default::default()
+    };
+    s.host.namespaces.insert(NamespaceKind::Pid, 1);
+    for c in 0..500u32 {
+        let ns = 1_000 + c as u64;
+        let base = 10_000 + c * 10;
+        let compact = |pid: u32, inner: u32| ProcessInfo {
+            namespaces: Default::default(),
+            ..process(pid, vec![pid, inner], ns)
+        };
+        s.containers.push(ContainerState {
+            id: format!("c{c}"),
+            name: format!("box{c}"),
+            spec: ContainerSpec::default(),
+            status: ContainerStatus::Running,
+            exit: None,
+            init_pid: Some(base),
+            created_at_ms: 0,
+            started_at_ms: Some(0),
+            processes: vec![compact(base, 1), compact(base + 1, 2)],
+            namespaces: NamespaceKind::ALL
+                .iter()
+                .map(|&k| (k, ns + k as u64 * 10_000))
+                .collect(),
+            cgroup: None,
+            interfaces: vec![],
+            setup: vec![],
+            isolation: IsolationFacts::default(),
+            setup_us: 0,
+        });
+    }
+    s
+}
+
+#[wasm_bindgen_test]
+async fn map_of_500_containers_reports_its_update_time() {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a document");
+    let root = document.create_element("div").expect("a div");
+    document
+        .body()
+        .expect("a body")
+        .append_child(&root)
+        .expect("attached");
+    yew::Renderer::<Bench>::with_root(root.clone()).render();
+    gloo_timers::future::sleep(Duration::from_millis(20)).await;
+    let first = dispatch_and_wait(Action::Snapshot(five_hundred_containers())).await;
+    let groups = root
+        .query_selector_all(".group-box")
+        .map_or(0, |g| g.length());
+    let mut times = Vec::new();
+    for i in 0..30u32 {
+        let c = (i * 17) % 500;
+        let pid = 90_000 + i;
+        let event = Event {
+            seq: 2 + i as u64,
+            at_ms: 0,
+            kind: EventKind::ProcessStarted {
+                container: Some(format!("c{c}")),
+                process: ProcessInfo {
+                    namespaces: Default::default(),
+                    ..process(pid, vec![pid, 3], 0)
+                },
+            },
+        };
+        times.push(dispatch_and_wait(Action::Event(event)).await);
+    }
+    let nodes = root.query_selector_all(".node").expect("query").length();
+    assert_eq!(
+        nodes, 1030,
+        "every process is drawn, in its container's namespace"
+    );
+    times.sort_by(|a, b| a.total_cmp(b));
+    let (median, worst) = (times[times.len() / 2], times[times.len() - 1]);
+    web_sys::console::log_1(
+        &format!("MAPBENCH500 containers=500 groups={groups} first={first:.1} median={median:.1} worst={worst:.1}")
+            .into(),
     );
 }

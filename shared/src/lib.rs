@@ -9,12 +9,15 @@
 //! - [`plan`]: a [`protocol::ContainerSpec`] -> the ordered setup steps of a container,
 //!   given [`plan::HostFacts`]; the runtime and the simulator both apply it.
 //! - [`stream`]: the event stream's messages and [`protocol::Snapshot::apply`].
+//! - [`compact`]: the event stream's compact form of a container (no setup steps, only
+//!   the per-process namespaces that differ) and stats deltas.
 //! - [`sim`]: the simulator, a model of the kernel's isolation rules (no IO).
 //! - [`sim_protocol`]: the messages between the page and the simulator's Web Worker.
 //! - [`lesson`]: self-checking lessons: their format, checks, and a source-agnostic runner.
 //!
 //! Nothing here does IO, so the crate builds for the host and for `wasm32-unknown-unknown`.
 
+pub mod compact;
 pub mod hardening;
 pub mod lesson;
 pub mod limits;

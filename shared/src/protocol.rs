@@ -255,7 +255,10 @@ pub struct ProcessInfo {
     pub state: String,
     /// The real uid as seen from the host.
     pub uid: u32,
-    /// The namespaces it belongs to.
+    /// The namespaces it belongs to. In a container's process list on the event stream,
+    /// only those that differ from the container's own
+    /// ([`ContainerState::process_namespaces`] fills in the rest).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub namespaces: NamespaceIds,
 }
 
@@ -340,6 +343,25 @@ pub struct ContainerState {
     pub cgroup: Option<CgroupUsage>,
     /// Interfaces of its net namespace.
     pub interfaces: Vec<Interface>,
+    /// The recorded setup steps, in order. Empty on the event stream, where they are
+    /// fetched on demand (`GET /containers/{id}/steps`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<SetupStep>,
+    /// Its security facts; left out on the event stream, like `setup`.
+    #[serde(default, skip_serializing_if = "IsolationFacts::is_unknown")]
+    pub isolation: IsolationFacts,
+    /// How long the recorded setup steps took in all, in microseconds (sent even when
+    /// the steps themselves are not).
+    #[serde(default)]
+    pub setup_us: u64,
+}
+
+/// The bulky details of a container that the event stream leaves out: what the
+/// creation-steps view shows (`GET /containers/{id}/steps`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct ContainerSteps {
+    /// The container's id.
+    pub id: String,
     /// The recorded setup steps, in order.
     pub setup: Vec<SetupStep>,
     /// Its security facts.
@@ -440,7 +462,9 @@ pub enum EventKind {
         id: String,
         limits: Limits,
     },
-    /// Periodic usage figures of every container.
+    /// Usage figures of the containers whose figures changed since the client's last
+    /// stats, at the rate it asked for; a sample, not a numbered change (see
+    /// [`Snapshot::apply`]).
     Stats {
         usage: BTreeMap<String, CgroupUsage>,
     },

@@ -9,6 +9,11 @@ use crate::protocol::{
     ApiErrorBody, ContainerState, ContainerStatus, Event, EventKind, ExitStatus, Snapshot,
 };
 
+/// How often stats go to an events client that does not ask (`?stats_ms=`).
+pub const STATS_MS_DEFAULT: u64 = 1000;
+/// The shortest stats period a client may ask for.
+pub const STATS_MS_FLOOR: u64 = 250;
+
 /// A message from the server on the events WebSocket (a JSON text frame).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -33,8 +38,18 @@ pub enum ClientMessage {
 
 impl Snapshot {
     /// Folds one event into the snapshot. Events older than the snapshot are ignored,
-    /// so replaying an overlap is harmless.
+    /// so replaying an overlap is harmless. Stats are samples, not numbered changes:
+    /// they carry the number of the last event before them, always apply (each
+    /// overwrites the figures it names) and leave `seq` as it is.
     pub fn apply(&mut self, event: &Event) {
+        if let EventKind::Stats { usage } = &event.kind {
+            for c in &mut self.containers {
+                if let Some(u) = usage.get(&c.id) {
+                    c.cgroup = Some(u.clone());
+                }
+            }
+            return;
+        }
         if event.seq <= self.seq && self.seq != 0 {
             return;
         }
@@ -93,14 +108,7 @@ impl Snapshot {
                     c.spec.limits = limits.clone();
                 }
             }
-            EventKind::Stats { usage } => {
-                for c in &mut self.containers {
-                    if let Some(u) = usage.get(&c.id) {
-                        c.cgroup = Some(u.clone());
-                    }
-                }
-            }
-            EventKind::LimitHit { .. } => {}
+            EventKind::Stats { .. } | EventKind::LimitHit { .. } => {}
         }
     }
 
@@ -143,6 +151,7 @@ mod tests {
             setup: vec![],
             isolation: IsolationFacts::default(),
             owner: None,
+            setup_us: 0,
         }
     }
 

@@ -55,12 +55,44 @@ pub fn rm(containers: &[String], state_root: PathBuf) -> anyhow::Result<std::pro
     Ok(code)
 }
 
-/// Removes what dead containers left behind.
-pub fn gc(state_root: PathBuf) -> anyhow::Result<std::process::ExitCode> {
+/// Removes what dead containers left behind; with `dry_run`, only lists it.
+pub fn gc(state_root: PathBuf, dry_run: bool) -> anyhow::Result<std::process::ExitCode> {
     let config = runtime_config(state_root)?;
-    let report = runtime::gc(&config)?;
+    let (report, verb) = match dry_run {
+        true => (runtime::gc_dry_run(&config)?, "would remove"),
+        false => (runtime::gc(&config)?, "removed"),
+    };
     for id in &report.removed {
-        println!("removed {id}");
+        println!("{verb} {id}");
+    }
+    for orphan in &report.orphans {
+        for p in &orphan.processes {
+            println!(
+                "{verb} orphan {} pid {} cgroup {} command {}",
+                orphan.id,
+                p.pid,
+                cgroup_list(&orphan.cgroup),
+                p.command
+            );
+        }
+    }
+    for group in &report.unclaimed {
+        for p in &group.processes {
+            eprintln!(
+                "isolab: left {} pid {} cgroup {} command {}: no state dir here and its owner cannot be told",
+                group.id,
+                p.pid,
+                cgroup_list(&group.cgroup),
+                p.command
+            );
+        }
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn cgroup_list(dirs: &[PathBuf]) -> String {
+    dirs.iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }

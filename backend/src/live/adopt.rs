@@ -1,5 +1,6 @@
 //! Containers left by a previous server: the living are adopted (with their terminal
-//! when they have one), the dead cleaned up.
+//! when they have one), the dead cleaned up, and orphans (processes in isolab's cgroups
+//! whose state dir is gone) killed.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -43,6 +44,31 @@ impl Supervisor {
                     Ok(Err(e)) => tracing::warn!(id = %record.id, "cannot clean up: {e}"),
                     Err(e) => tracing::warn!(id = %record.id, "cannot clean up: {e}"),
                 }
+            }
+        }
+        self.remove_orphans().await;
+    }
+
+    /// Kills what runs in isolab's cgroups with no state dir anywhere (the same test as
+    /// `isolab gc`); another state root's containers are left alone.
+    async fn remove_orphans(&self) {
+        let root = self.config.runtime.state_root.clone();
+        let groups = blocking(move || runtime::orphans::groups_without_state(&root))
+            .await
+            .unwrap_or_default();
+        for group in groups {
+            if !matches!(group.owner, runtime::orphans::Owner::Gone(_)) {
+                continue;
+            }
+            let pids: Vec<u32> = group.processes.iter().map(|p| p.pid).collect();
+            let commands: Vec<String> = group.processes.iter().map(|p| p.command.clone()).collect();
+            let id = group.id.clone();
+            match blocking(move || runtime::orphans::remove(&group)).await {
+                Ok(Ok(())) => {
+                    tracing::warn!(%id, ?pids, ?commands, "killed an orphan: its state dir is gone")
+                }
+                Ok(Err(e)) => tracing::warn!(%id, "cannot remove an orphan: {e}"),
+                Err(e) => tracing::warn!(%id, "cannot remove an orphan: {e}"),
             }
         }
     }

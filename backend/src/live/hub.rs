@@ -3,45 +3,89 @@
 //!
 //! Publishing and subscribing take the same lock, so a subscriber's starting point
 //! (snapshot or replay) and its live receiver join without a gap or an overlap.
+//!
+//! Memory stays flat however many clients watch: each event is serialized once and
+//! its frame shared by every subscriber, and so is the snapshot (per change, not per
+//! client). Stats do not pass through the replay buffer or the broadcast channel at
+//! all: [`StatsBook`] keeps the latest figures and each client asks for what changed
+//! since its last look, at its own rate (see [`super::feed`]).
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use isolab_shared::{Event, EventKind, HostState, Snapshot};
+use bytes::Bytes;
+use isolab_shared::{CgroupUsage, Event, EventKind, HostState, Snapshot};
+use serde::Serialize;
 use tokio::sync::broadcast;
 
+use super::hub_stats::{StatsBook, StatsRates};
 use crate::runtime::state::now_ms;
+
+pub use super::hub_stats::StatsRate;
 
 /// How many past events a reconnecting client can resume from.
 pub const DEFAULT_REPLAY: usize = 4096;
 /// How many events a slow subscriber may fall behind before it is resynced.
 const CHANNEL_CAPACITY: usize = 1024;
 
+/// One published event and its text frame (a `StreamMessage::Event`), made once.
+#[derive(Debug)]
+pub struct Published {
+    /// The event.
+    pub event: Event,
+    /// Its JSON frame, shared by every subscriber.
+    pub frame: Bytes,
+}
+
 /// Where a new subscriber starts.
 #[derive(Debug)]
 pub enum StartPoint {
-    /// The whole state.
-    Snapshot(Snapshot),
+    /// The whole state: a `StreamMessage::Snapshot` frame.
+    Snapshot(Bytes),
     /// The events after the sequence number it asked to resume from.
-    Replay(Vec<Event>),
+    Replay(Vec<Arc<Published>>),
 }
 
 /// A subscriber: its start point, then live events in order.
 pub struct Subscription {
     pub start: StartPoint,
-    pub live: broadcast::Receiver<Event>,
+    pub live: broadcast::Receiver<Arc<Published>>,
+    /// The stats generation its start point already shows (0: none).
+    pub stats_seen: u64,
+}
+
+/// The wire form of the stream's messages, borrowing what it sends (the same JSON
+/// as `isolab_shared::StreamMessage`).
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Outgoing<'a> {
+    Snapshot { snapshot: &'a Snapshot },
+    Event { event: &'a Event },
+}
+
+/// Serializes a stream message; the shared types always serialize, so an error
+/// would be a bug, and an empty frame is what the client then skips.
+fn frame(message: &Outgoing<'_>) -> Bytes {
+    serde_json::to_vec(message)
+        .map(Bytes::from)
+        .unwrap_or_default()
 }
 
 struct HubState {
     snapshot: Snapshot,
-    replay: VecDeque<Event>,
+    /// The snapshot's frame, made on first demand after each change.
+    snapshot_frame: Option<Bytes>,
+    replay: VecDeque<Arc<Published>>,
     replay_capacity: usize,
+    stats: StatsBook,
 }
 
 /// Numbers, records and broadcasts events.
 pub struct EventHub {
     state: Mutex<HubState>,
-    sender: broadcast::Sender<Event>,
+    sender: broadcast::Sender<Arc<Published>>,
+    rates: Arc<StatsRates>,
 }
 
 impl EventHub {
@@ -51,10 +95,13 @@ impl EventHub {
         EventHub {
             state: Mutex::new(HubState {
                 snapshot: Snapshot::default(),
+                snapshot_frame: None,
                 replay: VecDeque::with_capacity(replay_capacity.min(1024)),
                 replay_capacity: replay_capacity.max(1),
+                stats: StatsBook::default(),
             }),
             sender,
+            rates: Arc::new(StatsRates::default()),
         }
     }
 
@@ -65,31 +112,103 @@ impl EventHub {
     }
 
     /// Numbers `kind`, folds it into the snapshot, keeps it for replay and sends it.
+    /// Containers and processes go out compact (see `isolab_shared::compact`); stats
+    /// go to [`EventHub::publish_stats`].
     pub fn publish(&self, kind: EventKind) -> Event {
+        let kind = match kind {
+            EventKind::Stats { usage } => return self.publish_stats(usage),
+            other => other,
+        };
         let mut state = self.lock();
+        let kind = compact(kind, &state.snapshot);
         let event = Event {
             seq: state.snapshot.seq + 1,
             at_ms: now_ms(),
             kind,
         };
         state.snapshot.apply(&event);
+        state.snapshot_frame = None;
         if state.replay.len() == state.replay_capacity {
             state.replay.pop_front();
         }
-        state.replay.push_back(event.clone());
+        let published = Arc::new(Published {
+            frame: frame(&Outgoing::Event { event: &event }),
+            event: event.clone(),
+        });
+        state.replay.push_back(published.clone());
         // No subscribers is fine: the event is in the snapshot and the replay buffer.
-        let _ = self.sender.send(event.clone());
+        let _ = self.sender.send(published);
         event
+    }
+
+    /// Records a sample of every running container's usage: the snapshot shows it,
+    /// and clients get the figures that changed at their next stats tick.
+    pub fn publish_stats(&self, usage: BTreeMap<String, CgroupUsage>) -> Event {
+        let mut state = self.lock();
+        let changed = state.stats.record(usage);
+        if !changed.is_empty() {
+            for c in &mut state.snapshot.containers {
+                if let Some(u) = changed.get(&c.id) {
+                    c.cgroup = Some(u.clone());
+                }
+            }
+            state.snapshot_frame = None;
+        }
+        Event {
+            seq: state.snapshot.seq,
+            at_ms: now_ms(),
+            kind: EventKind::Stats { usage: changed },
+        }
+    }
+
+    /// The frame of a stats event with the figures changed after generation `*seen`
+    /// (all of them for 0), or `None` when nothing changed; moves `*seen` on.
+    pub fn stats_frame_since(&self, seen: &mut u64) -> Option<Bytes> {
+        let state = self.lock();
+        let (generation, usage) = state.stats.since(*seen);
+        *seen = generation;
+        if usage.is_empty() {
+            return None;
+        }
+        let event = Event {
+            seq: state.snapshot.seq,
+            at_ms: now_ms(),
+            kind: EventKind::Stats { usage },
+        };
+        Some(frame(&Outgoing::Event { event: &event }))
+    }
+
+    /// How often the stats loop should sample: the fastest rate a client asked for,
+    /// but no slower than `default`.
+    pub fn stats_period(&self, default: Duration) -> Duration {
+        self.rates
+            .fastest()
+            .map_or(default, |fast| fast.min(default))
+    }
+
+    /// Registers a client's stats period until the returned guard is dropped.
+    pub fn stats_rate(&self, period: Duration) -> StatsRate {
+        StatsRate::register(&self.rates, period)
     }
 
     /// Replaces the host part of the snapshot (it changes too often to be events).
     pub fn set_host(&self, host: HostState) {
-        self.lock().snapshot.host = host;
+        let mut state = self.lock();
+        if state.snapshot.host != host {
+            state.snapshot.host = host;
+            state.snapshot_frame = None;
+        }
     }
 
     /// The current snapshot.
     pub fn snapshot(&self) -> Snapshot {
         self.lock().snapshot.clone()
+    }
+
+    /// The current snapshot's frame (a `StreamMessage::Snapshot`), shared until the
+    /// snapshot changes.
+    pub fn snapshot_frame(&self) -> Bytes {
+        snapshot_frame(&mut self.lock())
     }
 
     /// The sequence number of the last event.
@@ -105,17 +224,72 @@ impl EventHub {
     /// Subscribes. With `since` inside the replay buffer, the client gets the events
     /// after it; otherwise (first connect, or too far behind) a fresh snapshot.
     pub fn subscribe(&self, since: Option<u64>) -> Subscription {
-        let state = self.lock();
+        let mut state = self.lock();
         let live = self.sender.subscribe();
         let last = state.snapshot.seq;
-        let start = match since {
-            Some(s) if s == last => StartPoint::Replay(Vec::new()),
-            Some(s) if s < last && state.replay.front().is_some_and(|e| e.seq <= s + 1) => {
-                StartPoint::Replay(state.replay.iter().filter(|e| e.seq > s).cloned().collect())
-            }
-            _ => StartPoint::Snapshot(state.snapshot.clone()),
+        let replay = |s: u64| {
+            state
+                .replay
+                .iter()
+                .filter(|e| e.event.seq > s)
+                .cloned()
+                .collect()
         };
-        Subscription { start, live }
+        let (start, stats_seen) = match since {
+            Some(s) if s == last => (StartPoint::Replay(Vec::new()), 0),
+            Some(s) if s < last && state.replay.front().is_some_and(|e| e.event.seq <= s + 1) => {
+                // Its figures may be old: the first stats tick sends them all.
+                (StartPoint::Replay(replay(s)), 0)
+            }
+            _ => (
+                StartPoint::Snapshot(snapshot_frame(&mut state)),
+                state.stats.generation(),
+            ),
+        };
+        Subscription {
+            start,
+            live,
+            stats_seen,
+        }
+    }
+}
+
+fn snapshot_frame(state: &mut HubState) -> Bytes {
+    if let Some(f) = &state.snapshot_frame {
+        return f.clone();
+    }
+    let f = frame(&Outgoing::Snapshot {
+        snapshot: &state.snapshot,
+    });
+    state.snapshot_frame = Some(f.clone());
+    f
+}
+
+/// The event stream's form of `kind`: containers without their bulky details, and a
+/// process's namespaces only where they differ from its container's.
+fn compact(kind: EventKind, snapshot: &Snapshot) -> EventKind {
+    match kind {
+        EventKind::ContainerCreated { mut container } => {
+            container.compact();
+            EventKind::ContainerCreated { container }
+        }
+        EventKind::ContainerAdopted { mut container } => {
+            container.compact();
+            EventKind::ContainerAdopted { container }
+        }
+        EventKind::ProcessStarted {
+            container: Some(id),
+            mut process,
+        } => {
+            if let Some(c) = snapshot.container(&id) {
+                isolab_shared::compact::compact_namespaces(&mut process.namespaces, &c.namespaces);
+            }
+            EventKind::ProcessStarted {
+                container: Some(id),
+                process,
+            }
+        }
+        other => other,
     }
 }
 
@@ -126,72 +300,5 @@ impl Default for EventHub {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn removed(id: &str) -> EventKind {
-        EventKind::ContainerRemoved { id: id.into() }
-    }
-
-    #[test]
-    fn sequence_numbers_only_increase() {
-        let hub = EventHub::new(8);
-        let a = hub.publish(removed("a"));
-        let b = hub.publish(removed("b"));
-        assert_eq!((a.seq, b.seq), (1, 2));
-        assert_eq!(hub.last_seq(), 2);
-    }
-
-    #[test]
-    fn first_connect_gets_a_snapshot_then_live_events() {
-        let hub = EventHub::new(8);
-        hub.publish(removed("a"));
-        let mut sub = hub.subscribe(None);
-        match sub.start {
-            StartPoint::Snapshot(s) => assert_eq!(s.seq, 1),
-            other => panic!("expected a snapshot, got {other:?}"),
-        }
-        hub.publish(removed("b"));
-        let e = sub.live.try_recv().expect("live event");
-        assert_eq!(e.seq, 2);
-    }
-
-    #[test]
-    fn resume_inside_the_buffer_replays_exactly_the_missed_events() {
-        let hub = EventHub::new(8);
-        for i in 0..5 {
-            hub.publish(removed(&i.to_string()));
-        }
-        match hub.subscribe(Some(2)).start {
-            StartPoint::Replay(events) => {
-                assert_eq!(
-                    events.iter().map(|e| e.seq).collect::<Vec<_>>(),
-                    vec![3, 4, 5]
-                )
-            }
-            other => panic!("expected a replay, got {other:?}"),
-        }
-        match hub.subscribe(Some(5)).start {
-            StartPoint::Replay(events) => assert!(events.is_empty()),
-            other => panic!("expected an empty replay, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn resume_outside_the_buffer_or_from_the_future_gets_a_snapshot() {
-        let hub = EventHub::new(3);
-        for i in 0..10 {
-            hub.publish(removed(&i.to_string()));
-        }
-        assert!(matches!(
-            hub.subscribe(Some(2)).start,
-            StartPoint::Snapshot(_)
-        ));
-        assert!(matches!(
-            hub.subscribe(Some(99)).start,
-            StartPoint::Snapshot(_)
-        ));
-        // The oldest kept event is 8, so resuming from 7 still works.
-        assert!(matches!(hub.subscribe(Some(7)).start, StartPoint::Replay(ref v) if v.len() == 3));
-    }
-}
+#[path = "hub_tests.rs"]
+mod tests;

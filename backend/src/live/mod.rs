@@ -6,7 +6,11 @@
 //! - [`exec`]: exec sessions: another process in a running container, on its own terminal.
 //! - [`adopt`]: containers left by a previous server: adopt the living, clean the dead.
 //! - [`error`]: [`LiveError`], whose codes are the API's; runtime errors keep theirs.
-//! - [`hub`]: numbers events, keeps the snapshot and the replay buffer, fans out.
+//! - [`hub`]: numbers events, keeps the snapshot and the replay buffer, fans out one
+//!   shared frame per event.
+//! - [`hub_stats`]: the latest usage figures and when each changed (stats deltas), and
+//!   the stats rates clients asked for.
+//! - [`feed`]: one events client's frames: start, live events, stats at its rate.
 //! - [`terminal`]: terminal sessions shared by many clients, with scrollback.
 //! - [`watch`]: background work: exit watchers, process events, stats ticks, host refresh.
 //!
@@ -15,7 +19,9 @@
 pub mod adopt;
 pub mod error;
 pub mod exec;
+pub mod feed;
 pub mod hub;
+pub mod hub_stats;
 pub mod supervisor;
 pub mod terminal;
 pub mod watch;

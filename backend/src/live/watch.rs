@@ -76,11 +76,11 @@ async fn host_loop(sup: Arc<Supervisor>) {
     }
 }
 
+/// Samples every running container's usage, as often as the fastest client asked
+/// (never slower than the configured interval); the hub keeps what changed.
 async fn stats_loop(sup: Arc<Supervisor>) {
-    let mut tick = tokio::time::interval(sup.config().stats_interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::time::sleep(sup.hub.stats_period(sup.config().stats_interval)).await;
         let running: Vec<_> = sup
             .entries()
             .into_iter()
@@ -115,7 +115,7 @@ async fn stats_loop(sup: Arc<Supervisor>) {
             }
             usage.insert(entry.id.clone(), u);
         }
-        sup.hub.publish(EventKind::Stats { usage });
+        sup.hub.publish_stats(usage);
     }
 }
 

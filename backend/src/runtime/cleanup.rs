@@ -1,5 +1,5 @@
 //! Removing containers from any process (`isolab rm`) and collecting leftovers whose
-//! init is dead (`isolab gc`, a restarted server).
+//! init is dead or whose state dir is gone (`isolab gc`, a restarted server).
 
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::path::Path;
@@ -8,14 +8,19 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::cgroup;
+use super::orphans::{self, GroupWithoutState, Owner};
 use super::state::{self, ContainerRecord};
 use super::{RuntimeConfig, RuntimeError};
 
-/// What `gc` removed.
+/// What `gc` removed (or, in a dry run, would remove).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct GcReport {
     /// Ids of containers (state dir and/or cgroup) cleaned up.
     pub removed: Vec<String>,
+    /// Groups with processes whose state dir is gone: killed and removed.
+    pub orphans: Vec<GroupWithoutState>,
+    /// Groups with processes and no state dir here whose owner cannot be told: left.
+    pub unclaimed: Vec<GroupWithoutState>,
 }
 
 /// Finds a container by id or name.
@@ -65,27 +70,56 @@ fn kill_and_await(pid: u32) {
     }
 }
 
-/// Removes every container whose init is dead (state dir, cgroup, directories), and
-/// cgroups under `isolab/` that no live container owns. Running containers stay.
+/// Removes every container whose init is dead (state dir, cgroup, directories), the
+/// orphans (see [`orphans`]), and cgroups under `isolab/` that no live container owns.
+/// Running containers stay, and so do other state roots' containers.
 pub fn gc(config: &RuntimeConfig) -> Result<GcReport, RuntimeError> {
+    collect(config, false)
+}
+
+/// What [`gc`] would remove, removing nothing.
+pub fn gc_dry_run(config: &RuntimeConfig) -> Result<GcReport, RuntimeError> {
+    collect(config, true)
+}
+
+fn collect(config: &RuntimeConfig, dry_run: bool) -> Result<GcReport, RuntimeError> {
     let mut report = GcReport::default();
     let mut live = Vec::new();
     for dir in state::state_dirs(&config.state_root) {
         match ContainerRecord::load(&dir) {
             Ok(r) if r.init_alive() => live.push(r.id.clone()),
             Ok(r) => {
-                remove_record(&r)?;
+                if !dry_run {
+                    remove_record(&r)?;
+                }
                 report.removed.push(r.id);
             }
             Err(_) if recently_modified(&dir) => {} // A create in progress.
             Err(_) => {
                 // A state dir without a readable record: a crash during create.
-                state::remove_state_dir(&dir)?;
+                if !dry_run {
+                    state::remove_state_dir(&dir)?;
+                }
                 if let Some(name) = dir.file_name().and_then(|n| n.to_str()) {
                     report.removed.push(name.to_string());
                 }
             }
         }
+    }
+    for group in orphans::groups_without_state(&config.state_root) {
+        match group.owner {
+            Owner::Gone(_) => {
+                if !dry_run {
+                    orphans::remove(&group)?;
+                }
+                report.orphans.push(group);
+            }
+            Owner::Unknown => report.unclaimed.push(group),
+            Owner::Elsewhere(_) => {}
+        }
+    }
+    if dry_run {
+        return Ok(report);
     }
     for id in cgroup::leftover_ids() {
         if live.contains(&id) || !owned_by_gc(&config.state_root, &id) {

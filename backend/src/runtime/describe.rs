@@ -68,5 +68,6 @@ pub fn state_of(record: &ContainerRecord) -> ContainerState {
         isolation,
         // Ownership is the classroom's; the server fills it in.
         owner: None,
+        setup_us: record.setup.iter().map(|s| s.duration_us).sum(),
     }
 }

@@ -371,7 +371,7 @@ fn start_helper(
     let child = std::process::Command::new(&config.helper_exe)
         .arg0(INIT_ARGV0)
         .env_clear()
-        .env("ISOLAB_STATE_DIR", state_dir)
+        .env(super::orphans::STATE_DIR_ENV, state_dir)
         .stdin(std::process::Stdio::from(control))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

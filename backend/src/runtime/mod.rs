@@ -19,6 +19,7 @@
 //! - [`security`]: capabilities, no-dumpable, fd hygiene, the cwd check.
 //! - [`state`]: `state.json` per container under the state root; PID reuse detection.
 //! - [`cleanup`]: `remove` from any process, and `gc` of leftovers.
+//! - [`orphans`]: processes in isolab's cgroups that no state dir accounts for.
 //! - [`mod@describe`]: [`isolab_shared::ContainerState`] from a record plus live observation.
 //! - [`pty`]: a PTY pair from the current devpts; a PTY's window size.
 //!
@@ -50,6 +51,7 @@ pub mod describe;
 pub mod exec;
 pub mod init_process;
 pub mod launch;
+pub mod orphans;
 pub mod plan;
 pub mod preflight;
 pub mod pty;
@@ -65,7 +67,7 @@ use isolab_shared::{ErrorCode, NamespaceKind, SpecError};
 
 use channel::FailureKind;
 
-pub use cleanup::{gc, remove, GcReport};
+pub use cleanup::{gc, gc_dry_run, remove, GcReport};
 pub use container::{adopted_tty, Container};
 pub use describe::describe;
 pub use init_process::{init_helper_main, INIT_ARGV0};

@@ -34,6 +34,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/containers/{id}/stop", post(stop))
         .route("/containers/{id}/signal", post(signal))
         .route("/containers/{id}/limits", patch(set_limits))
+        .route("/containers/{id}/steps", get(super::steps::steps))
         .route("/containers/{id}/exec", post(exec))
         .route("/containers/{id}/terminal", get(terminal))
         .route(

@@ -2,9 +2,8 @@
 //!
 //! The socket loop is generic over any Sink/Stream of messages, so tests drive it
 //! over in-memory channels as well as over a real connection. Every snapshot and
-//! event passes the caller's [`EventView`] (a student sees only their containers).
-
-use std::sync::Arc;
+//! event passes the caller's [`EventView`] (a student sees only their containers):
+//! staff get the hub's shared frames as they are, a student's are cut down per frame.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -13,19 +12,21 @@ use axum::response::Response;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use isolab_shared::{ApiErrorBody, ClientMessage, ErrorCode, StreamMessage};
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::classroom_access::{revoked_close, socket_lease, Caller};
 use super::error::HttpError;
 use super::{origin, AppState, MAX_FRAME_BYTES};
 use crate::classroom::access::EventView;
-use crate::live::hub::{EventHub, StartPoint};
+use crate::live::feed::{self, Feed};
+use crate::live::hub::EventHub;
 
 /// The query of `/events`.
 #[derive(Deserialize)]
 pub struct EventsQuery {
     /// Resume after this sequence number.
     pub since: Option<u64>,
+    /// Stats every this many milliseconds (default 1000, at least 250).
+    pub stats_ms: Option<u64>,
 }
 
 /// Upgrades to the event stream, after the origin check.
@@ -47,8 +48,10 @@ pub async fn upgrade(
         .on_upgrade(move |socket: WebSocket| async move {
             metrics.clients.inc();
             let (mut write, mut read) = socket.split();
+            let stats_period = feed::stats_period(query.stats_ms);
+            let feed = Feed::new(hub, query.since, stats_period);
             tokio::select! {
-                () = events_socket(&mut write, &mut read, hub, query.since, view) => {}
+                () = events_socket(&mut write, &mut read, feed, view) => {}
                 () = lease => {
                     let _ = write.send(revoked_close()).await;
                 }
@@ -72,6 +75,32 @@ fn error_frame(code: ErrorCode, message: impl Into<String>) -> Option<Message> {
     })
 }
 
+/// A frame the hub made (shared by every client: no copy is made here).
+fn shared_text(frame: bytes::Bytes) -> Option<Message> {
+    axum::extract::ws::Utf8Bytes::try_from(frame)
+        .ok()
+        .map(Message::Text)
+}
+
+/// A hub frame as `view`'s caller may see it: the shared frame itself when the view
+/// hides nothing, else the message cut down and written anew; `None` when none of it
+/// is the caller's.
+fn frame_for(frame: bytes::Bytes, view: &mut EventView) -> Option<Message> {
+    if view.sees_everything() {
+        return shared_text(frame);
+    }
+    let message = match serde_json::from_slice::<StreamMessage>(&frame).ok()? {
+        StreamMessage::Snapshot { snapshot } => StreamMessage::Snapshot {
+            snapshot: view.snapshot(snapshot),
+        },
+        StreamMessage::Event { event } => StreamMessage::Event {
+            event: view.event(event)?,
+        },
+        other => other,
+    };
+    text(&message)
+}
+
 /// Answers one frame from the client: `None` to ignore it, or a frame to send back.
 fn answer(frame: Message, hub: &EventHub, view: &mut EventView) -> Option<Message> {
     match frame {
@@ -79,9 +108,7 @@ fn answer(frame: Message, hub: &EventHub, view: &mut EventView) -> Option<Messag
             Err(e) => error_frame(ErrorCode::BadJson, format!("not JSON: {e}")),
             Ok(value) => match serde_json::from_value::<ClientMessage>(value.clone()) {
                 Ok(ClientMessage::Ping) => None,
-                Ok(ClientMessage::Resync) => text(&StreamMessage::Snapshot {
-                    snapshot: view.snapshot(hub.snapshot()),
-                }),
+                Ok(ClientMessage::Resync) => frame_for(hub.snapshot_frame(), view),
                 Err(_) => error_frame(
                     ErrorCode::UnknownMessage,
                     format!(
@@ -99,57 +126,20 @@ fn answer(frame: Message, hub: &EventHub, view: &mut EventView) -> Option<Messag
     }
 }
 
-/// Runs one subscriber, seeing what `view` lets through, until either side closes.
-pub async fn events_socket<W, R>(
-    mut write: W,
-    mut read: R,
-    hub: Arc<EventHub>,
-    since: Option<u64>,
-    mut view: EventView,
-) where
+/// Runs one subscriber until either side closes. Frames go out one at a time: a
+/// client that stops reading holds up only itself, and [`Feed`] starts it over with a
+/// fresh snapshot once it has fallen too far behind.
+pub async fn events_socket<W, R>(mut write: W, mut read: R, mut feed: Feed, mut view: EventView)
+where
     W: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let mut subscription = hub.subscribe(since);
-    let first: Vec<StreamMessage> =
-        match std::mem::replace(&mut subscription.start, StartPoint::Replay(Vec::new())) {
-            StartPoint::Snapshot(snapshot) => vec![StreamMessage::Snapshot {
-                snapshot: view.snapshot(snapshot),
-            }],
-            StartPoint::Replay(events) => events
-                .into_iter()
-                .filter_map(|event| view.event(event))
-                .map(|event| StreamMessage::Event { event })
-                .collect(),
-        };
-    for m in &first {
-        let Some(frame) = text(m) else { continue };
-        if write.send(frame).await.is_err() {
-            return;
-        }
-    }
     loop {
         tokio::select! {
-            received = subscription.live.recv() => {
-                let message = match received {
-                    Ok(event) => match view.event(event) {
-                        Some(event) => StreamMessage::Event { event },
-                        None => continue,
-                    },
-                    // Too slow to keep up: start it over from a fresh snapshot.
-                    Err(RecvError::Lagged(_)) => {
-                        subscription = hub.subscribe(None);
-                        match std::mem::replace(&mut subscription.start, StartPoint::Replay(Vec::new())) {
-                            StartPoint::Snapshot(snapshot) => StreamMessage::Snapshot {
-                                snapshot: view.snapshot(snapshot),
-                            },
-                            StartPoint::Replay(_) => continue,
-                        }
-                    }
-                    Err(RecvError::Closed) => return,
-                };
-                let Some(frame) = text(&message) else { continue };
-                if write.send(frame).await.is_err() {
+            frame = feed.next() => {
+                let Some(frame) = frame else { return };
+                let Some(message) = frame_for(frame, &mut view) else { continue };
+                if write.send(message).await.is_err() {
                     return;
                 }
             }
@@ -158,7 +148,7 @@ pub async fn events_socket<W, R>(
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                     Some(Ok(frame)) => frame,
                 };
-                if let Some(reply) = answer(frame, &hub, &mut view) {
+                if let Some(reply) = answer(frame, feed.hub(), &mut view) {
                     if write.send(reply).await.is_err() {
                         return;
                     }
@@ -171,9 +161,10 @@ pub async fn events_socket<W, R>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classroom::Principal;
     use futures::channel::mpsc;
+    use crate::classroom::Principal;
     use isolab_shared::EventKind;
+    use std::sync::Arc;
 
     fn parse(frame: Message) -> StreamMessage {
         match frame {
@@ -190,13 +181,9 @@ mod tests {
         });
         let (server_write, mut client_read) = mpsc::unbounded::<Message>();
         let (mut client_write, server_read) = mpsc::unbounded::<Result<Message, axum::Error>>();
-        let task = tokio::spawn(events_socket(
-            server_write,
-            server_read,
-            hub.clone(),
-            None,
-            EventView::new(Principal::Admin),
-        ));
+        let feed = Feed::new(hub.clone(), None, feed::stats_period(None));
+        let view = EventView::new(Principal::Admin);
+        let task = tokio::spawn(events_socket(server_write, server_read, feed, view));
 
         match parse(client_read.next().await.expect("first frame")) {
             StreamMessage::Snapshot { snapshot } => assert_eq!(snapshot.seq, 1),
@@ -242,13 +229,9 @@ mod tests {
         }
         let (server_write, mut client_read) = mpsc::unbounded::<Message>();
         let (_client_write, server_read) = mpsc::unbounded::<Result<Message, axum::Error>>();
-        tokio::spawn(events_socket(
-            server_write,
-            server_read,
-            hub.clone(),
-            Some(2),
-            EventView::new(Principal::Admin),
-        ));
+        let feed = Feed::new(hub.clone(), Some(2), feed::stats_period(None));
+        let view = EventView::new(Principal::Admin);
+        tokio::spawn(events_socket(server_write, server_read, feed, view));
         for want in [3, 4] {
             match parse(client_read.next().await.expect("frame")) {
                 StreamMessage::Event { event } => assert_eq!(event.seq, want),

@@ -10,6 +10,7 @@
 //! - [`error`]: the typed JSON error every failing request gets.
 //! - [`api`]: the REST handlers of the server itself (version, host, metrics).
 //! - [`containers`]: the REST handlers and terminal sockets of containers.
+//! - [`steps`]: a container's setup steps and isolation facts, on demand.
 //! - [`events_ws`]: the events WebSocket (snapshot, then events; resume by sequence).
 //! - [`terminal_ws`]: terminal WebSockets (bytes both ways, control in JSON, view mode).
 //! - [`origin`]: the WebSocket origin allowlist.
@@ -28,6 +29,7 @@ pub mod error;
 pub mod events_ws;
 pub mod metrics;
 pub mod origin;
+pub mod steps;
 pub mod terminal_ws;
 
 use std::collections::BTreeMap;

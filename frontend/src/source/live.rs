@@ -9,7 +9,7 @@ use std::rc::Rc;
 use futures::StreamExt;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use gloo_net::websocket::{futures::WebSocket, Message, State};
-use isolab_shared::{ApiError, ContainerSpec, StreamMessage};
+use isolab_shared::{ApiError, ContainerSpec, ContainerSteps, StreamMessage};
 use serde::Deserialize;
 use yew::Callback;
 
@@ -140,6 +140,19 @@ impl LiveSource {
                 .map(Some)
                 .map_err(|e| format!("the server's lessons did not arrive: {e}")),
         }
+    }
+
+    /// `GET /containers/{id}/steps`: the setup steps and isolation facts the event
+    /// stream leaves out.
+    pub async fn steps(&self, id: &str) -> ActionResult<ContainerSteps> {
+        let path = Self::api(&format!("/containers/{id}/steps"));
+        let response = self
+            .send(self.authorized(Request::get(&path)).build())
+            .await?;
+        response
+            .json()
+            .await
+            .map_err(|e| format!("the server's answer was not understood: {e}"))
     }
 
     /// `POST /containers/{id}/stop`.

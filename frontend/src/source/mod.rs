@@ -14,7 +14,7 @@ pub mod simulated;
 
 use std::rc::Rc;
 
-use isolab_shared::ContainerSpec;
+use isolab_shared::{ContainerSpec, ContainerState, ContainerSteps};
 
 pub use live::LiveSource;
 pub use simulated::SimSource;
@@ -91,6 +91,15 @@ impl Source {
         match self {
             Source::Live(l) => l.remove(id).await,
             Source::Simulated(s) => s.remove(id).await,
+        }
+    }
+
+    /// The container's setup steps and isolation facts: inline when its state carries
+    /// them (the simulator's does), else fetched from the server.
+    pub async fn steps(&self, container: &ContainerState) -> ActionResult<ContainerSteps> {
+        match self {
+            Source::Live(l) if container.setup.is_empty() => l.steps(&container.id).await,
+            _ => Ok(container.steps()),
         }
     }
 

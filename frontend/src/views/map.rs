@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use isolab_shared::{NamespaceKind, ProcessInfo, Snapshot};
+use isolab_shared::{ContainerState, NamespaceKind, ProcessInfo, Snapshot};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -57,14 +57,27 @@ pub struct Layout {
     pub height: f64,
 }
 
-/// Every process of the snapshot with the name of its container (`None` = host).
-pub fn all_processes(snapshot: &Snapshot) -> Vec<(Option<&str>, &ProcessInfo)> {
+/// Every process of the snapshot with its container (`None` = host).
+pub fn all_processes(snapshot: &Snapshot) -> Vec<(Option<&ContainerState>, &ProcessInfo)> {
     let host = snapshot.host.processes.iter().map(|p| (None, p));
     let contained = snapshot
         .containers
         .iter()
-        .flat_map(|c| c.processes.iter().map(move |p| (Some(c.name.as_str()), p)));
+        .flat_map(|c| c.processes.iter().map(move |p| (Some(c), p)));
     host.chain(contained).collect()
+}
+
+/// A process's `kind` namespace: its own when the stream sent one (it differs from
+/// its container's), else its container's.
+pub fn namespace_of(
+    container: Option<&ContainerState>,
+    p: &ProcessInfo,
+    kind: NamespaceKind,
+) -> Option<u64> {
+    p.namespaces
+        .get(&kind)
+        .or_else(|| container.and_then(|c| c.namespaces.get(&kind)))
+        .copied()
 }
 
 /// The label of a node: the NSpid chain for pid, the host PID otherwise.
@@ -89,7 +102,8 @@ pub fn layout(snapshot: &Snapshot, kind: NamespaceKind) -> Layout {
     let mut owners: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
     let mut members: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
     for (container, p) in all_processes(snapshot) {
-        let inode = p.namespaces.get(&kind).copied().unwrap_or(0);
+        let inode = namespace_of(container, p, kind).unwrap_or(0);
+        let container = container.map(|c| c.name.as_str());
         // The host's namespace first, then the others by inode: stable across updates.
         by_inode
             .entry((Some(inode) != host_inode, inode))
@@ -341,7 +355,7 @@ pub fn namespace_map(props: &ViewProps) -> Html {
     }
 }
 
-fn process_details(container: Option<&str>, p: &ProcessInfo) -> Html {
+fn process_details(container: Option<&ContainerState>, p: &ProcessInfo) -> Html {
     let chain = p
         .nspid
         .iter()
@@ -352,7 +366,7 @@ fn process_details(container: Option<&str>, p: &ProcessInfo) -> Html {
         <>
             <h3>{ format!("PID {}", p.host_pid) }</h3>
             <dl class="facts">
-                <dt>{"in"}</dt><dd>{ container.unwrap_or("the host") }</dd>
+                <dt>{"in"}</dt><dd>{ container.map_or("the host", |c| c.name.as_str()) }</dd>
                 <dt>{"NSpid"}</dt><dd>{ chain }</dd>
                 <dt>{"parent"}</dt><dd>{ p.ppid }</dd>
                 <dt>{"uid"}</dt><dd>{ p.uid }</dd>
@@ -363,7 +377,7 @@ fn process_details(container: Option<&str>, p: &ProcessInfo) -> Html {
                 { for NamespaceKind::ALL.iter().map(|k| html! {
                     <tr>
                         <th><span class={classes!("ns-chip", format!("ns-{}", k.name()))}>{ k.name() }</span></th>
-                        <td><code>{ p.namespaces.get(k).map(|i| i.to_string()).unwrap_or_else(|| "?".into()) }</code></td>
+                        <td><code>{ namespace_of(container, p, *k).map(|i| i.to_string()).unwrap_or_else(|| "?".into()) }</code></td>
                     </tr>
                 }) }
                 </tbody>

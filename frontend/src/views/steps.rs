@@ -1,8 +1,9 @@
 //! Creation steps: the runtime's recorded setup steps on a timeline with durations,
-//! with the container's isolation facts beside what Docker sets by default.
+//! with the container's isolation facts beside what Docker sets by default. The event
+//! stream leaves both out, so they are asked of the source when a container is shown.
 
 use isolab_shared::hardening::DOCKER_CAPABILITIES;
-use isolab_shared::{ContainerState, IsolationFacts, SetupPhase};
+use isolab_shared::{ContainerSteps, IsolationFacts, SetupPhase};
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
@@ -65,7 +66,7 @@ pub fn compare_with_docker(facts: &IsolationFacts) -> Vec<(&'static str, String,
     ]
 }
 
-fn timeline(c: &ContainerState) -> Html {
+fn timeline(c: &ContainerSteps) -> Html {
     let total: u64 = c.setup.iter().map(|s| s.duration_us).sum::<u64>().max(1);
     let mut start_us = 0u64;
     let rows = c.setup.iter().enumerate().map(|(i, s)| {
@@ -105,6 +106,8 @@ pub struct StepsProps {
 #[function_component(SetupSteps)]
 pub fn setup_steps(props: &StepsProps) -> Html {
     let choice = use_state(|| None::<String>);
+    // The details of the container shown: (its id, the steps or why they are missing).
+    let details = use_state(|| None::<(String, Result<ContainerSteps, String>)>);
     let containers = &props.view.state.snapshot.containers;
     let wanted = (*choice).clone().or_else(|| props.selected.clone());
     let current = wanted
@@ -117,10 +120,32 @@ pub fn setup_steps(props: &StepsProps) -> Html {
             choice.set(Some(select.value()));
         })
     };
+    {
+        let details = details.clone();
+        let source = props.view.source.clone();
+        let shown = current.cloned();
+        use_effect_with(current.map(|c| c.id.clone()), move |_| {
+            if let Some(c) = shown {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let steps = source.steps(&c).await;
+                    details.set(Some((c.id, steps)));
+                });
+            }
+        });
+    }
     let Some(c) = current else {
         return html! { <section class="card"><h2>{"Creation steps"}</h2>
         <p class="muted">{"No container yet: create one to see how it was made."}</p></section> };
     };
+    let steps = match &*details {
+        Some((id, Ok(steps))) if *id == c.id => Ok(steps.clone()),
+        Some((id, Err(e))) if *id == c.id => Err(e.clone()),
+        _ => Err("Loading the steps…".to_string()),
+    };
+    let facts = steps
+        .as_ref()
+        .map(|s| s.isolation.clone())
+        .unwrap_or_default();
     html! {
         <div class="steps-view">
             <section class="card">
@@ -134,25 +159,25 @@ pub fn setup_steps(props: &StepsProps) -> Html {
                         </select>
                     </label>
                 </div>
-                if c.setup.is_empty() {
-                    <p class="muted">{"No steps were recorded for this container."}</p>
-                } else {
-                    { timeline(c) }
-                }
+                { match &steps {
+                    Err(why) => html! { <p class="muted">{ why }</p> },
+                    Ok(s) if s.setup.is_empty() => html! { <p class="muted">{"No steps were recorded for this container."}</p> },
+                    Ok(s) => timeline(s),
+                } }
             </section>
             <section class="card facts-card">
                 <h2>{"Isolation facts"}</h2>
                 <table class="compare">
                     <thead><tr><th></th><th>{ &c.name }</th><th>{"Docker default"}</th></tr></thead>
                     <tbody>
-                    { for compare_with_docker(&c.isolation).into_iter().map(|(what, here, docker)| html! {
+                    { for compare_with_docker(&facts).into_iter().map(|(what, here, docker)| html! {
                         <tr><th>{ what }</th><td>{ here }</td><td class="muted">{ docker }</td></tr>
                     }) }
                     </tbody>
                 </table>
                 <details>
-                    <summary>{ format!("{} effective capabilities", c.isolation.capabilities.len()) }</summary>
-                    <p><code>{ c.isolation.capabilities.join(" ") }</code></p>
+                    <summary>{ format!("{} effective capabilities", facts.capabilities.len()) }</summary>
+                    <p><code>{ facts.capabilities.join(" ") }</code></p>
                 </details>
             </section>
         </div>

@@ -70,8 +70,8 @@ pub fn vm_compare(props: &ViewProps) -> Html {
         .snapshot
         .containers
         .iter()
-        .filter(|c| !c.setup.is_empty())
-        .map(|c| (c.name.clone(), setup_time_us(&c.setup)))
+        .filter(|c| c.setup_us > 0 || !c.setup.is_empty())
+        .map(|c| (c.name.clone(), c.setup_us.max(setup_time_us(&c.setup))))
         .collect();
     let source_note = if props.source.is_simulated() {
         "simulated steps (model durations, not this host)"

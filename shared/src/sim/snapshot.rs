@@ -105,6 +105,7 @@ impl Simulator {
                 gid_map: user.map(|u| u.gid_map.clone()).unwrap_or_default(),
             },
             owner: None,
+            setup_us: c.setup.iter().map(|s| s.duration_us).sum(),
         }
     }
 

@@ -1,0 +1,299 @@
+//! Scale: many idle containers watched by many browsers, for minutes.
+//!
+//! A release `isolab serve` with N idle shells (default 500), 50 event-stream clients
+//! and 10 read-only terminal viewers, for ISOLAB_SCALE_SECONDS (default 600). It
+//! reports the server's RSS at start, each minute and at the end, its CPU (% of one
+//! core), the bytes each event client received per minute, the snapshot's size, and
+//! the p50/p99 of creating a container while all this runs.
+//!
+//! Targets: RSS under 250 MB and flat after the first minute (under 10% growth); CPU
+//! under 10% of one core.
+//!
+//! Run: `./x bench scale`; ISOLAB_SCALE_CONTAINERS and ISOLAB_SCALE_SECONDS change the
+//! size. Traffic stays on loopback. Every container is removed at the end, on failure
+//! and on Ctrl-C: the server removes its own when it is stopped (SIGTERM, or the
+//! terminal's SIGINT), and `isolab gc` on its state root runs after it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
+
+const TOKEN: &str = "bench-token-scale";
+const EVENT_CLIENTS: usize = 50;
+const VIEWERS: usize = 10;
+
+/// `isolab serve` on a free port with its own state root; stopped on drop.
+struct Server {
+    child: Child,
+    base: String,
+    state_root: std::path::PathBuf,
+}
+
+impl Server {
+    fn start(max: usize) -> Server {
+        let state_root = std::env::temp_dir().join(format!("isolab-scale-{}", std::process::id()));
+        let max = max.to_string();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_isolab"))
+            .args(["serve", "--port", "0", "--token", TOKEN])
+            .args(["--max-containers", &max, "--max-per-token", &max])
+            .env("ISOLAB_STATE_ROOT", &state_root)
+            .env("ISOLAB_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("isolab serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let url = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.find("http://").map(|i| l[i..].to_string()))
+            .expect("the server prints its URL");
+        let base = url.split("/?token=").next().expect("base").to_string();
+        Server {
+            child,
+            base,
+            state_root,
+        }
+    }
+
+    fn ws(&self, path: &str) -> String {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let base = self.base.replacen("http://", "ws://", 1);
+        format!("{base}/api/v1{path}{sep}token={TOKEN}")
+    }
+
+    fn stat_field(&self, index: usize) -> u64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let rest = stat.rsplit(')').next().unwrap_or("");
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        fields.get(index).and_then(|f| f.parse().ok()).unwrap_or(0)
+    }
+
+    /// CPU time so far (user + system).
+    fn cpu_time(&self) -> Duration {
+        let ticks = self.stat_field(11) + self.stat_field(12);
+        let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .unwrap_or(100) as u64;
+        Duration::from_micros(ticks * 1_000_000 / hz.max(1))
+    }
+
+    /// Resident memory in MiB.
+    fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0.0);
+        kib / 1024.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+        // Whatever the server could not remove (it was killed, say).
+        let _ = Command::new(env!("CARGO_BIN_EXE_isolab"))
+            .arg("gc")
+            .env("ISOLAB_STATE_ROOT", &self.state_root)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.state_root);
+    }
+}
+
+async fn create(http: &reqwest::Client, base: &str) -> Result<String, String> {
+    let body = serde_json::json!({"command": ["/bin/sh"], "tty": true});
+    let r = http
+        .post(format!("{base}/api/v1/containers"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = r.status();
+    let v: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+    match (status.as_u16(), v["id"].as_str()) {
+        (201, Some(id)) => Ok(id.to_string()),
+        _ => Err(format!("create answered {status}: {v}")),
+    }
+}
+
+async fn remove(http: &reqwest::Client, base: &str, id: &str) {
+    let _ = http
+        .delete(format!("{base}/api/v1/containers/{id}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await;
+}
+
+/// Reads frames until the socket ends, counting bytes; the first frame's size is
+/// kept in `first` (the snapshot, for event clients).
+async fn drain(url: String, bytes: Arc<AtomicU64>, first: Arc<AtomicU64>) {
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await else {
+        eprintln!("scale: a client could not connect");
+        return;
+    };
+    while let Some(Ok(frame)) = ws.next().await {
+        let n = match &frame {
+            Message::Text(t) => t.len(),
+            Message::Binary(b) => b.len(),
+            _ => 0,
+        } as u64;
+        let _ = first.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed);
+        bytes.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e3
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn run(server: &Server, containers: usize, seconds: u64) {
+    let http = reqwest::Client::new();
+    let t0 = Instant::now();
+    let mut ids = Vec::with_capacity(containers);
+    for _ in 0..containers {
+        match create(&http, &server.base).await {
+            Ok(id) => ids.push(id),
+            Err(e) => {
+                eprintln!("scale: {e}");
+                return;
+            }
+        }
+    }
+    println!(
+        "scale: {containers} containers made in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    let rss_start = server.rss_mib();
+    println!("scale: RSS at start {rss_start:.1} MiB");
+    let event_bytes = Arc::new(AtomicU64::new(0));
+    let snapshot_bytes = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..EVENT_CLIENTS {
+        let first = match i {
+            0 => snapshot_bytes.clone(),
+            _ => Arc::new(AtomicU64::new(0)),
+        };
+        tasks.push(tokio::spawn(drain(
+            server.ws("/events"),
+            event_bytes.clone(),
+            first,
+        )));
+    }
+    let viewer_bytes = Arc::new(AtomicU64::new(0));
+    for id in ids.iter().take(VIEWERS) {
+        let url = server.ws(&format!("/containers/{id}/terminal?mode=view"));
+        let first = Arc::new(AtomicU64::new(0));
+        tasks.push(tokio::spawn(drain(url, viewer_bytes.clone(), first)));
+    }
+    // Creates (and removes) one container every 2 s while the clients watch.
+    let creates = {
+        let http = http.clone();
+        let base = server.base.clone();
+        tokio::spawn(async move {
+            let mut times = Vec::new();
+            let end = Instant::now() + Duration::from_secs(seconds);
+            while Instant::now() < end {
+                let t = Instant::now();
+                if let Ok(id) = create(&http, &base).await {
+                    times.push(t.elapsed());
+                    remove(&http, &base, &id).await;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            times
+        })
+    };
+    let cpu0 = server.cpu_time();
+    let watch0 = Instant::now();
+    let mut rss_minutes = Vec::new();
+    for minute in 1..=seconds.div_ceil(60) {
+        let left = Duration::from_secs(seconds).saturating_sub(watch0.elapsed());
+        tokio::time::sleep(left.min(Duration::from_secs(60))).await;
+        let rss = server.rss_mib();
+        rss_minutes.push(rss);
+        println!(
+            "scale: minute {minute}: RSS {rss:.1} MiB, {} subscribed",
+            EVENT_CLIENTS
+        );
+    }
+    let wall = watch0.elapsed();
+    let cpu = server.cpu_time().saturating_sub(cpu0);
+    let mut times = creates.await.unwrap_or_default();
+    times.sort();
+    for t in &tasks {
+        t.abort();
+    }
+    let rss_end = server.rss_mib();
+    let minutes = wall.as_secs_f64() / 60.0;
+    let per_client = event_bytes.load(Ordering::Relaxed) as f64 / EVENT_CLIENTS as f64 / minutes;
+    let warm = rss_minutes.first().copied().unwrap_or(rss_start);
+    println!(
+        "scale: {containers} containers, {EVENT_CLIENTS} event clients, {VIEWERS} viewers, {:.0} s",
+        wall.as_secs_f64()
+    );
+    println!(
+        "scale: RSS start {rss_start:.1} MiB, end {rss_end:.1} MiB, growth after minute 1 {:+.1}%",
+        (rss_end - warm) / warm.max(1.0) * 100.0
+    );
+    println!(
+        "scale: server CPU {:.1}% of one core",
+        cpu.as_secs_f64() / wall.as_secs_f64() * 100.0
+    );
+    println!(
+        "scale: snapshot {} bytes ({} per container); {:.0} bytes per event client per minute",
+        snapshot_bytes.load(Ordering::Relaxed),
+        snapshot_bytes.load(Ordering::Relaxed) / containers.max(1) as u64,
+        per_client
+    );
+    println!(
+        "scale: create while watched p50 {:.1} ms, p99 {:.1} ms ({} creates)",
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times.len()
+    );
+    for id in &ids {
+        remove(&http, &server.base, id).await;
+    }
+}
+
+fn main() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("the scale benchmark needs root (it creates real containers)");
+        return;
+    }
+    let containers = env_number("ISOLAB_SCALE_CONTAINERS", 500) as usize;
+    let seconds = env_number("ISOLAB_SCALE_SECONDS", 600);
+    let server = Server::start(containers + 10);
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    runtime.block_on(async {
+        tokio::select! {
+            _ = run(&server, containers, seconds) => {}
+            _ = tokio::signal::ctrl_c() => eprintln!("scale: interrupted; removing the containers"),
+        }
+    });
+    drop(runtime);
+    drop(server);
+}
