@@ -119,6 +119,9 @@ struct ServeArgs {
     /// Most containers at once per access token.
     #[arg(long, env = "ISOLAB_MAX_PER_TOKEN", default_value_t = 64)]
     max_per_token: usize,
+    /// Also serve the lessons (`*.toml`) of this directory, besides the built-in ones.
+    #[arg(long, env = "ISOLAB_LESSONS")]
+    lessons: Option<std::path::PathBuf>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -152,7 +155,7 @@ fn main() -> std::process::ExitCode {
         Command::Ps => commands::manage::ps(state_root),
         Command::Rm { containers } => commands::manage::rm(&containers, state_root),
         Command::Gc => commands::manage::gc(state_root),
-        Command::Lessons(command) => commands::lessons::run(command),
+        Command::Lessons(command) => commands::lessons::run(command, state_root),
         Command::InitHelper => runtime::init_helper_main(),
         Command::Sim { scenario } => isolab::sim_cli::run(&scenario)
             .map(|()| std::process::ExitCode::SUCCESS)

@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(metrics))
         .route("/host", get(host))
         .merge(super::containers::routes())
+        .merge(super::lessons::routes())
 }
 
 /// `GET /host`: the host's namespaces and a process summary, read now.

@@ -8,6 +8,7 @@
 //! - [`containers`]: the REST handlers and terminal sockets of containers.
 //! - [`events_ws`]: the events WebSocket (snapshot, then events; resume by sequence).
 //! - [`terminal_ws`]: terminal WebSockets (bytes both ways, control in JSON, view mode).
+//! - [`lessons`]: `GET /lessons`, the built-in lessons and a teacher's directory.
 //! - [`origin`]: the WebSocket origin allowlist.
 //! - [`metrics`]: Prometheus text metrics.
 //!
@@ -20,6 +21,7 @@ pub mod auth;
 pub mod containers;
 pub mod error;
 pub mod events_ws;
+pub mod lessons;
 pub mod metrics;
 pub mod origin;
 pub mod terminal_ws;

@@ -26,6 +26,12 @@ pub struct Lesson {
     pub setup: Vec<ContainerSpec>,
     /// The steps, in order.
     pub steps: Vec<LessonStep>,
+    /// Commands run when the lesson ends or resets, each in a session of its own, so
+    /// that what the steps made outside the setup containers (a named network
+    /// namespace, a System V segment on the host) does not outlive the lesson. Their
+    /// exit status is ignored: there may be nothing left to remove.
+    #[serde(default)]
+    pub cleanup: Vec<TerminalCommand>,
 }
 
 impl Lesson {

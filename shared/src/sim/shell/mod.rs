@@ -7,7 +7,7 @@
 //! - [`ip`]: `ip addr|link|route|netns`, `ping`.
 //! - [`fs`]: `mount`, `umount`, `pivot_root`, `cat`, `ls`, `readlink` over /proc.
 //! - [`ns_tools`]: `unshare`, `nsenter`, `lsns`.
-//! - [`misc`]: `id`, `whoami`, `hostname`, `kill`, `ipcs`, `ipcmk`, `memhog`, `help`…
+//! - [`misc`]: `id`, `whoami`, `hostname`, `kill`, `ipcs`, `ipcmk`, `memhog`, `tail`, `help`…
 
 pub mod fs;
 pub mod ip;
@@ -106,6 +106,7 @@ fn external(name: &str) -> Option<External> {
         "ipcs" => misc::ipcs,
         "ipcmk" => misc::ipcmk,
         "memhog" => misc::memhog,
+        "tail" => misc::tail,
         "sleep" => misc::sleep,
         "true" => |_, _| 0,
         "false" => |_, _| 1,
@@ -138,6 +139,7 @@ pub const COMMANDS: &[&str] = &[
     "ps",
     "readlink",
     "sleep",
+    "tail",
     "umount",
     "uname",
     "unshare",
