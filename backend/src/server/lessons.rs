@@ -108,6 +108,41 @@ pub fn read_dir(dir: &Path) -> (Vec<(String, String)>, Vec<LessonError>) {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn get_lessons_answers_the_catalog_as_json() {
+        use axum::body::Body;
+        use axum::http::Request;
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+
+        let token = "lessons-test-token";
+        let mut config = super::super::ServerConfig::new(
+            super::super::auth::AccessToken::from_user(token).expect("token"),
+            "/proc/self/exe".into(),
+        );
+        config.live.runtime.state_root = std::env::temp_dir().join("isolab-test-lessons");
+        let router = super::super::app(AppState::new(config));
+        let request = Request::get("/api/v1/lessons")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request");
+        let response = router.oneshot(request).await.expect("answer");
+        assert_eq!(response.status(), 200);
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let got: LessonCatalog = serde_json::from_slice(&body).expect("the documented shape");
+        assert_eq!(&got, catalog());
+        assert!(
+            got.lessons.len() >= 12 && got.errors.is_empty(),
+            "{:?}",
+            got.errors
+        );
+    }
+
     #[test]
     fn a_teachers_directory_adds_lessons_and_names_its_bad_files() {
         let dir = std::env::temp_dir().join(format!("isolab-lessons-{}", std::process::id()));
