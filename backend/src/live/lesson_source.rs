@@ -13,6 +13,7 @@ use std::time::Duration;
 use isolab_shared::lesson::judge::PROBE_TIMEOUT_MS;
 use isolab_shared::lesson::source::ProbeRun;
 use isolab_shared::lesson::{LessonSource, SourceError, SourceKind, Target};
+use isolab_shared::limits::Limits;
 use isolab_shared::{ContainerSpec, ContainerState, Event, HostState, Snapshot};
 
 use super::host_shell::HostShell;
@@ -184,6 +185,17 @@ impl LessonSource for LiveSource {
             Captured::Finished { exit, output } => ProbeRun::Finished { exit, output },
             Captured::TimedOut => ProbeRun::TimedOut,
         })
+    }
+
+    async fn set_limits(
+        &mut self,
+        id: &str,
+        limits: &Limits,
+    ) -> Result<ContainerState, SourceError> {
+        self.sup
+            .set_limits(id, limits.clone())
+            .await
+            .map_err(refused)
     }
 
     async fn snapshot(&mut self) -> Result<Snapshot, SourceError> {

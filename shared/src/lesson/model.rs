@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::Limits;
 use crate::namespace::NamespaceKind;
 use crate::protocol::{ContainerSpec, ContainerStatus, LimitKind};
 
@@ -84,6 +85,21 @@ pub struct LessonStep {
     pub checks: Vec<Check>,
     /// The commands that complete the step ("show me", and the headless checker).
     pub solution: Vec<TerminalCommand>,
+    /// A limits change that completes the step after `solution`'s commands, made as
+    /// the limits control does (`PATCH /containers/{id}/limits`).
+    #[serde(default)]
+    pub set_limits: Option<SetLimits>,
+}
+
+/// New limits for a setup container.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SetLimits {
+    /// The setup container's lesson-local name.
+    #[serde(rename = "in")]
+    pub container: String,
+    /// Its limits from then on (what is not given is unlimited, as in the API).
+    pub limits: Limits,
 }
 
 /// A command line meant for one terminal.

@@ -242,6 +242,14 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
                 known_command(cmd, &names).map_err(|m| invalid(At::step(n, key), m))?;
             }
         }
+        if let Some(change) = &step.set_limits {
+            known_name(&change.container, &names, false)
+                .map_err(|m| invalid(At::step(n, "set_limits"), m))?;
+            change
+                .limits
+                .validate()
+                .map_err(|e| invalid(At::step(n, "set_limits"), e.to_string()))?;
+        }
         if let Some(p) = &step.predict {
             known_command(&p.probe, &names).map_err(|m| invalid(At::step(n, "predict"), m))?;
         }

@@ -288,6 +288,18 @@ async fn check_step<S: LessonSource>(
             return fail(format!("solution `{}` failed: {e}", cmd.run));
         }
     }
+    if let Some(change) = &step.set_limits {
+        let changed = match containers.get(&change.container) {
+            Some(id) => source.set_limits(id, &change.limits).await.map(drop),
+            None => Err(SourceError(format!(
+                "no setup container '{}'",
+                change.container
+            ))),
+        };
+        if let Err(e) = changed {
+            return fail(format!("solution's limits change failed: {e}"));
+        }
+    }
     let mut after = overall(&evaluate_step(source, step, containers, seq).await);
     let mut waited = 0;
     while !after.passed && waited < source.settle_ms() {

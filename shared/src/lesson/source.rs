@@ -8,6 +8,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use crate::limits::Limits;
 use crate::protocol::{ContainerSpec, ContainerState, Event, Snapshot};
 
 use super::model::SourceKind;
@@ -47,6 +48,12 @@ pub trait LessonSource {
     /// Runs `command` in a session of its own at `target`, leaving the student's
     /// terminals as they were; gives up after [`super::judge::PROBE_TIMEOUT_MS`].
     async fn probe(&mut self, target: &Target, command: &str) -> Result<ProbeRun, SourceError>;
+    /// Changes a container's limits, as the limits control (the API's PATCH) does.
+    async fn set_limits(
+        &mut self,
+        id: &str,
+        limits: &Limits,
+    ) -> Result<ContainerState, SourceError>;
     /// The state now.
     async fn snapshot(&mut self) -> Result<Snapshot, SourceError>;
     /// The events with a sequence number above `seq`, oldest first.
