@@ -1,5 +1,6 @@
 //! The plan lives in `isolab_shared::plan` (the simulator applies the same one); this
-//! file reads the two host facts it needs and re-exports it under `runtime::plan`.
+//! file reads the host facts it needs (image dirs, resolv.conf, how cgroups are mounted)
+//! and re-exports it under `runtime::plan`.
 
 use std::path::Path;
 use std::sync::OnceLock;

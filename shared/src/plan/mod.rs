@@ -1,8 +1,8 @@
 //! Turns a [`ContainerSpec`] into a [`Plan`]: the ordered setup steps a container's
 //! init applies. One plan, two interpreters: the runtime applies it to the kernel, the
 //! simulator ([`crate::sim::container`]) to its model. Building a plan does no IO: the
-//! two host facts it depends on arrive as [`HostFacts`], which the backend reads from
-//! the host and the simulator models.
+//! host facts it depends on (image dirs, resolv.conf, the cgroup layout) arrive as
+//! [`HostFacts`], which the backend reads from the host and the simulator models.
 //!
 //! - [`steps`]: [`PlannedStep`], with the name and call text both sides record.
 

@@ -6,9 +6,11 @@
 //! - [`ps`]: `ps`, `ps -e`, `ps -ef`, `ps aux`.
 //! - [`ip`]: `ip addr|link|route|netns`, `ping`.
 //! - [`fs`]: `mount`, `umount`, `pivot_root`, `cat`, `ls`, `readlink` over /proc.
+//! - [`cgroupfs`]: what `cat` reads in a cgroup mount (the reader's own limits).
 //! - [`ns_tools`]: `unshare`, `nsenter`, `lsns`.
 //! - [`misc`]: `id`, `whoami`, `hostname`, `kill`, `ipcs`, `ipcmk`, `memhog`, `tail`, `help`…
 
+pub mod cgroupfs;
 pub mod fs;
 pub mod ip;
 pub mod misc;
