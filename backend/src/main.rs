@@ -134,6 +134,9 @@ struct ServeArgs {
     /// students may leave those out too. A user namespace is always added.
     #[arg(long, env = "ISOLAB_STUDENT_NAMESPACES", requires = "classroom")]
     student_namespaces: Option<isolab::classroom::policy::NamespacePolicy>,
+    /// Also serve the lessons (`*.toml`) of this directory, besides the built-in ones.
+    #[arg(long, env = "ISOLAB_LESSONS")]
+    lessons: Option<std::path::PathBuf>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -167,7 +170,7 @@ fn main() -> std::process::ExitCode {
         Command::Ps => commands::manage::ps(state_root),
         Command::Rm { containers } => commands::manage::rm(&containers, state_root),
         Command::Gc { dry_run } => commands::manage::gc(state_root, dry_run),
-        Command::Lessons(command) => commands::lessons::run(command),
+        Command::Lessons(command) => commands::lessons::run(command, state_root),
         Command::InitHelper => runtime::init_helper_main(),
         Command::Sim { scenario } => isolab::sim_cli::run(&scenario)
             .map(|()| std::process::ExitCode::SUCCESS)

@@ -219,6 +219,7 @@ fn five_hundred_containers() -> Snapshot {
             setup: vec![],
             isolation: IsolationFacts::default(),
             setup_us: 0,
+            owner: None,
         });
     }
     s

@@ -98,6 +98,7 @@ mod tests {
                 ..Default::default()
             },
             setup_us: 0,
+            owner: None,
         }
     }
 

@@ -354,6 +354,10 @@ pub struct ContainerState {
     /// the steps themselves are not).
     #[serde(default)]
     pub setup_us: u64,
+    /// The id of the student who owns it in a class; absent for the teacher's (or
+    /// the admin's) containers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// The bulky details of a container that the event stream leaves out: what the
@@ -366,10 +370,6 @@ pub struct ContainerSteps {
     pub setup: Vec<SetupStep>,
     /// Its security facts.
     pub isolation: IsolationFacts,
-    /// The id of the student who owns it in a class; absent for the teacher's (or
-    /// the admin's) containers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<String>,
 }
 
 /// The host as a whole: its own namespaces and a process summary.

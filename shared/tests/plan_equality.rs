@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use isolab_shared::limits::Limits;
-use isolab_shared::plan::{self, ContainerPaths, HostDir, HostFacts, IdMapping};
+use isolab_shared::plan::{self, ContainerPaths, HostCgroups, HostDir, HostFacts, IdMapping};
 use isolab_shared::sim::container::{self, default_hostname};
 use isolab_shared::sim::kernel::{Kernel, INIT_PID};
 use isolab_shared::{ContainerSpec, NamespaceKind, NamespaceSet, SetupPhase};
@@ -26,6 +26,10 @@ fn classic() -> HostFacts {
             .map(|d| HostDir::Dir(d.into()))
             .collect(),
         resolv_conf: "nameserver 192.0.2.53\nsearch example.test\n".into(),
+        // A hybrid host: v1 controllers and an empty cgroup2 beside them.
+        cgroups: HostCgroups::V1 {
+            hierarchies: vec!["memory".into(), "pids".into(), "unified".into()],
+        },
     }
 }
 

@@ -154,6 +154,7 @@ mod tests {
             interfaces: vec![],
             setup: vec![],
             isolation: Default::default(),
+            setup_us: 0,
             owner: owner.map(str::to_string),
         }
     }

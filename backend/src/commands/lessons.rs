@@ -4,9 +4,17 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use anyhow::{bail, Context};
+use isolab::live::hub::EventHub;
+use isolab::live::{watch, LiveConfig, LiveSource, Supervisor};
+use isolab::runtime::RuntimeConfig;
+use isolab::server::lessons;
+use isolab::sysinfo;
 use isolab_shared::lesson::{
-    self, check_lesson, run_ready, Lesson, LessonError, SimSource, SourceKind,
+    self, check_lesson, run_ready, Lesson, LessonError, LessonReport, SimSource, SourceKind,
 };
 
 /// `isolab lessons …`.
@@ -36,19 +44,22 @@ enum SourceArg {
     Live,
 }
 
-/// Runs a `lessons` subcommand.
-pub fn run(command: LessonsCommand) -> anyhow::Result<ExitCode> {
+/// Runs a `lessons` subcommand; live containers keep their state under `state_root`.
+pub fn run(command: LessonsCommand, state_root: PathBuf) -> anyhow::Result<ExitCode> {
     match command {
-        LessonsCommand::Check(args) => check(args),
+        LessonsCommand::Check(args) => check(args, state_root),
     }
 }
 
-fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    if matches!(args.source, SourceArg::Live) {
-        bail!("lessons check --source live is not yet implemented; use --source sim");
+fn check(args: CheckArgs, state_root: PathBuf) -> anyhow::Result<ExitCode> {
+    let live = matches!(args.source, SourceArg::Live);
+    if live {
+        if let Some(why) = sysinfo::live_status().reason {
+            bail!("lessons check --source live: {why}");
+        }
     }
     let (lessons, errors) = match &args.dir {
-        Some(dir) => load_dir(dir)?,
+        Some(dir) => load_dir(dir),
         None => lesson::load_lessons(lesson::EMBEDDED_LESSONS.iter().copied()),
     };
     for id in &args.ids {
@@ -58,17 +69,30 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             bail!("no lesson with id '{id}'");
         }
     }
-    let picked = |id: &str| args.ids.is_empty() || args.ids.iter().any(|i| i == id);
+    let picked: Vec<&Lesson> = lessons
+        .iter()
+        .filter(|l| args.ids.is_empty() || args.ids.iter().any(|i| i == &l.id))
+        .collect();
     let (mut passed, mut failed) = (0, 0);
     for e in &errors {
         println!("FAIL  {e}");
         failed += 1;
     }
-    for lesson in lessons.iter().filter(|l| picked(&l.id)) {
-        let (p, f) = check_on_sim(lesson)?;
-        passed += p;
-        failed += f;
-    }
+    let started = Instant::now();
+    let (p, f) = if live {
+        check_on_live(&picked, state_root)?
+    } else {
+        check_on_sim(&picked)?
+    };
+    passed += p;
+    failed += f;
+    println!(
+        "{} lessons on {} in {:.1} s",
+        picked.len(),
+        if live { "live" } else { "sim" },
+        started.elapsed().as_secs_f64()
+    );
+    // The summary stands alone on the last line, as test runners print theirs.
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 {
         ExitCode::SUCCESS
@@ -77,14 +101,62 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn check_on_sim(lesson: &Lesson) -> anyhow::Result<(usize, usize)> {
-    if !lesson.runs_on(SourceKind::Sim) {
-        println!("skip  {}: runs on live only", lesson.id);
-        return Ok((0, 0));
+fn skipped(lesson: &Lesson, source: SourceKind) -> bool {
+    if lesson.runs_on(source) {
+        return false;
     }
-    let mut source = SimSource::new().context("starting the simulator")?;
-    let report = run_ready(check_lesson(&mut source, lesson))
-        .context("the simulator source waited, which it never should")?;
+    println!("skip  {}: not marked for {}", lesson.id, source.name());
+    true
+}
+
+fn check_on_sim(lessons: &[&Lesson]) -> anyhow::Result<(usize, usize)> {
+    let (mut passed, mut failed) = (0, 0);
+    for lesson in lessons.iter().filter(|l| !skipped(l, SourceKind::Sim)) {
+        let mut source = SimSource::new().context("starting the simulator")?;
+        let report = run_ready(check_lesson(&mut source, lesson))
+            .context("the simulator source waited, which it never should")?;
+        let (p, f) = print_report(lesson, &report);
+        passed += p;
+        failed += f;
+    }
+    Ok((passed, failed))
+}
+
+/// Runs the lessons on real containers, one supervisor for all; Ctrl-C or SIGTERM
+/// stops the run and still removes what it made.
+fn check_on_live(lessons: &[&Lesson], state_root: PathBuf) -> anyhow::Result<(usize, usize)> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let mut config =
+            RuntimeConfig::new(std::env::current_exe().context("cannot find the isolab binary")?);
+        config.state_root = state_root;
+        let hub = Arc::new(EventHub::default());
+        let sup = Supervisor::new(LiveConfig::new(config), hub, sysinfo::live_status());
+        watch::spawn_background(sup.clone());
+        let interrupted = super::serve::shutdown_signal()?;
+        let run = async {
+            let (mut passed, mut failed) = (0, 0);
+            for lesson in lessons.iter().filter(|l| !skipped(l, SourceKind::Live)) {
+                // A source per lesson: each starts with a fresh host shell.
+                let mut source = LiveSource::new(sup.clone());
+                let report = check_lesson(&mut source, lesson).await;
+                let (p, f) = print_report(lesson, &report);
+                passed += p;
+                failed += f;
+            }
+            (passed, failed)
+        };
+        let counts = tokio::select! {
+            counts = run => Some(counts),
+            () = interrupted => None,
+        };
+        // Whatever a cut-short lesson left (its source's host shell ended when dropped).
+        sup.shutdown(false).await;
+        counts.context("interrupted; the lesson containers were removed")
+    })
+}
+
+fn print_report(lesson: &Lesson, report: &LessonReport) -> (usize, usize) {
     for s in &report.steps {
         let mark = if s.passed { "ok  " } else { "FAIL" };
         println!(
@@ -99,32 +171,14 @@ fn check_on_sim(lesson: &Lesson) -> anyhow::Result<(usize, usize)> {
     if let Some(e) = &report.error {
         println!("FAIL  {}: {e}", report.id);
     }
-    Ok(report.counts())
+    report.counts()
 }
 
 /// Reads every `*.toml` in `dir`; a file that cannot be read counts as a bad lesson.
-fn load_dir(dir: &Path) -> anyhow::Result<(Vec<Lesson>, Vec<LessonError>)> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
-    let mut files = Vec::new();
-    let mut unreadable = Vec::new();
-    for entry in entries.filter_map(Result::ok) {
-        let path = entry.path();
-        if path.extension().is_none_or(|x| x != "toml") {
-            continue;
-        }
-        let name = path.display().to_string();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => files.push((name, text)),
-            Err(e) => unreadable.push(LessonError {
-                file: name,
-                line: 1,
-                field: "(file)".to_string(),
-                message: e.to_string(),
-            }),
-        }
-    }
+fn load_dir(dir: &Path) -> (Vec<Lesson>, Vec<LessonError>) {
+    let (files, unreadable) = lessons::read_dir(dir);
     let (lessons, mut errors) =
         lesson::load_lessons(files.iter().map(|(n, t)| (n.as_str(), t.as_str())));
     errors.extend(unreadable);
-    Ok((lessons, errors))
+    (lessons, errors)
 }

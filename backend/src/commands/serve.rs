@@ -16,6 +16,14 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
         Some(t) => AccessToken::from_user(t).map_err(anyhow::Error::msg)?,
         None => AccessToken::generate(),
     };
+    let catalog = server::lessons::load(args.lessons.as_deref());
+    for e in &catalog.errors {
+        eprintln!("isolab: lesson not loaded: {e}");
+    }
+    if let Some(dir) = &args.lessons {
+        tracing::info!(lessons = catalog.lessons.len(), dir = %dir.display(), "lessons loaded");
+    }
+    server::lessons::install(catalog);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let addr = SocketAddr::new(args.bind, args.port);

@@ -6,6 +6,9 @@
 //! - [`exec`]: exec sessions: another process in a running container, on its own terminal.
 //! - [`adopt`]: containers left by a previous server: adopt the living, clean the dead.
 //! - [`error`]: [`LiveError`], whose codes are the API's; runtime errors keep theirs.
+//! - [`lesson_source`]: [`LiveSource`], real containers as a lesson source (the headless
+//!   checker), and the supervisor's captured-output exec.
+//! - [`host_shell`]: a lesson's `host` terminal: a root shell on a PTY, ended with its session.
 //! - [`hub`]: numbers events, keeps the snapshot and the replay buffer, fans out one
 //!   shared frame per event.
 //! - [`hub_stats`]: the latest usage figures and when each changed (stats deltas), and
@@ -20,12 +23,15 @@ pub mod adopt;
 pub mod error;
 pub mod exec;
 pub mod feed;
+pub mod host_shell;
 pub mod hub;
 pub mod hub_stats;
+pub mod lesson_source;
 pub mod supervisor;
 pub mod terminal;
 pub mod watch;
 
 pub use error::LiveError;
 pub use exec::{ExecInfo, ExecSpec};
+pub use lesson_source::LiveSource;
 pub use supervisor::{CreateOptions, LiveConfig, Supervisor};

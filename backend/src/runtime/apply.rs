@@ -10,7 +10,9 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::statvfs::{statvfs, FsFlags};
 
 use super::channel::FailureKind;
-use super::plan::{device_paths, overlay_options, PlannedStep};
+use super::plan::{
+    device_paths, overlay_options, CgroupJoin, HostCgroups, PlannedStep, CGROUP_ROOT,
+};
 use super::steps::StepLog;
 
 /// A setup step that failed, named for the user.
@@ -27,15 +29,16 @@ pub struct StepFailed {
 
 /// Applies `step`, recording it in `log` under the plan's own name and call text
 /// (the simulator records the same); masked and read-only paths that exist are
-/// noted in `facts`.
+/// noted in `facts`. `cgroup` names the container's groups (for its /sys/fs/cgroup).
 pub fn apply(
     step: &PlannedStep,
+    cgroup: &CgroupJoin,
     log: &mut StepLog,
     facts: &mut IsolationFacts,
 ) -> Result<(), StepFailed> {
     let name = step.name();
     let call = step.call();
-    let result = log.record(step.phase(), name, call.clone(), || perform(step));
+    let result = log.record(step.phase(), name, call.clone(), || perform(step, cgroup));
     match result {
         Ok(()) => {
             note_facts(step, facts);
@@ -50,9 +53,10 @@ pub fn apply(
 }
 
 /// Makes the step's syscalls; the error text is what the step records.
-fn perform(step: &PlannedStep) -> Result<(), String> {
+fn perform(step: &PlannedStep, cgroup: &CgroupJoin) -> Result<(), String> {
     match step {
         PlannedStep::DropCapabilities { keep } => super::security::drop_capabilities(keep),
+        PlannedStep::MountCgroup { target, cgroups } => mount_cgroup(target, cgroups, cgroup),
         _ => syscalls(step).map_err(|e| e.to_string()),
     }
 }
@@ -183,7 +187,7 @@ fn syscalls(step: &PlannedStep) -> Result<(), nix::Error> {
         }
         PlannedStep::SetHostname { hostname } => nix::unistd::sethostname(hostname),
         PlannedStep::LoopbackUp => loopback_up(),
-        PlannedStep::DropCapabilities { .. } => Ok(()),
+        PlannedStep::DropCapabilities { .. } | PlannedStep::MountCgroup { .. } => Ok(()),
         PlannedStep::NoNewPrivs => nix::sys::prctl::set_no_new_privs(),
         // Reserved: recorded, and nothing applied yet.
         PlannedStep::Seccomp => Ok(()),
@@ -254,6 +258,55 @@ fn bind_read_only(source: &Path, target: &Path) -> Result<(), nix::Error> {
         }
     }
     mount(None::<&str>, target, None::<&str>, flags, None::<&str>)
+}
+
+/// The container's own groups at `target`, read-only: on a v2 host its cgroup2
+/// directory bound there; on v1 and hybrid hosts a tmpfs holding its group of each
+/// hierarchy (named as under /sys/fs/cgroup), the tmpfs made read-only last.
+fn mount_cgroup(target: &Path, cgroups: &HostCgroups, join: &CgroupJoin) -> Result<(), String> {
+    let fail = |what: &str, e: nix::Error| format!("{what}: {e}");
+    match cgroups {
+        HostCgroups::None => Ok(()),
+        HostCgroups::V2 => {
+            let own = join
+                .v2_dir
+                .as_deref()
+                .ok_or("the container has no cgroup2 directory")?;
+            bind_read_only(own, target).map_err(|e| fail("bind", e))
+        }
+        HostCgroups::V1 { .. } => {
+            let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+            mount(
+                Some("tmpfs"),
+                target,
+                Some("tmpfs"),
+                flags,
+                Some("mode=755,size=16k"),
+            )
+            .map_err(|e| fail("tmpfs", e))?;
+            for own in join.v1_dirs.iter().chain(&join.v2_dir) {
+                // `…/sys/fs/cgroup/pids/isolab/<id>` is the group of hierarchy `pids`.
+                let Some(name) = own
+                    .strip_prefix(CGROUP_ROOT)
+                    .ok()
+                    .and_then(|rest| rest.components().next())
+                else {
+                    continue;
+                };
+                let at = target.join(name);
+                make_dir(&at, 0o755).map_err(|e| fail("mkdir", e))?;
+                bind_read_only(own, &at).map_err(|e| fail("bind", e))?;
+            }
+            mount(
+                None::<&str>,
+                target,
+                None::<&str>,
+                flags | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+                None::<&str>,
+            )
+            .map_err(|e| fail("remount read-only", e))
+        }
+    }
 }
 
 /// Hides `path`: /dev/null over a file, an empty read-only tmpfs over a directory.

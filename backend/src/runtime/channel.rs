@@ -53,6 +53,8 @@ pub enum ControlMessage {
     /// Exec helper -> runtime: the PTY master of the process it runs, opened from the
     /// devpts of the mount namespace it entered (the container's own).
     ExecTerminal,
+    /// Exec helper -> runtime, in pipe mode: the process runs, with this host PID.
+    ExecStarted { pid: u32 },
     /// Helper or init -> runtime: a step failed; the helper exits.
     Failed {
         kind: FailureKind,

@@ -31,7 +31,7 @@ use super::{RuntimeConfig, RuntimeError};
 /// The argv[0] of the exec helper; `main` dispatches on it.
 pub const EXEC_ARGV0: &str = "isolab-exec";
 /// The environment variable that carries the request to the helper.
-const REQUEST_ENV: &str = "ISOLAB_EXEC_REQUEST";
+pub(super) const REQUEST_ENV: &str = "ISOLAB_EXEC_REQUEST";
 
 /// What to run, and where.
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -48,6 +48,21 @@ pub struct ExecRequest {
     pub env: Vec<String>,
     /// Whether stdin is a terminal that should become the controlling one.
     pub tty: bool,
+    /// Where the process's output goes: a new terminal, or the helper's own stdout.
+    #[serde(default)]
+    pub output: ExecOutput,
+}
+
+/// Where an exec'd process talks.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecOutput {
+    /// A PTY opened inside the container, its master handed back ([`spawn`]).
+    #[default]
+    Terminal,
+    /// stdin from /dev/null, stdout and stderr the helper's own (a capture pipe; see
+    /// [`super::exec_capture`]); the helper reports the process's PID, a session leader.
+    Pipe,
 }
 
 impl ExecRequest {
@@ -92,6 +107,7 @@ impl ExecRequest {
             command,
             env,
             tty,
+            output: ExecOutput::Terminal,
         })
     }
 }
@@ -174,6 +190,8 @@ fn enter_and_run(channel: &mut Option<ControlChannel>) -> Result<i32, String> {
     let json = std::env::var(REQUEST_ENV).map_err(|_| "no exec request".to_string())?;
     let request: ExecRequest =
         serde_json::from_str(&json).map_err(|e| format!("bad exec request: {e}"))?;
+    // Opened before the mount namespace changes: the pipe mode's stdin.
+    let devnull = std::fs::File::open("/dev/null").map_err(|e| format!("open /dev/null: {e}"))?;
     let me = std::process::id().to_string();
     for procs in &request.cgroup_procs {
         std::fs::write(procs, &me).map_err(|e| format!("join {}: {e}", procs.display()))?;
@@ -200,6 +218,14 @@ fn enter_and_run(channel: &mut Option<ControlChannel>) -> Result<i32, String> {
             .map_err(|e| format!("setns({}): {e}", kind.clone_flag_name()))?;
     }
     drop(files);
+    if request.namespaces.contains(&NamespaceKind::User) {
+        // Host root is unmapped in the container's user namespace (it would show as
+        // nobody); become its root, the uid the container's own processes have.
+        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+            .map_err(|e| format!("setresgid in the user namespace: {e}"))?;
+        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+            .map_err(|e| format!("setresuid in the user namespace: {e}"))?;
+    }
     let argv = request
         .command
         .iter()
@@ -213,6 +239,9 @@ fn enter_and_run(channel: &mut Option<ControlChannel>) -> Result<i32, String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| "the environment contains a NUL byte".to_string())?;
     let entered_mnt = request.namespaces.contains(&NamespaceKind::Mnt);
+    if request.output == ExecOutput::Pipe {
+        return run_on_pipes(channel, devnull, &argv, &env, entered_mnt);
+    }
     // The terminal comes from the devpts of the mount namespace we are in now.
     let (master, slave) = super::pty::open_pty_pair().map_err(|e| format!("open a pty: {e}"))?;
     if let Some(c) = channel.take() {
@@ -233,14 +262,51 @@ fn enter_and_run(channel: &mut Option<ControlChannel>) -> Result<i32, String> {
             // 127 as a shell does when the command is missing.
             std::process::exit(127);
         }
-        ForkResult::Parent { child } => loop {
-            match waitpid(child, None) {
-                Ok(WaitStatus::Exited(_, code)) => return Ok(code),
-                Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(128 + signal as i32),
-                Ok(_) | Err(nix::Error::EINTR) => continue,
-                Err(e) => return Err(format!("waitpid: {e}")),
+        ForkResult::Parent { child } => wait_for(child),
+    }
+}
+
+/// Waits for the command; its status is the helper's (128 + signal if killed).
+fn wait_for(child: nix::unistd::Pid) -> Result<i32, String> {
+    loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+            Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(128 + signal as i32),
+            Ok(_) | Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(format!("waitpid: {e}")),
+        }
+    }
+}
+
+/// The pipe mode: fork, the child reads /dev/null and writes to the helper's stdout
+/// and stderr; the helper reports the child's PID (a session leader, so a caller that
+/// gives up can end its whole session) and waits.
+fn run_on_pipes(
+    channel: &mut Option<ControlChannel>,
+    devnull: std::fs::File,
+    argv: &[CString],
+    env: &[CString],
+    entered_mnt: bool,
+) -> Result<i32, String> {
+    // SAFETY: this helper is single-threaded, so the child may run any code.
+    match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
+        ForkResult::Child => {
+            // fd 0 was the control channel: the child must not keep it.
+            let message = match security::dup2_raw(devnull.as_raw_fd(), 0) {
+                Ok(()) => exec_command(argv, env, false, entered_mnt),
+                Err(e) => format!("dup2: {e}"),
+            };
+            eprintln!("isolab exec: {message}");
+            std::process::exit(127);
+        }
+        ForkResult::Parent { child } => {
+            if let Some(c) = channel.take() {
+                let pid = u32::try_from(child.as_raw()).unwrap_or(0);
+                c.send(&ControlMessage::ExecStarted { pid }, &[])
+                    .map_err(|e| format!("cannot report the process: {e}"))?;
             }
-        },
+            wait_for(child)
+        }
     }
 }
 

@@ -297,7 +297,7 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
         return fail(log, e);
     }
     for step in &plan.steps {
-        if let Err(e) = apply(step, &mut log, &mut facts) {
+        if let Err(e) = apply(step, &plan.cgroup, &mut log, &mut facts) {
             return fail(log, e);
         }
     }

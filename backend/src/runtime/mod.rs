@@ -13,6 +13,8 @@
 //! - [`init_process`]: the init helper and PID 1's setup: id maps, cgroups, plan, command.
 //! - [`clone3`]: makes PID 1 in its namespaces and cgroup with one clone3.
 //! - [`exec`]: another process in a running container, entering chosen namespaces.
+//! - [`exec_capture`]: a command in a container or on the host with its output
+//!   captured and a deadline (a lesson's checks).
 //! - [`apply`]: applies planned steps (mounts, pivot_root, hostname, lo, masks).
 //! - [`reaper`]: the container's minimal PID 1: runs the command as PID 2, forwards
 //!   signals, reaps zombies.
@@ -49,6 +51,7 @@ pub mod clone3;
 pub mod container;
 pub mod describe;
 pub mod exec;
+pub mod exec_capture;
 pub mod init_process;
 pub mod launch;
 pub mod orphans;

@@ -1,5 +1,6 @@
 //! The plan lives in `isolab_shared::plan` (the simulator applies the same one); this
-//! file reads the two host facts it needs and re-exports it under `runtime::plan`.
+//! file reads the host facts it needs (image dirs, resolv.conf, how cgroups are mounted)
+//! and re-exports it under `runtime::plan`.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -37,10 +38,50 @@ pub fn read_host_facts() -> HostFacts {
         .collect();
     let resolv_conf = std::fs::read_to_string("/etc/resolv.conf")
         .unwrap_or_else(|_| FALLBACK_RESOLV_CONF.to_string());
+    let cgroups = std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|text| host_cgroups(&text))
+        .unwrap_or_default();
     HostFacts {
         image_dirs,
         resolv_conf,
+        cgroups,
     }
+}
+
+/// How mountinfo says the cgroups are mounted: cgroup2 at /sys/fs/cgroup, or a
+/// hierarchy per directory under it (v1 and hybrid).
+pub fn host_cgroups(mountinfo: &str) -> HostCgroups {
+    let mut hierarchies = Vec::new();
+    for line in mountinfo.lines() {
+        // `ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPER`
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let fstype = right.split_whitespace().next().unwrap_or("");
+        if fstype != "cgroup" && fstype != "cgroup2" {
+            continue;
+        }
+        let Some(point) = left.split_whitespace().nth(4) else {
+            continue;
+        };
+        if point == CGROUP_ROOT && fstype == "cgroup2" {
+            return HostCgroups::V2;
+        }
+        if let Some(name) = point
+            .strip_prefix(CGROUP_ROOT)
+            .and_then(|r| r.strip_prefix('/'))
+        {
+            if !name.is_empty() && !name.contains('/') {
+                hierarchies.push(name.to_string());
+            }
+        }
+    }
+    if hierarchies.is_empty() {
+        return HostCgroups::None;
+    }
+    hierarchies.sort();
+    hierarchies.dedup();
+    HostCgroups::V1 { hierarchies }
 }
 
 #[cfg(test)]

@@ -161,8 +161,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures::channel::mpsc;
     use crate::classroom::Principal;
+    use futures::channel::mpsc;
     use isolab_shared::EventKind;
     use std::sync::Arc;
 

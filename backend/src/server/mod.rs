@@ -13,6 +13,7 @@
 //! - [`steps`]: a container's setup steps and isolation facts, on demand.
 //! - [`events_ws`]: the events WebSocket (snapshot, then events; resume by sequence).
 //! - [`terminal_ws`]: terminal WebSockets (bytes both ways, control in JSON, view mode).
+//! - [`lessons`]: `GET /lessons`, the built-in lessons and a teacher's directory.
 //! - [`origin`]: the WebSocket origin allowlist.
 //! - [`metrics`]: Prometheus text metrics.
 //!
@@ -27,6 +28,7 @@ pub mod classroom_api;
 pub mod containers;
 pub mod error;
 pub mod events_ws;
+pub mod lessons;
 pub mod metrics;
 pub mod origin;
 pub mod steps;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::Limits;
 use crate::namespace::NamespaceKind;
 use crate::protocol::{ContainerSpec, ContainerStatus, LimitKind};
 
@@ -26,6 +27,12 @@ pub struct Lesson {
     pub setup: Vec<ContainerSpec>,
     /// The steps, in order.
     pub steps: Vec<LessonStep>,
+    /// Commands run when the lesson ends or resets, each in a session of its own, so
+    /// that what the steps made outside the setup containers (a named network
+    /// namespace, a System V segment on the host) does not outlive the lesson. Their
+    /// exit status is ignored: there may be nothing left to remove.
+    #[serde(default)]
+    pub cleanup: Vec<TerminalCommand>,
 }
 
 impl Lesson {
@@ -78,6 +85,21 @@ pub struct LessonStep {
     pub checks: Vec<Check>,
     /// The commands that complete the step ("show me", and the headless checker).
     pub solution: Vec<TerminalCommand>,
+    /// A limits change that completes the step after `solution`'s commands, made as
+    /// the limits control does (`PATCH /containers/{id}/limits`).
+    #[serde(default)]
+    pub set_limits: Option<SetLimits>,
+}
+
+/// New limits for a setup container.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SetLimits {
+    /// The setup container's lesson-local name.
+    #[serde(rename = "in")]
+    pub container: String,
+    /// Its limits from then on (what is not given is unlimited, as in the API).
+    pub limits: Limits,
 }
 
 /// A command line meant for one terminal.

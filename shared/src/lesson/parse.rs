@@ -79,11 +79,12 @@ fn from_toml(file: &str, text: &str, e: &toml::de::Error) -> LessonError {
         line
     };
     let message = e.message().trim().to_string();
-    // serde names a missing or unknown field in backquotes; else the key on that line.
-    let field = message
-        .split('`')
-        .nth(1)
-        .map(str::to_string)
+    // serde names a missing or unknown field in backquotes; else the key on that line
+    // (a type error's backquotes hold the bad value, not the field).
+    let names_field = message.starts_with("missing field") || message.starts_with("unknown field");
+    let field = names_field
+        .then(|| message.split('`').nth(1).map(str::to_string))
+        .flatten()
         .or_else(|| {
             let l = text.lines().nth(line.saturating_sub(1))?;
             let key = l.split('=').next()?.trim();
@@ -217,6 +218,9 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
         spec.validate()
             .map_err(|e| invalid(at("name"), e.to_string()))?;
     }
+    for cmd in &lesson.cleanup {
+        known_command(cmd, &names).map_err(|m| invalid(At::top("cleanup"), m))?;
+    }
     if lesson.steps.is_empty() {
         return Err(invalid(
             At::top("steps"),
@@ -237,6 +241,14 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
             for cmd in cmds.iter() {
                 known_command(cmd, &names).map_err(|m| invalid(At::step(n, key), m))?;
             }
+        }
+        if let Some(change) = &step.set_limits {
+            known_name(&change.container, &names, false)
+                .map_err(|m| invalid(At::step(n, "set_limits"), m))?;
+            change
+                .limits
+                .validate()
+                .map_err(|e| invalid(At::step(n, "set_limits"), e.to_string()))?;
         }
         if let Some(p) = &step.predict {
             known_command(&p.probe, &names).map_err(|m| invalid(At::step(n, "predict"), m))?;

@@ -9,6 +9,9 @@ use crate::protocol::Snapshot;
 
 use super::source::{LessonSource, ProbeRun, SourceError, Target};
 
+/// How often a failing check is retried while a source settles.
+const SETTLE_SLICE_MS: u64 = 200;
+
 /// How one step fared in [`check_lesson`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepReport {
@@ -45,10 +48,40 @@ pub async fn start<S: LessonSource>(
     let mut containers = LessonContainers::new();
     for spec in &lesson.setup {
         let name = spec.name.clone().unwrap_or_default();
-        let state = source.create(spec).await?;
-        containers.insert(name, state.id);
+        match source.create(spec).await {
+            Ok(state) => containers.insert(name, state.id),
+            Err(e) => {
+                // The containers made so far would otherwise outlive the failed start.
+                let _ = stop(source, &containers).await;
+                return Err(e);
+            }
+        };
     }
     Ok(containers)
+}
+
+/// Ends a lesson: runs its `cleanup` commands (their exit status ignored), removes its
+/// setup containers, and lets the source end its terminals; reports the first failure.
+pub async fn end<S: LessonSource>(
+    source: &mut S,
+    lesson: &Lesson,
+    containers: &LessonContainers,
+) -> Result<(), SourceError> {
+    let mut first = Ok(());
+    for cmd in &lesson.cleanup {
+        let ran = match target_of(&cmd.terminal, containers) {
+            Ok(target) => source.probe(&target, &cmd.run).await.map(drop),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = ran {
+            if first.is_ok() {
+                first = Err(SourceError(format!("cleanup `{}`: {e}", cmd.run)));
+            }
+        }
+    }
+    let stopped = stop(source, containers).await;
+    let finished = source.finish().await;
+    first.and(stopped).and(finished)
 }
 
 /// Removes the lesson's setup containers (all of them, reporting the first failure).
@@ -203,6 +236,8 @@ pub async fn check_lesson<S: LessonSource>(source: &mut S, lesson: &Lesson) -> L
         Ok(c) => c,
         Err(e) => {
             report.error = Some(format!("setup failed: {e}"));
+            // What was made before the failure goes too.
+            let _ = source.finish().await;
             return report;
         }
     };
@@ -215,7 +250,7 @@ pub async fn check_lesson<S: LessonSource>(source: &mut S, lesson: &Lesson) -> L
             reason: verdict.reason,
         });
     }
-    if let Err(e) = stop(source, &containers).await {
+    if let Err(e) = end(source, lesson, &containers).await {
         report.error = Some(format!("teardown failed: {e}"));
     }
     report
@@ -253,7 +288,25 @@ async fn check_step<S: LessonSource>(
             return fail(format!("solution `{}` failed: {e}", cmd.run));
         }
     }
-    let after = overall(&evaluate_step(source, step, containers, seq).await);
+    if let Some(change) = &step.set_limits {
+        let changed = match containers.get(&change.container) {
+            Some(id) => source.set_limits(id, &change.limits).await.map(drop),
+            None => Err(SourceError(format!(
+                "no setup container '{}'",
+                change.container
+            ))),
+        };
+        if let Err(e) = changed {
+            return fail(format!("solution's limits change failed: {e}"));
+        }
+    }
+    let mut after = overall(&evaluate_step(source, step, containers, seq).await);
+    let mut waited = 0;
+    while !after.passed && waited < source.settle_ms() {
+        source.pause(SETTLE_SLICE_MS).await;
+        waited += SETTLE_SLICE_MS;
+        after = overall(&evaluate_step(source, step, containers, seq).await);
+    }
     if !after.passed {
         return after;
     }

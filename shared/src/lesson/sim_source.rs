@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::limits::Limits;
 use crate::protocol::{ContainerSpec, ContainerState, Event, Snapshot};
 use crate::sim::shell::{Shell, MS_PER_LINE};
 use crate::sim::{SimError, Simulator};
@@ -113,6 +114,16 @@ impl LessonSource for SimSource {
             exit: shell.last_status,
             output,
         })
+    }
+
+    async fn set_limits(
+        &mut self,
+        id: &str,
+        limits: &Limits,
+    ) -> Result<ContainerState, SourceError> {
+        let state = self.sim.set_limits(id, limits.clone()).map_err(refused);
+        self.collect_events();
+        state
     }
 
     async fn snapshot(&mut self) -> Result<Snapshot, SourceError> {

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use crate::limits::Limits;
 use crate::protocol::{ContainerSpec, ContainerState, Event, Snapshot};
 
 use super::model::SourceKind;
@@ -47,10 +48,29 @@ pub trait LessonSource {
     /// Runs `command` in a session of its own at `target`, leaving the student's
     /// terminals as they were; gives up after [`super::judge::PROBE_TIMEOUT_MS`].
     async fn probe(&mut self, target: &Target, command: &str) -> Result<ProbeRun, SourceError>;
+    /// Changes a container's limits, as the limits control (the API's PATCH) does.
+    async fn set_limits(
+        &mut self,
+        id: &str,
+        limits: &Limits,
+    ) -> Result<ContainerState, SourceError>;
     /// The state now.
     async fn snapshot(&mut self) -> Result<Snapshot, SourceError>;
     /// The events with a sequence number above `seq`, oldest first.
     async fn events_since(&mut self, seq: u64) -> Result<Vec<Event>, SourceError>;
+    /// How long the kernel may take to show a solution's effect (a process's exec,
+    /// the next usage reading); checks that fail are retried for that long. The
+    /// simulator shows every effect at once.
+    fn settle_ms(&self) -> u64 {
+        0
+    }
+    /// Waits `ms` milliseconds (only called by sources with a [`Self::settle_ms`]).
+    async fn pause(&mut self, _ms: u64) {}
+    /// Ends what the source started for the lesson besides its containers (the
+    /// terminals' processes), when the lesson ends.
+    async fn finish(&mut self) -> Result<(), SourceError> {
+        Ok(())
+    }
 }
 
 /// Runs a future that completes without waiting (a synchronous source's), or `None` if it

@@ -100,6 +100,9 @@ fn malformed_files_name_file_line_and_field() {
     assert_eq!((e.line, e.field.as_str()), (13, "steps[1].solution"), "{e}");
     assert!(e.message.contains("'vm'"), "{e}");
 
+    let e = error_of(&GOOD.replace("title = \"T\"", "title = 3"));
+    assert_eq!((e.line, e.field.as_str()), (2, "title"), "{e}");
+
     let e = error_of(&GOOD.replace("sources = [\"sim\"]", "sources = []"));
     assert_eq!((e.line, e.field.as_str()), (4, "sources"), "{e}");
 

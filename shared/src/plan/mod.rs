@@ -1,8 +1,8 @@
 //! Turns a [`ContainerSpec`] into a [`Plan`]: the ordered setup steps a container's
 //! init applies. One plan, two interpreters: the runtime applies it to the kernel, the
 //! simulator ([`crate::sim::container`]) to its model. Building a plan does no IO: the
-//! two host facts it depends on arrive as [`HostFacts`], which the backend reads from
-//! the host and the simulator models.
+//! host facts it depends on (image dirs, resolv.conf, the cgroup layout) arrive as
+//! [`HostFacts`], which the backend reads from the host and the simulator models.
 //!
 //! - [`steps`]: [`PlannedStep`], with the name and call text both sides record.
 
@@ -53,7 +53,27 @@ pub struct HostFacts {
     pub image_dirs: Vec<HostDir>,
     /// The host's /etc/resolv.conf, copied into a `host` image.
     pub resolv_conf: String,
+    /// How the host mounts its cgroups: what a container's /sys/fs/cgroup looks like.
+    #[serde(default)]
+    pub cgroups: HostCgroups,
 }
+
+/// The host's cgroup filesystems under /sys/fs/cgroup.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HostCgroups {
+    /// None there: a container's /sys/fs/cgroup stays as sysfs has it.
+    #[default]
+    None,
+    /// cgroup2 at /sys/fs/cgroup (most hosts).
+    V2,
+    /// A directory per hierarchy under /sys/fs/cgroup (v1 and hybrid hosts), by name
+    /// (`memory`, `pids`, `unified`…).
+    V1 { hierarchies: Vec<String> },
+}
+
+/// Where the host mounts its cgroup hierarchies.
+pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// The user namespace's id mapping: container root maps to `outside`.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,6 +279,13 @@ fn rootfs_steps(r: &RootfsInputs<'_>, steps: &mut Vec<PlannedStep>) {
     } else {
         PlannedStep::BindSysReadOnly { target: sys }
     });
+    if r.host.cgroups != HostCgroups::None {
+        // The container's own groups, read-only, where tools look for them.
+        steps.push(PlannedStep::MountCgroup {
+            target: inside(Path::new(CGROUP_ROOT)),
+            cgroups: r.host.cgroups.clone(),
+        });
+    }
     let dev = inside(Path::new("/dev"));
     steps.push(PlannedStep::MountDevTmpfs {
         target: dev.clone(),

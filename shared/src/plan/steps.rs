@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::HostCgroups;
 use crate::protocol::SetupPhase;
 
 /// One setup step to apply in the container's init, before the command runs.
@@ -43,6 +44,13 @@ pub enum PlannedStep {
     MountSysfs { target: PathBuf },
     /// The host's /sys bound read-only (when the net namespace is shared).
     BindSysReadOnly { target: PathBuf },
+    /// The container's own cgroup at `target` (its /sys/fs/cgroup), read-only: its
+    /// cgroup2 directory bound on a v2 host; on a v1 or hybrid host a tmpfs with its
+    /// group of each hierarchy bound in. The groups are the plan's `cgroup` join.
+    MountCgroup {
+        target: PathBuf,
+        cgroups: HostCgroups,
+    },
     /// /dev as a small tmpfs.
     MountDevTmpfs { target: PathBuf },
     /// One host device node bound into /dev (mknod may be refused in a user namespace).
@@ -113,6 +121,7 @@ impl PlannedStep {
             PlannedStep::BindHostProc { .. } => "host /proc",
             PlannedStep::MountSysfs { .. } => "read-only /sys",
             PlannedStep::BindSysReadOnly { .. } => "host /sys read-only",
+            PlannedStep::MountCgroup { .. } => "own cgroup read-only",
             PlannedStep::MountDevTmpfs { .. } => "/dev tmpfs",
             PlannedStep::BindDevice { .. } => "bind device",
             PlannedStep::MountDevpts { .. } => "devpts",
@@ -166,6 +175,15 @@ impl PlannedStep {
             PlannedStep::BindSysReadOnly { target } => {
                 format!("mount(\"/sys\", {target:?}, NULL, MS_BIND|MS_REC) + remount MS_RDONLY")
             }
+            PlannedStep::MountCgroup { target, cgroups } => match cgroups {
+                HostCgroups::V2 | HostCgroups::None => format!(
+                    "mount(\"/sys/fs/cgroup/<own group>\", {target:?}, NULL, MS_BIND) + remount MS_RDONLY"
+                ),
+                HostCgroups::V1 { hierarchies } => format!(
+                    "mount(\"tmpfs\", {target:?}, \"tmpfs\", MS_NOSUID|MS_NODEV|MS_NOEXEC); bind the own group of {} read-only; remount MS_RDONLY",
+                    hierarchies.join(",")
+                ),
+            },
             PlannedStep::MountDevTmpfs { target } => format!(
                 "mount(\"tmpfs\", {target:?}, \"tmpfs\", MS_NOSUID|MS_STRICTATIME, \"mode=755,size=64k\")"
             ),

@@ -15,6 +15,7 @@ fn host() -> HostFacts {
             },
         ],
         resolv_conf: "nameserver 10.0.2.3\n".into(),
+        cgroups: HostCgroups::V2,
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::plan::{device_paths, HostDir, HostFacts, Plan, PlannedStep};
+use crate::plan::{device_paths, HostCgroups, HostDir, HostFacts, Plan, PlannedStep};
 use crate::protocol::{SetupPhase, SetupStep};
 use crate::sim::errno::{Errno, SysResult};
 use crate::sim::kernel::mountops::{MountRequest, PropagationChange};
@@ -36,6 +36,7 @@ pub fn model_host_facts() -> HostFacts {
         ],
         // The resolver of the model's eth0 network (10.0.2.0/24).
         resolv_conf: "nameserver 10.0.2.3\n".into(),
+        cgroups: HostCgroups::V2,
     }
 }
 
@@ -137,6 +138,35 @@ fn apply(k: &mut Kernel, init: Pid, step: &PlannedStep) -> SysResult<()> {
             "sysfs",
             "ro,nosuid,nodev,noexec,relatime",
         ),
+        // Reads of the mount show the reading process's own group (see shell/fs.rs):
+        // inside the container, the container's.
+        PlannedStep::MountCgroup { target, cgroups } => match cgroups {
+            HostCgroups::V1 { hierarchies } => {
+                mount(
+                    k,
+                    "tmpfs",
+                    target,
+                    "tmpfs",
+                    "ro,nosuid,nodev,noexec,relatime,mode=755",
+                )?;
+                for h in hierarchies {
+                    let (fstype, options) = if h == "unified" {
+                        ("cgroup2", "ro,nosuid,nodev,noexec,relatime".to_string())
+                    } else {
+                        ("cgroup", format!("ro,nosuid,nodev,noexec,relatime,{h}"))
+                    };
+                    mount(k, "cgroup", &target.join(h), fstype, &options)?;
+                }
+                Ok(())
+            }
+            _ => mount(
+                k,
+                "cgroup2",
+                target,
+                "cgroup2",
+                "ro,nosuid,nodev,noexec,relatime",
+            ),
+        },
         PlannedStep::MountDevTmpfs { target } => {
             mount(k, "tmpfs", target, "tmpfs", "rw,nosuid,size=64k,mode=755")
         }

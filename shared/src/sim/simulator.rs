@@ -192,6 +192,28 @@ impl Simulator {
         Ok(())
     }
 
+    /// Changes a container's limits, as `PATCH /containers/{id}/limits` does live.
+    pub fn set_limits(
+        &mut self,
+        id: &str,
+        limits: crate::limits::Limits,
+    ) -> Result<ContainerState, SimError> {
+        limits.validate().map_err(|e| SimError::BadSpec(e.into()))?;
+        let c = self.container(id)?.clone();
+        self.kernel
+            .cgroups
+            .set_limits(c.cgroup, limits.pids, limits.memory_bytes);
+        if let Some(mine) = self.containers.iter_mut().find(|x| x.id == c.id) {
+            mine.spec.limits = limits.clone();
+        }
+        self.push_event(EventKind::LimitsChanged {
+            id: c.id.clone(),
+            limits,
+        });
+        let state = self.container_state(self.container(id)?);
+        Ok(state)
+    }
+
     /// Stops (SIGKILL to its init) and forgets a container.
     pub fn remove_container(&mut self, id: &str) -> Result<(), SimError> {
         let c = self.container(id)?.clone();

@@ -223,6 +223,9 @@ fn read_file(k: &Kernel, reader: Pid, path: &str) -> Option<String> {
         }
         _ => {}
     }
+    if let Some(text) = super::cgroupfs::cgroup_file(k, me, path) {
+        return Some(text);
+    }
     let rest = path.strip_prefix("/proc/")?;
     let (who, file) = rest.split_once('/')?;
     let pid = resolve_proc_pid(k, reader, who)?;

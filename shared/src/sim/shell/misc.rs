@@ -1,5 +1,5 @@
 //! Identity, names, signals, IPC and the rest: `id`, `whoami`, `hostname`, `kill`,
-//! `ipcs`, `ipcmk`, `sleep`, `memhog`, `uname`, `help`.
+//! `ipcs`, `ipcmk`, `sleep`, `memhog`, `tail /dev/zero`, `uname`, `help`.
 
 use std::fmt::Write;
 
@@ -198,6 +198,25 @@ pub fn memhog(ctx: &mut Ctx, args: &[String]) -> i32 {
     }
     ctx.line(format!("allocated {}", crate::limits::format_bytes(bytes)));
     0
+}
+
+/// `tail /dev/zero`: a line that never ends, kept whole in memory, so it grows until
+/// the OOM killer ends it (the memory hog every host has). Other files are not modelled.
+pub fn tail(ctx: &mut Ctx, args: &[String]) -> i32 {
+    if args != ["/dev/zero"] {
+        ctx.line("tail: only `tail /dev/zero` is modelled here");
+        return 1;
+    }
+    const CHUNK: u64 = 16 << 20;
+    // Without a memory limit the model stops where a real machine would swap and crawl.
+    for _ in 0..(64u64 << 30) / CHUNK {
+        let r = ctx.k.allocate(ctx.pid, CHUNK);
+        if was_oom(&r) {
+            return 137;
+        }
+    }
+    ctx.line("tail: memory exhausted");
+    1
 }
 
 /// `ipcs [-m|-q|-s]`.

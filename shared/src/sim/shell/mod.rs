@@ -6,9 +6,11 @@
 //! - [`ps`]: `ps`, `ps -e`, `ps -ef`, `ps aux`.
 //! - [`ip`]: `ip addr|link|route|netns`, `ping`.
 //! - [`fs`]: `mount`, `umount`, `pivot_root`, `cat`, `ls`, `readlink` over /proc.
+//! - [`cgroupfs`]: what `cat` reads in a cgroup mount (the reader's own limits).
 //! - [`ns_tools`]: `unshare`, `nsenter`, `lsns`.
-//! - [`misc`]: `id`, `whoami`, `hostname`, `kill`, `ipcs`, `ipcmk`, `memhog`, `help`…
+//! - [`misc`]: `id`, `whoami`, `hostname`, `kill`, `ipcs`, `ipcmk`, `memhog`, `tail`, `help`…
 
+pub mod cgroupfs;
 pub mod fs;
 pub mod ip;
 pub mod misc;
@@ -106,6 +108,7 @@ fn external(name: &str) -> Option<External> {
         "ipcs" => misc::ipcs,
         "ipcmk" => misc::ipcmk,
         "memhog" => misc::memhog,
+        "tail" => misc::tail,
         "sleep" => misc::sleep,
         "true" => |_, _| 0,
         "false" => |_, _| 1,
@@ -138,6 +141,7 @@ pub const COMMANDS: &[&str] = &[
     "ps",
     "readlink",
     "sleep",
+    "tail",
     "umount",
     "uname",
     "unshare",
