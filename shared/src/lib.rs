@@ -8,6 +8,8 @@
 //! - [`limits`]: parsing and checking of resource limits (`64M`, `0.5` cpus).
 //! - [`plan`]: a [`protocol::ContainerSpec`] -> the ordered setup steps of a container,
 //!   given [`plan::HostFacts`]; the runtime and the simulator both apply it.
+//! - [`seccomp`]: the seccomp policy: isolab's default profile, the common JSON profile
+//!   format, and the x86_64 system call table both are counted against.
 //! - [`stream`]: the event stream's messages and [`protocol::Snapshot::apply`].
 //! - [`sim`]: the simulator, a model of the kernel's isolation rules (no IO).
 //! - [`sim_protocol`]: the messages between the page and the simulator's Web Worker.
@@ -21,6 +23,7 @@ pub mod limits;
 pub mod namespace;
 pub mod plan;
 pub mod protocol;
+pub mod seccomp;
 pub mod sim;
 pub mod sim_protocol;
 pub mod stream;

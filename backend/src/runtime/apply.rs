@@ -186,7 +186,7 @@ fn syscalls(step: &PlannedStep) -> Result<(), nix::Error> {
         PlannedStep::DropCapabilities { .. } => Ok(()),
         PlannedStep::NoNewPrivs => nix::sys::prctl::set_no_new_privs(),
         // Reserved: recorded, and nothing applied yet.
-        PlannedStep::Seccomp => Ok(()),
+        PlannedStep::Seccomp { .. } => Ok(()),
     }
 }
 
@@ -204,7 +204,7 @@ fn note_facts(step: &PlannedStep, facts: &mut IsolationFacts) {
             facts.bounding = keep.clone();
         }
         PlannedStep::NoNewPrivs => facts.no_new_privs = true,
-        PlannedStep::Seccomp => facts.seccomp = "disabled".to_string(),
+        PlannedStep::Seccomp { .. } => facts.seccomp = "disabled".to_string(),
         _ => {}
     }
 }
