@@ -133,9 +133,11 @@ impl ProfileArg {
             "SCMP_CMP_GT" => (ArgOp::Gt, self.value),
             "SCMP_CMP_GE" => (ArgOp::Ge, self.value),
             "SCMP_CMP_MASKED_EQ" => (ArgOp::MaskedEq { mask: self.value }, self.value_two),
-            other => return Err(ProfileError::Unsupported(format!(
+            other => {
+                return Err(ProfileError::Unsupported(format!(
                 "args.op {other:?} is not one of SCMP_CMP_EQ, _NE, _LT, _LE, _GT, _GE, _MASKED_EQ"
-            ))),
+            )))
+            }
         };
         Ok(ArgCheck {
             index,
