@@ -7,7 +7,8 @@
 //! On a host with the v1 `devices` controller, the container gets a group there:
 //! `devices.deny` "a", then each rule to `devices.allow`. A pure cgroup2 host has no
 //! such files: there the rule is a BPF_PROG_TYPE_CGROUP_DEVICE program attached to
-//! the container's group, which this slice does not build yet (recorded as skipped).
+//! the container's group, which isolab does not build yet; on such a host no device
+//! rule applies, no step is recorded and the isolation facts list no `devices`.
 
 use std::path::PathBuf;
 
