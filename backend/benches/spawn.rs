@@ -1,4 +1,5 @@
-//! Spawn benchmark: median wall time of `isolab run --rm -- /bin/true` against
+//! Spawn benchmark: median wall time of `isolab run --rm -- /bin/true` (with its
+//! seccomp filter, and without it: `--security-opt seccomp=unconfined`) against
 //! `bwrap --unshare-all`, `runc run` and `unshare -pfnimu --mount-proc`, runs
 //! interleaved round-robin so drift hits every tool alike. Each ratio compares the
 //! same rootfs: the host's /usr (isolab's `host` image, bwrap with the same binds) or
@@ -268,6 +269,22 @@ fn bench() -> Result<(), String> {
             ],
             times: Vec::new(),
         },
+        // The first contender without its seccomp filter: the filter's start cost.
+        Contender {
+            name: "isolab run --rm, seccomp=unconfined",
+            argv: vec![
+                isolab.clone(),
+                "--state-root".into(),
+                s(&state_root),
+                "run".into(),
+                "--rm".into(),
+                "--security-opt".into(),
+                "seccomp=unconfined".into(),
+                "--".into(),
+                "/bin/true".into(),
+            ],
+            times: Vec::new(),
+        },
     ];
     // One warm-up each (page cache, first cgroup creation), then interleaved rounds.
     for round in 0..=runs {
@@ -305,5 +322,11 @@ fn bench() -> Result<(), String> {
         m(1) / m(4)
     );
     println!("  isolab host image/runc busybox:  {:.2}x", m(0) / m(4));
+    println!(
+        "  seccomp filter's start cost:     {:+.2} ms ({:.2}x unconfined)",
+        m(0) - m(6),
+        m(0) / m(6)
+    );
+    println!("  isolab/bwrap, host dirs, unconfined: {:.2}x", m(6) / m(2));
     Ok(())
 }

@@ -88,6 +88,10 @@ struct RunArgs {
     /// CPU limit in cores, e.g. 0.5.
     #[arg(long)]
     cpus: Option<String>,
+    /// Security options: seccomp=unconfined, or seccomp=PROFILE.json (a profile in
+    /// the common JSON format); the default is isolab's own profile.
+    #[arg(long = "security-opt", value_name = "OPT")]
+    security_opt: Vec<String>,
     /// Extra environment, KEY=value.
     #[arg(short = 'e', long = "env")]
     env: Vec<String>,

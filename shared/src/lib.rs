@@ -8,6 +8,8 @@
 //! - [`limits`]: parsing and checking of resource limits (`64M`, `0.5` cpus).
 //! - [`plan`]: a [`protocol::ContainerSpec`] -> the ordered setup steps of a container,
 //!   given [`plan::HostFacts`]; the runtime and the simulator both apply it.
+//! - [`seccomp`]: the seccomp policy: isolab's default profile, the common JSON profile
+//!   format, and the x86_64 system call table both are counted against.
 //! - [`stream`]: the event stream's messages and [`protocol::Snapshot::apply`].
 //! - [`compact`]: the event stream's compact form of a container (no setup steps, only
 //!   the per-process namespaces that differ) and stats deltas.
@@ -24,6 +26,7 @@ pub mod limits;
 pub mod namespace;
 pub mod plan;
 pub mod protocol;
+pub mod seccomp;
 pub mod sim;
 pub mod sim_protocol;
 pub mod stream;

@@ -106,6 +106,26 @@ pub struct ContainerSpec {
     /// Extra environment as `KEY=value` strings.
     #[serde(default)]
     pub env: Vec<String>,
+    /// Security options beyond the fixed baseline (the seccomp profile).
+    #[serde(default, skip_serializing_if = "SecuritySpec::is_default")]
+    pub security: SecuritySpec,
+}
+
+/// A container's security options, `{"seccomp": "default" | "unconfined" |
+/// {"profile": {...}}}`; `{}` or no field at all is the default.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySpec {
+    /// The seccomp filter: isolab's default profile, none, or a profile of the user's.
+    #[serde(default)]
+    pub seccomp: crate::seccomp::SeccompSetting,
+}
+
+impl SecuritySpec {
+    /// Whether every option is the default (then the field is left out of the JSON).
+    pub fn is_default(&self) -> bool {
+        *self == SecuritySpec::default()
+    }
 }
 
 impl Default for ContainerSpec {
@@ -119,6 +139,7 @@ impl Default for ContainerSpec {
             limits: Limits::default(),
             tty: true,
             env: Vec::new(),
+            security: SecuritySpec::default(),
         }
     }
 }
@@ -134,6 +155,8 @@ pub enum SpecError {
     BadHostname(String),
     #[error(transparent)]
     Limit(#[from] LimitError),
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::ProfileError),
 }
 
 impl ContainerSpec {
@@ -162,6 +185,9 @@ impl ContainerSpec {
             }
         }
         self.limits.validate()?;
+        if let crate::seccomp::SeccompSetting::Profile(p) = &self.security.seccomp {
+            p.resolve(&[])?;
+        }
         Ok(())
     }
 }
@@ -307,6 +333,16 @@ pub struct IsolationFacts {
     pub no_new_privs: bool,
     /// The seccomp mode: "disabled", "strict" or "filter".
     pub seccomp: String,
+    /// With a filter: how many x86_64 system calls it lets through (some only with
+    /// certain arguments).
+    #[serde(default)]
+    pub seccomp_allowed: u32,
+    /// With a filter: the system calls it always refuses, by name.
+    #[serde(default)]
+    pub seccomp_blocked: Vec<String>,
+    /// The device cgroup's rules: the only devices the container may open.
+    #[serde(default)]
+    pub devices: Vec<String>,
     /// Paths hidden from the container.
     pub masked_paths: Vec<String>,
     /// Paths made read-only.

@@ -663,3 +663,63 @@ fn posix_message_queues_belong_to_an_ipc_namespace() {
         Err(isolab_shared::sim::Errno::ENOENT)
     );
 }
+
+#[test]
+fn the_default_seccomp_filter_refuses_unshare_mount_and_keyctl_with_eperm() {
+    let mut s = sim("empty");
+    s.create_container(ContainerSpec {
+        name: Some("jail".into()),
+        ..Default::default()
+    })
+    .expect("created");
+    s.attach("jail").expect("runs");
+    assert!(s
+        .run_line("cat /proc/self/status")
+        .contains("Seccomp:\t2\n"));
+    assert_eq!(
+        s.run_line("unshare -U sh"),
+        "unshare: unshare failed: Operation not permitted\n"
+    );
+    assert!(s
+        .run_line("mount -t tmpfs none /tmp")
+        .contains("permission denied"));
+    assert_eq!(
+        s.run_line("keyctl show"),
+        "keyctl_read_alloc: Operation not permitted\n"
+    );
+    let state = s
+        .snapshot()
+        .containers
+        .into_iter()
+        .find(|c| c.name == "jail")
+        .expect("listed");
+    assert_eq!(state.isolation.seccomp, "filter");
+    assert!(state
+        .isolation
+        .seccomp_blocked
+        .iter()
+        .any(|n| n == "keyctl"));
+    assert!(state.isolation.seccomp_allowed > 300);
+}
+
+#[test]
+fn seccomp_unconfined_lifts_the_filter() {
+    let mut s = sim("empty");
+    let mut spec = ContainerSpec {
+        name: Some("free".into()),
+        ..Default::default()
+    };
+    spec.security.seccomp = isolab_shared::seccomp::SeccompSetting::Unconfined;
+    s.create_container(spec).expect("created");
+    s.attach("free").expect("runs");
+    assert!(s
+        .run_line("cat /proc/self/status")
+        .contains("Seccomp:\t0\n"));
+    assert!(s.run_line("keyctl show").starts_with("Session Keyring"));
+    // Without the filter the capability check still refuses a user namespace's
+    // siblings: unshare -m needs CAP_SYS_ADMIN, which the container lacks.
+    assert_eq!(
+        s.run_line("unshare -m sh"),
+        "unshare: unshare failed: Operation not permitted\n"
+    );
+}

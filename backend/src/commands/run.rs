@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::Context;
 use isolab::runtime::{self, Container, RuntimeConfig};
+use isolab_shared::seccomp::{SeccompProfile, SeccompSetting};
 use isolab_shared::{limits, ContainerSpec, NamespaceSet};
 
 use crate::RunArgs;
@@ -40,7 +41,31 @@ fn spec_of(args: &RunArgs) -> anyhow::Result<ContainerSpec> {
     if let Some(c) = &args.cpus {
         spec.limits.cpus = Some(limits::parse_cpus(c)?);
     }
+    for opt in &args.security_opt {
+        spec.security.seccomp = seccomp_option(opt)?;
+    }
     Ok(spec)
+}
+
+/// One `--security-opt`: `seccomp=unconfined`, `seccomp=default` or
+/// `seccomp=PROFILE.json`, whose file is read here and inlined into the spec.
+fn seccomp_option(opt: &str) -> anyhow::Result<SeccompSetting> {
+    let Some(value) = opt.strip_prefix("seccomp=") else {
+        anyhow::bail!(
+            "unknown --security-opt {opt:?}: use seccomp=unconfined or seccomp=PROFILE.json"
+        );
+    };
+    Ok(match value {
+        "unconfined" => SeccompSetting::Unconfined,
+        "default" => SeccompSetting::Default,
+        path => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the seccomp profile {path}"))?;
+            let profile =
+                SeccompProfile::from_json(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+            SeccompSetting::Profile(Box::new(profile))
+        }
+    })
 }
 
 /// Signals the CLI passes on to the container instead of dying from them.

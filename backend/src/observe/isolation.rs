@@ -21,6 +21,8 @@ pub fn isolation_facts_of(pid: u32) -> Result<IsolationFacts, ObserveError> {
         readonly_paths: Vec::new(),
         uid_map,
         gid_map,
+        // The filter's counts and the device rules are the runtime's to tell.
+        ..IsolationFacts::default()
     })
 }
 

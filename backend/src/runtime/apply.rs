@@ -190,7 +190,8 @@ fn syscalls(step: &PlannedStep) -> Result<(), nix::Error> {
         PlannedStep::DropCapabilities { .. } | PlannedStep::MountCgroup { .. } => Ok(()),
         PlannedStep::NoNewPrivs => nix::sys::prctl::set_no_new_privs(),
         // Reserved: recorded, and nothing applied yet.
-        PlannedStep::Seccomp => Ok(()),
+        // PID 1 compiles it (`super::seccomp::prepare`), the command installs it.
+        PlannedStep::Seccomp { .. } => Ok(()),
     }
 }
 
@@ -208,7 +209,6 @@ fn note_facts(step: &PlannedStep, facts: &mut IsolationFacts) {
             facts.bounding = keep.clone();
         }
         PlannedStep::NoNewPrivs => facts.no_new_privs = true,
-        PlannedStep::Seccomp => facts.seccomp = "disabled".to_string(),
         _ => {}
     }
 }

@@ -32,7 +32,8 @@ pub fn state_of(record: &ContainerRecord) -> ContainerState {
         (None, _) => Vec::new(),
     };
     // The command (init's first child) shows the hardening that applies inside; the
-    // record adds what only the runtime knows (masked and read-only paths).
+    // record adds what only the runtime knows (masked and read-only paths, the
+    // seccomp filter's counts, the device rules).
     let command_pid = live.map(|init| {
         processes
             .iter()
@@ -44,6 +45,9 @@ pub fn state_of(record: &ContainerRecord) -> ContainerState {
         isolation = isolab_shared::IsolationFacts {
             masked_paths: isolation.masked_paths,
             readonly_paths: isolation.readonly_paths,
+            seccomp_allowed: isolation.seccomp_allowed,
+            seccomp_blocked: isolation.seccomp_blocked,
+            devices: isolation.devices,
             ..live_facts
         };
     }

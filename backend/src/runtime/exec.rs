@@ -48,6 +48,10 @@ pub struct ExecRequest {
     pub env: Vec<String>,
     /// Whether stdin is a terminal that should become the controlling one.
     pub tty: bool,
+    /// The container's seccomp policy: an exec'd process runs under the same filter
+    /// as the container's command, or it would be a way around it.
+    #[serde(default)]
+    pub seccomp: Option<isolab_shared::seccomp::SeccompPolicy>,
     /// Where the process's output goes: a new terminal, or the helper's own stdout.
     #[serde(default)]
     pub output: ExecOutput,
@@ -100,6 +104,9 @@ impl ExecRequest {
         if tty {
             env.push("TERM=xterm-256color".to_string());
         }
+        let keep: Vec<String> = DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect();
+        let seccomp = isolab_shared::seccomp::resolve(&record.spec.security.seccomp, &keep)
+            .map_err(isolab_shared::SpecError::from)?;
         Ok(ExecRequest {
             init_pid,
             namespaces,
@@ -108,6 +115,7 @@ impl ExecRequest {
             env,
             tty,
             output: ExecOutput::Terminal,
+            seccomp,
         })
     }
 }
@@ -239,8 +247,14 @@ fn enter_and_run(channel: &mut Option<ControlChannel>) -> Result<i32, String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| "the environment contains a NUL byte".to_string())?;
     let entered_mnt = request.namespaces.contains(&NamespaceKind::Mnt);
+    let seccomp = request
+        .seccomp
+        .as_ref()
+        .map(super::seccomp::compile)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     if request.output == ExecOutput::Pipe {
-        return run_on_pipes(channel, devnull, &argv, &env, entered_mnt);
+        return run_on_pipes(channel, devnull, &argv, &env, entered_mnt, seccomp.as_ref());
     }
     // The terminal comes from the devpts of the mount namespace we are in now.
     let (master, slave) = super::pty::open_pty_pair().map_err(|e| format!("open a pty: {e}"))?;
@@ -257,7 +271,7 @@ fn enter_and_run(channel: &mut Option<ControlChannel>) -> Result<i32, String> {
     // SAFETY: this helper is single-threaded, so the child may run any code.
     match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
         ForkResult::Child => {
-            let message = exec_command(&argv, &env, request.tty, entered_mnt);
+            let message = exec_command(&argv, &env, request.tty, entered_mnt, seccomp.as_ref());
             eprintln!("isolab exec: {message}");
             // 127 as a shell does when the command is missing.
             std::process::exit(127);
@@ -287,13 +301,14 @@ fn run_on_pipes(
     argv: &[CString],
     env: &[CString],
     entered_mnt: bool,
+    seccomp: Option<&super::seccomp::CompiledFilter>,
 ) -> Result<i32, String> {
     // SAFETY: this helper is single-threaded, so the child may run any code.
     match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
         ForkResult::Child => {
             // fd 0 was the control channel: the child must not keep it.
             let message = match security::dup2_raw(devnull.as_raw_fd(), 0) {
-                Ok(()) => exec_command(argv, env, false, entered_mnt),
+                Ok(()) => exec_command(argv, env, false, entered_mnt, seccomp),
                 Err(e) => format!("dup2: {e}"),
             };
             eprintln!("isolab exec: {message}");
@@ -311,7 +326,13 @@ fn run_on_pipes(
 }
 
 /// In the forked child: session, terminal, hardening, exec. Returns only on failure.
-fn exec_command(argv: &[CString], env: &[CString], tty: bool, entered_mnt: bool) -> String {
+fn exec_command(
+    argv: &[CString],
+    env: &[CString],
+    tty: bool,
+    entered_mnt: bool,
+    seccomp: Option<&super::seccomp::CompiledFilter>,
+) -> String {
     if let Err(e) = nix::unistd::setsid() {
         return format!("setsid: {e}");
     }
@@ -342,6 +363,13 @@ fn exec_command(argv: &[CString], env: &[CString], tty: bool, entered_mnt: bool)
     let Some(program) = argv.first() else {
         return "empty command".to_string();
     };
+    // The PATH lookup below (access) is allowed by any sane profile; the filter goes
+    // on last, as for the container's command.
+    if let Some(filter) = seccomp {
+        if let Err(e) = filter.install() {
+            return format!("seccomp: {e}");
+        }
+    }
     let err = if program.as_bytes().contains(&b'/') {
         nix::unistd::execve(program, argv, env)
     } else {

@@ -5,8 +5,9 @@
 //!    the id maps, then becomes root inside;
 //! 3. clone(CLONE_PARENT) makes the container's PID 1 a child of the runtime (so the
 //!    runtime can wait for it) and the helper exits;
-//! 4. PID 1 applies the plan's steps, reports them, waits for `Start`, forks the command
-//!    as PID 2 and stays a minimal init ([`super::reaper`]).
+//! 4. PID 1 applies the plan's steps (compiling the seccomp filter), reports them,
+//!    waits for `Start`, forks the command as PID 2, which installs the filter and
+//!    execs, and stays a minimal init ([`super::reaper`]).
 
 use std::ffi::CString;
 use std::io::Write;
@@ -20,7 +21,7 @@ use nix::sched::{unshare, CloneFlags};
 use super::apply::{apply, StepFailed};
 use super::channel::{ControlChannel, ControlMessage, FailureKind};
 use super::clone3::spawn_init;
-use super::plan::Plan;
+use super::plan::{Plan, PlannedStep};
 use super::reaper;
 use super::security;
 use super::steps::StepLog;
@@ -296,8 +297,17 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
     if let Err(e) = enter_own_namespaces(plan, channel, &mut log) {
         return fail(log, e);
     }
+    let mut seccomp = None;
     for step in &plan.steps {
-        if let Err(e) = apply(step, &plan.cgroup, &mut log, &mut facts) {
+        let applied = match step {
+            // Compiled here, once; the command's process installs it (see seccomp.rs).
+            PlannedStep::Seccomp { filter } => {
+                super::seccomp::prepare(step, filter.as_ref(), &mut log, &mut facts)
+                    .map(|compiled| seccomp = compiled)
+            }
+            _ => apply(step, &plan.cgroup, &mut log, &mut facts),
+        };
+        if let Err(e) = applied {
             return fail(log, e);
         }
     }
@@ -338,7 +348,14 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
     let child = if plan.start_now {
         // Command first, report second: building the report overlaps the command's
         // start instead of delaying it, and one message replaces Created + Started.
-        let child = match reaper::spawn_command(plan, &program, &stdio, &signals, &mut log) {
+        let child = match reaper::spawn_command(
+            plan,
+            &program,
+            &stdio,
+            &signals,
+            seccomp.as_ref(),
+            &mut log,
+        ) {
             Ok(child) => child,
             Err(e) => {
                 report_failure(channel, log, e);
@@ -358,7 +375,7 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
             _ => return 1,
         }
         let mut log = StepLog::new();
-        match reaper::spawn_command(plan, &program, &stdio, &signals, &mut log) {
+        match reaper::spawn_command(plan, &program, &stdio, &signals, seccomp.as_ref(), &mut log) {
             Ok(child) => {
                 let _ = channel.send(
                     &ControlMessage::Started {

@@ -234,7 +234,15 @@ pub(super) fn launch(
         mounts,
         cgroup: guard.cgroup.clone(),
         setup: log.into_steps(),
-        isolation: created.isolation,
+        isolation: IsolationFacts {
+            devices: match &guard.cgroup {
+                Some(cg) if cg.restricts_devices() => {
+                    plan::DEVICE_RULES.iter().map(|r| r.to_string()).collect()
+                }
+                _ => Vec::new(),
+            },
+            ..created.isolation
+        },
         init_tty_fd: created.init_tty_fd,
     };
     record.save()?;

@@ -19,6 +19,8 @@
 //! - [`reaper`]: the container's minimal PID 1: runs the command as PID 2, forwards
 //!   signals, reaps zombies.
 //! - [`security`]: capabilities, no-dumpable, fd hygiene, the cwd check.
+//! - [`seccomp`]: the plan's seccomp policy compiled to BPF by PID 1, installed by the
+//!   command's process just before execve.
 //! - [`state`]: `state.json` per container under the state root; PID reuse detection.
 //! - [`cleanup`]: `remove` from any process, and `gc` of leftovers.
 //! - [`orphans`]: processes in isolab's cgroups that no state dir accounts for.
@@ -59,6 +61,7 @@ pub mod plan;
 pub mod preflight;
 pub mod pty;
 pub mod reaper;
+pub mod seccomp;
 pub mod security;
 pub mod state;
 pub mod steps;

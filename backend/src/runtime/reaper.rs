@@ -15,6 +15,7 @@ use nix::unistd::Pid;
 use super::apply::StepFailed;
 use super::channel::FailureKind;
 use super::plan::Plan;
+use super::seccomp::CompiledFilter;
 use super::security;
 use super::steps::StepLog;
 
@@ -46,6 +47,7 @@ pub fn spawn_command(
     program: &CString,
     stdio: &[OwnedFd],
     signals: &SigSet,
+    seccomp: Option<&CompiledFilter>,
     log: &mut StepLog,
 ) -> Result<Pid, StepFailed> {
     let fail = |step: &str, error: String| StepFailed {
@@ -69,7 +71,7 @@ pub fn spawn_command(
     // contract): no copy of init's page tables to make, nor to tear down at exec.
     let mut stack = vec![0u8; CHILD_STACK_BYTES];
     let run_child = Box::new(|| -> isize {
-        let error = prepare_and_exec(program, &argv, &envp, stdio, signals);
+        let error = prepare_and_exec(program, &argv, &envp, stdio, signals, seccomp);
         let _ = nix::unistd::write(&status_w, error.as_bytes());
         // SAFETY: _exit ends the child without running anything of init's.
         unsafe { libc::_exit(127) }
@@ -125,6 +127,7 @@ fn prepare_and_exec(
     envp: &[CString],
     stdio: &[OwnedFd],
     signals: &SigSet,
+    seccomp: Option<&CompiledFilter>,
 ) -> String {
     let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(signals), None);
     // Rust's runtime ignores SIGPIPE, and ignored signals survive exec.
@@ -160,6 +163,12 @@ fn prepare_and_exec(
     }
     if let Err(e) = security::check_cwd_inside_root() {
         return e;
+    }
+    // Last: from here on the command's own rules hold, and only execve remains.
+    if let Some(filter) = seccomp {
+        if let Err(e) = filter.install() {
+            return format!("seccomp: {e}");
+        }
     }
     match nix::unistd::execve(program, argv, envp) {
         Err(e) => format!("execve {program:?}: {e}"),

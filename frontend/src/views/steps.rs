@@ -45,8 +45,20 @@ pub fn compare_with_docker(facts: &IsolationFacts) -> Vec<(&'static str, String,
         ),
         (
             "seccomp",
-            facts.seccomp.clone(),
-            "filter (default profile, ~44 syscalls blocked)".into(),
+            seccomp_summary(facts),
+            "filter (an allowlist; the rest fail with EPERM)".into(),
+        ),
+        (
+            "devices",
+            if facts.devices.is_empty() {
+                "not restricted".to_string()
+            } else {
+                format!(
+                    "{} rules: null, zero, full, random, urandom, tty, ptys",
+                    facts.devices.len()
+                )
+            },
+            "the same list, through the device cgroup".into(),
         ),
         (
             "masked paths",
@@ -64,6 +76,19 @@ pub fn compare_with_docker(facts: &IsolationFacts) -> Vec<(&'static str, String,
             "none by default (userns-remap off)".into(),
         ),
     ]
+}
+
+/// The seccomp mode, with the filter's counts when there is one.
+pub fn seccomp_summary(facts: &IsolationFacts) -> String {
+    if facts.seccomp == "filter" && facts.seccomp_allowed > 0 {
+        format!(
+            "filter: {} syscalls allowed, {} blocked",
+            facts.seccomp_allowed,
+            facts.seccomp_blocked.len()
+        )
+    } else {
+        facts.seccomp.clone()
+    }
 }
 
 fn timeline(c: &ContainerSteps) -> Html {
@@ -179,6 +204,18 @@ pub fn setup_steps(props: &StepsProps) -> Html {
                     <summary>{ format!("{} effective capabilities", facts.capabilities.len()) }</summary>
                     <p><code>{ facts.capabilities.join(" ") }</code></p>
                 </details>
+                if !c.isolation.seccomp_blocked.is_empty() {
+                    <details>
+                        <summary>{ format!("{} syscalls the seccomp filter blocks", c.isolation.seccomp_blocked.len()) }</summary>
+                        <p><code>{ c.isolation.seccomp_blocked.join(" ") }</code></p>
+                    </details>
+                }
+                if !c.isolation.devices.is_empty() {
+                    <details>
+                        <summary>{"device cgroup rules"}</summary>
+                        <p><code>{ c.isolation.devices.join(", ") }</code></p>
+                    </details>
+                }
             </section>
         </div>
     }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::namespace::NamespaceKind;
 use crate::protocol::{ContainerSpec, IdMapEntry, HOST_IMAGE};
+use crate::seccomp::{self, PlannedFilter};
 
 pub use steps::{device_paths, overlay_options, PlannedStep};
 
@@ -30,6 +31,23 @@ pub const HOST_IMAGE_DIRS: [&str; 7] = [
 
 /// Device nodes bound from the host into the container's /dev.
 pub const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/// The devices a container may open, as device-cgroup rules (`type major:minor
+/// access`): the nodes of [`DEVICES`], /dev/ptmx and its own ptys. Every other
+/// device is refused at open(2), even a node its root makes with CAP_MKNOD (the
+/// `m` rules keep mknod itself working, as images expect).
+pub const DEVICE_RULES: [&str; 10] = [
+    "c *:* m",
+    "b *:* m",
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 1:8 rwm",
+    "c 1:9 rwm",
+    "c 5:0 rwm",
+    "c 5:2 rwm",
+    "c 136:* rwm",
+];
 
 /// The PATH the command gets unless the spec's env sets one.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -192,11 +210,16 @@ pub fn build(
     if ns(NamespaceKind::Net) {
         steps.push(PlannedStep::LoopbackUp);
     }
-    steps.push(PlannedStep::DropCapabilities {
-        keep: DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
-    });
+    let keep: Vec<String> = DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect();
+    // A profile that does not resolve was refused by `ContainerSpec::validate`; if
+    // one gets here anyway it runs under the default rather than under none.
+    let policy = seccomp::resolve(&spec.security.seccomp, &keep)
+        .unwrap_or_else(|_| Some(seccomp::default_profile::policy(&keep)));
+    steps.push(PlannedStep::DropCapabilities { keep });
     steps.push(PlannedStep::NoNewPrivs);
-    steps.push(PlannedStep::Seccomp);
+    steps.push(PlannedStep::Seccomp {
+        filter: policy.map(PlannedFilter::new),
+    });
     Plan {
         id: id.to_string(),
         namespaces: spec.namespaces.iter().collect(),

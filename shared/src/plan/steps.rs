@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::HostCgroups;
 use crate::protocol::SetupPhase;
+use crate::seccomp::{PlannedFilter, SeccompAction};
 
 /// One setup step to apply in the container's init, before the command runs.
 /// Paths before [`PlannedStep::PivotRoot`] are host paths in the new mount namespace;
@@ -73,8 +74,10 @@ pub enum PlannedStep {
     DropCapabilities { keep: Vec<String> },
     /// prctl(PR_SET_NO_NEW_PRIVS): no exec can gain privileges.
     NoNewPrivs,
-    /// Reserved for the seccomp filter a later issue adds; applying it does nothing yet.
-    Seccomp,
+    /// The seccomp filter the command runs under (`None`: unconfined). PID 1 compiles
+    /// it; the command's process installs it last, just before execve, so it covers
+    /// the command and every process it starts, and not isolab's own PID 1.
+    Seccomp { filter: Option<PlannedFilter> },
 }
 
 /// The overlayfs mount data for an image's layers. `volatile`: the writable layer
@@ -93,6 +96,17 @@ pub fn device_paths(name: &str, dev_dir: &Path) -> (PathBuf, PathBuf) {
     (Path::new("/dev").join(name), dev_dir.join(name))
 }
 
+/// What a call no rule allows gets, as a call text says it.
+fn default_action_text(action: SeccompAction) -> String {
+    match action {
+        SeccompAction::Errno(1) => "the rest fail with EPERM".into(),
+        SeccompAction::Errno(n) => format!("the rest fail with errno {n}"),
+        SeccompAction::Allow | SeccompAction::Log => "the rest run".into(),
+        SeccompAction::KillThread | SeccompAction::KillProcess => "the rest are killed".into(),
+        SeccompAction::Trap => "the rest get SIGSYS".into(),
+    }
+}
+
 impl PlannedStep {
     /// The phase the step belongs to.
     pub fn phase(&self) -> SetupPhase {
@@ -102,7 +116,7 @@ impl PlannedStep {
             | PlannedStep::ReadOnlyPath { .. }
             | PlannedStep::DropCapabilities { .. }
             | PlannedStep::NoNewPrivs
-            | PlannedStep::Seccomp => SetupPhase::Security,
+            | PlannedStep::Seccomp { .. } => SetupPhase::Security,
             _ => SetupPhase::Mounts,
         }
     }
@@ -133,7 +147,7 @@ impl PlannedStep {
             PlannedStep::LoopbackUp => "lo up",
             PlannedStep::DropCapabilities { .. } => "drop capabilities",
             PlannedStep::NoNewPrivs => "no_new_privs",
-            PlannedStep::Seccomp => "seccomp",
+            PlannedStep::Seccomp { .. } => "seccomp",
         }
     }
 
@@ -214,7 +228,16 @@ impl PlannedStep {
                 format!("capset + prctl(PR_CAPBSET_DROP) keeping {}", keep.join(","))
             }
             PlannedStep::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS, 1)".into(),
-            PlannedStep::Seccomp => "none yet (reserved step)".into(),
+            PlannedStep::Seccomp { filter: None } => "none: seccomp=unconfined".into(),
+            PlannedStep::Seccomp {
+                filter: Some(filter),
+            } => format!(
+                "compile BPF; in PID 2 before execve: seccomp(SECCOMP_SET_MODE_FILTER) \
+                 allowing {} syscalls, blocking {} ({})",
+                filter.allowed,
+                filter.blocked.len(),
+                default_action_text(filter.policy.default_action)
+            ),
         }
     }
 }

@@ -37,7 +37,13 @@ fn default_spec_pivots_and_hardens_in_order() {
     let caps = pos(&|s| matches!(s, PlannedStep::DropCapabilities { .. })).expect("caps");
     assert!(slave < proc_ && proc_ < pivot && pivot < mask && mask < caps);
     assert!(plan.steps.contains(&PlannedStep::LoopbackUp));
-    assert!(plan.steps.contains(&PlannedStep::Seccomp));
+    // The filter comes last, after no_new_privs, and blocks what the default blocks.
+    let nnp = pos(&|s| matches!(s, PlannedStep::NoNewPrivs)).expect("no_new_privs");
+    assert_eq!(nnp + 1, plan.steps.len() - 1);
+    let Some(PlannedStep::Seccomp { filter: Some(f) }) = plan.steps.last() else {
+        panic!("no seccomp filter last: {:?}", plan.steps.last());
+    };
+    assert!(f.blocked.iter().any(|n| n == "keyctl"));
     assert!(plan.env.iter().any(|e| e.starts_with("PATH=")));
     assert_eq!(plan.id_mapping, None);
 }
@@ -104,4 +110,16 @@ fn image_dir_uses_overlay_and_env_overrides_defaults() {
     );
     assert!(plan.env.contains(&"PATH=/bin".to_string()));
     assert!(plan.env.contains(&"A=1".to_string()));
+}
+
+#[test]
+fn seccomp_unconfined_plans_no_filter() {
+    let mut spec = ContainerSpec::default();
+    spec.security.seccomp = crate::seccomp::SeccompSetting::Unconfined;
+    let paths = ContainerPaths::under(Path::new("/run/isolab/c1"));
+    let plan = build("c1", &spec, "c1", &paths, None, &host());
+    assert_eq!(
+        plan.steps.last(),
+        Some(&PlannedStep::Seccomp { filter: None })
+    );
 }

@@ -229,9 +229,13 @@ fn apply(k: &mut Kernel, init: Pid, step: &PlannedStep) -> SysResult<()> {
             p.caps &= kept;
             Ok(())
         }
-        // The model has no exec privileges to gain and no syscall filter; the
-        // runtime's seccomp step is a reserved no-op too.
-        PlannedStep::NoNewPrivs | PlannedStep::Seccomp => Ok(()),
+        // The model has no exec privileges to gain.
+        PlannedStep::NoNewPrivs => Ok(()),
+        // PID 1 keeps the filter for its command, as the runtime's init does.
+        PlannedStep::Seccomp { filter } => {
+            k.proc_mut(init)?.seccomp_for_command = filter.clone().map(std::sync::Arc::new);
+            Ok(())
+        }
     }
 }
 

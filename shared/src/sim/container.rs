@@ -258,7 +258,11 @@ fn start_command(
         )?;
     }
     let argv: Vec<&str> = spec.command.iter().map(String::as_str).collect();
-    let command = k.fork(init).and_then(|c| k.exec(c, &argv).map(|()| c));
+    let filter = k.proc(init)?.seccomp_for_command.clone();
+    let command = k.fork(init).and_then(|c| {
+        k.proc_mut(c)?.seccomp = filter;
+        k.exec(c, &argv).map(|()| c)
+    });
     let stdio = if spec.tty {
         "ioctl(TIOCSCTTY); dup2(pty slave -> 0,1,2); "
     } else {

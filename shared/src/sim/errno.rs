@@ -35,6 +35,8 @@ pub enum Errno {
     ENETUNREACH,
     #[error("Address already in use")]
     EADDRINUSE,
+    #[error("Function not implemented")]
+    ENOSYS,
 }
 
 /// The result of a simulated syscall.

@@ -2,7 +2,10 @@
 
 use std::collections::BTreeSet;
 
+use std::sync::Arc;
+
 use crate::namespace::NamespaceKind;
+use crate::seccomp::PlannedFilter;
 
 use super::cgroup::CgroupId;
 use super::ns::NsId;
@@ -200,6 +203,11 @@ pub struct Process {
     pub exit: Option<WaitStatus>,
     /// Short-lived helper (a shell command): not announced as an event.
     pub transient: bool,
+    /// The seccomp filter it runs under; fork copies it, as the kernel does.
+    pub seccomp: Option<Arc<PlannedFilter>>,
+    /// A container's PID 1 holds its command's compiled filter here, unapplied:
+    /// the command's process installs it just before execve.
+    pub seccomp_for_command: Option<Arc<PlannedFilter>>,
 }
 
 impl Process {

@@ -47,7 +47,11 @@ impl Simulator {
                 self.create_container(spec("db"))?;
             }
             "nested-pid" => {
-                let c = self.create_container(spec("outer"))?;
+                // As if the container ran privileged: unconfined, all capabilities. A
+                // default one may not unshare (its seccomp filter and capabilities).
+                let mut outer = spec("outer");
+                outer.security.seccomp = crate::seccomp::SeccompSetting::Unconfined;
+                let c = self.create_container(outer)?;
                 let outer_sh = self.container(&c.id)?.command_pid;
                 let k = &mut self.kernel;
                 let unshare = k.spawn(
@@ -55,7 +59,6 @@ impl Simulator {
                     &["unshare", "-p", "-f", "--mount-proc", "sh"],
                     false,
                 )?;
-                // As if the container ran privileged: a default one may not unshare.
                 k.proc_mut(unshare)?.caps = super::process::CAPS_FULL;
                 k.unshare(unshare, &[NamespaceKind::Pid, NamespaceKind::Mnt])?;
                 let inner = k.spawn(unshare, &["sh"], false)?;

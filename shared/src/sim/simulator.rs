@@ -239,8 +239,11 @@ impl Simulator {
         let runner = k.fork(shell)?;
         k.exit(shell, WaitStatus::Exited(0));
         let init_uid = k.proc(c.init_pid)?.uid;
+        // The exec'd shell runs under the container's filter, as its command does.
+        let filter = k.proc(c.init_pid)?.seccomp_for_command.clone();
         k.exec(runner, &["sh"])?;
         let p = k.proc_mut(runner)?;
+        p.seccomp = filter;
         p.uid = init_uid;
         p.gid = init_uid;
         p.cap_bound = super::process::CAPS_CONTAINER;

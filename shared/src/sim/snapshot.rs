@@ -73,6 +73,7 @@ impl Simulator {
             })
             .unwrap_or_default();
         let cmd = k.procs.get(&c.command_pid);
+        let filter = cmd.and_then(|p| p.seccomp.as_deref());
         let user = init
             .and_then(|p| k.userns.get(&p.ns.user))
             .filter(|u| u.parent.is_some());
@@ -98,7 +99,18 @@ impl Simulator {
                 capabilities: cmd.map(|p| cap_names(p.caps)).unwrap_or_default(),
                 bounding: cmd.map(|p| cap_names(p.cap_bound)).unwrap_or_default(),
                 no_new_privs: true,
-                seccomp: "disabled".to_string(),
+                seccomp: if filter.is_some() {
+                    "filter"
+                } else {
+                    "disabled"
+                }
+                .to_string(),
+                seccomp_allowed: filter.map_or(0, |f| f.allowed),
+                seccomp_blocked: filter.map(|f| f.blocked.clone()).unwrap_or_default(),
+                devices: crate::plan::DEVICE_RULES
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect(),
                 masked_paths: Vec::new(),
                 readonly_paths: vec!["/usr".into(), "/bin".into(), "/lib".into(), "/etc".into()],
                 uid_map: user.map(|u| u.uid_map.clone()).unwrap_or_default(),

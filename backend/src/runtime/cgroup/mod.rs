@@ -2,6 +2,7 @@
 //! hierarchy, the limits written into them, and the usage read back.
 //!
 //! # Layout
+//! - [`devices`]: the device cgroup: only isolab's devices may be opened.
 //! - [`layout`]: which hierarchy (v1 mount or cgroup2) holds each controller here.
 //! - [`limits`]: the files a limit is written to, per cgroup version.
 //! - [`usage`]: reading usage and ceilings back, per cgroup version.
@@ -10,6 +11,7 @@
 //! removes its own groups below `isolab/`, and on cgroup2 enables controllers in the
 //! `isolab` group's subtree_control, never in the root's.
 
+pub mod devices;
 pub mod layout;
 pub mod limits;
 pub mod usage;
@@ -130,10 +132,13 @@ impl ContainerCgroup {
             id: id.to_string(),
             dirs: Vec::new(),
         };
-        let made = match cgroup.make_dirs(&layout, wanted, log) {
-            Ok(()) => limits::apply(&cgroup, limits, false, log),
-            Err(e) => Err(e),
-        };
+        let mut made = cgroup.make_dirs(&layout, wanted, log);
+        if made.is_ok() {
+            made = cgroup.restrict_devices(log);
+        }
+        if made.is_ok() {
+            made = limits::apply(&cgroup, limits, false, log);
+        }
         match made {
             Ok(()) => Ok(cgroup),
             Err(e) => {
@@ -306,6 +311,14 @@ impl ContainerCgroup {
         &self.dirs
     }
 
+    /// Whether a device cgroup limits what the container may open.
+    pub fn restricts_devices(&self) -> bool {
+        // The v1 devices group is the only v1 group made for no controller of ours.
+        self.dirs
+            .iter()
+            .any(|d| d.version == CgroupVersion::V1 && d.controllers.is_empty())
+    }
+
     /// The container id it was made for.
     pub fn id(&self) -> &str {
         &self.id
@@ -324,10 +337,14 @@ pub fn leftover_ids() -> Vec<String> {
     let Ok(layout) = detect() else {
         return Vec::new();
     };
-    let mut ids: Vec<String> = layout
+    let parents = layout
         .hierarchies()
-        .iter()
-        .filter_map(|(h, _)| std::fs::read_dir(h.mount.join(PARENT)).ok())
+        .into_iter()
+        .map(|(h, _)| h.mount)
+        .chain(devices::v1_devices_mount())
+        .map(|mount| mount.join(PARENT));
+    let mut ids: Vec<String> = parents
+        .filter_map(|parent| std::fs::read_dir(parent).ok())
         .flat_map(|entries| entries.flatten())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .filter_map(|e| e.file_name().into_string().ok())
@@ -349,6 +366,11 @@ pub fn open_existing(id: &str) -> Option<ContainerCgroup> {
             path: h.mount.join(PARENT).join(id),
             controllers,
         })
+        .chain(devices::v1_devices_mount().map(|mount| GroupDir {
+            version: CgroupVersion::V1,
+            path: mount.join(PARENT).join(id),
+            controllers: Vec::new(),
+        }))
         .filter(|d| d.path.is_dir())
         .collect();
     if dirs.is_empty() {

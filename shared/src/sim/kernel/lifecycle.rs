@@ -73,6 +73,7 @@ impl Kernel {
         child.exits_at_ms = None;
         child.exit = None;
         child.reaps_children = false;
+        child.seccomp_for_command = None;
         for id in child.ns.held() {
             self.ns.hold(id, NsRef::Process);
         }

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`lifecycle`]: fork, exec, exit, kill, wait, timers and memory (OOM).
 //! - [`namespaces`]: unshare, setns, id maps, and freeing namespaces nobody holds.
+//! - [`filter`]: the seccomp filter a call passes first; keyctl.
 //! - [`ipcops`]: POSIX message queues.
 //! - [`netops`]: interfaces, addresses, routes and ping.
 //! - [`mountops`]: mount, umount, propagation changes and pivot_root.
@@ -10,6 +11,7 @@
 //! Every syscall takes the calling process's host PID first and checks permissions
 //! relative to that process's namespaces, as the real kernel does.
 
+pub mod filter;
 pub mod ipcops;
 pub mod lifecycle;
 pub mod mountops;
@@ -159,6 +161,8 @@ impl Kernel {
             exits_at_ms: None,
             exit: None,
             transient: false,
+            seccomp: None,
+            seccomp_for_command: None,
         };
         if let Some(root) = k.pidns.get_mut(&pid_id) {
             root.had_init = true;

@@ -38,6 +38,7 @@ impl Kernel {
     /// mount(2): a new mount in the caller's namespace, propagated to the peers and
     /// slaves of the mount it lands on.
     pub fn mount(&mut self, pid: Pid, req: MountRequest) -> SysResult<()> {
+        self.seccomp_check(pid, "mount", [0; 6])?;
         let mnt = self.admin_mnt(pid)?;
         let active_pidns = self.proc(pid)?.ns.pid;
         let table = self.mntns.get(&mnt).ok_or(Errno::EINVAL)?;
@@ -82,6 +83,7 @@ impl Kernel {
 
     /// umount(2) of the topmost mount at `target`. EBUSY when mounts sit below it.
     pub fn umount(&mut self, pid: Pid, target: &str) -> SysResult<()> {
+        self.seccomp_check(pid, "umount2", [0; 6])?;
         let mnt = self.admin_mnt(pid)?;
         let table = self.mntns.get(&mnt).ok_or(Errno::EINVAL)?;
         let pos = table
@@ -119,6 +121,7 @@ impl Kernel {
         change: PropagationChange,
         recursive: bool,
     ) -> SysResult<()> {
+        self.seccomp_check(pid, "mount", [0; 6])?;
         let mnt = self.admin_mnt(pid)?;
         let exists = self.mntns.get(&mnt).is_some_and(|t| t.at(target).is_some());
         if !exists {
@@ -150,6 +153,7 @@ impl Kernel {
     /// (a path under `new_root`). EINVAL when `new_root` is not a mount point or
     /// when it or its parent is shared, as the kernel requires.
     pub fn pivot_root(&mut self, pid: Pid, new_root: &str, put_old: &str) -> SysResult<()> {
+        self.seccomp_check(pid, "pivot_root", [0; 6])?;
         let mnt = self.admin_mnt(pid)?;
         let table = self.mntns.get_mut(&mnt).ok_or(Errno::EINVAL)?;
         let root = table.at(new_root).ok_or(Errno::EINVAL)?;

@@ -23,6 +23,11 @@ impl Kernel {
     /// only takes the caller's future children. The user namespace is made first, so
     /// an unprivileged caller can unshare the others in the same call.
     pub fn unshare(&mut self, pid: Pid, kinds: &[NamespaceKind]) -> SysResult<()> {
+        self.seccomp_check(
+            pid,
+            "unshare",
+            [super::filter::clone_flags(kinds), 0, 0, 0, 0, 0],
+        )?;
         if kinds.contains(&NamespaceKind::User) {
             self.unshare_user(pid)?;
         }
@@ -147,6 +152,7 @@ impl Kernel {
     /// setns(2) for each of `kinds`: `pid` joins the namespaces of `target`.
     /// Joining a pid namespace only affects the caller's children.
     pub fn setns(&mut self, pid: Pid, target: Pid, kinds: &[NamespaceKind]) -> SysResult<()> {
+        self.seccomp_check(pid, "setns", [0; 6])?;
         let t = self.proc(target)?.ns.clone();
         for &kind in kinds {
             let id = t.get(kind);

@@ -296,13 +296,15 @@ fn status(k: &Kernel, p: &Process, reader: &Process, view: crate::sim::ns::NsId)
          Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t{gid}\n\
          NStgid:\t{nspid}\nNSpid:\t{nspid}\nNSpgid:\t{nspid}\nNSsid:\t{nspid}\nThreads:\t1\n\
          CapInh:\t0000000000000000\nCapPrm:\t{caps:016x}\nCapEff:\t{caps:016x}\nCapBnd:\t{bnd:016x}\nCapAmb:\t0000000000000000\n\
-         NoNewPrivs:\t{nnp}\nSeccomp:\t0\n",
+         NoNewPrivs:\t{nnp}\nSeccomp:\t{seccomp}\n",
         p.comm(),
         me = shown(p.pid),
         pp = shown(p.ppid),
         caps = p.caps,
         bnd = p.cap_bound,
         nnp = u8::from(p.cap_bound != CAPS_FULL),
+        // 2 is SECCOMP_MODE_FILTER.
+        seccomp = if p.seccomp.is_some() { 2 } else { 0 },
     )
 }
 
