@@ -130,6 +130,10 @@ struct ServeArgs {
     /// students may leave those out too. A user namespace is always added.
     #[arg(long, env = "ISOLAB_STUDENT_NAMESPACES", requires = "classroom")]
     student_namespaces: Option<isolab::classroom::policy::NamespacePolicy>,
+    /// When the class ends: RFC 3339, HH:MM (local time) or +90m. Students' containers
+    /// are stopped then (not removed); the teacher can extend it from the web UI.
+    #[arg(long, env = "ISOLAB_ENDS_AT", requires = "classroom")]
+    ends_at: Option<String>,
 }
 
 fn main() -> std::process::ExitCode {
