@@ -1,11 +1,17 @@
 //! The frame of the app: header, navigation, connection status and the chosen view.
 //! It owns both sources and their states, so switching views keeps them running.
+//! [`Root`] shows the join page instead at `/join/CODE`; in a class, the teacher gets
+//! a Classroom tab and a student the class bar above every view.
 
 use yew::prelude::*;
 
-use crate::connection::{check_backend, take_token, Connection};
+use isolab_shared::ClassRole;
+
+use crate::connection::{check_backend, join_code_in_path, take_token, Connection};
+use crate::source::classroom::ClassroomApi;
 use crate::source::{simulated::DEFAULT_SCENARIO, LiveSource, SimSource, Source};
 use crate::state::{Action, Severity, State, StreamStatus};
+use crate::views::classroom::{JoinPage, StudentBar, TeacherView};
 use crate::views::{ConnectionBadge, LearnView, LiveView, SimulatorView};
 
 /// The views a person can switch between.
@@ -14,6 +20,8 @@ pub enum Tab {
     Live,
     Simulator,
     Learn,
+    /// The teacher's view of a class (only shown in one).
+    Classroom,
 }
 
 impl Tab {
@@ -26,6 +34,7 @@ impl Tab {
             Tab::Live => "Live",
             Tab::Simulator => "Simulator",
             Tab::Learn => "Learn",
+            Tab::Classroom => "Classroom",
         }
     }
 
@@ -35,6 +44,7 @@ impl Tab {
             "live" => Some(Tab::Live),
             "simulator" => Some(Tab::Simulator),
             "learn" => Some(Tab::Learn),
+            "classroom" => Some(Tab::Classroom),
             _ => None,
         }
     }
@@ -53,7 +63,16 @@ pub fn stream_text(status: &StreamStatus) -> Option<String> {
     }
 }
 
-/// The root component.
+/// The page's root: the join form at `/join/CODE`, the app anywhere else.
+#[function_component(Root)]
+pub fn root() -> Html {
+    match join_code_in_path() {
+        Some(code) => html! { <JoinPage {code} /> },
+        None => html! { <App /> },
+    }
+}
+
+/// The app.
 #[function_component(App)]
 pub fn app() -> Html {
     let initial = web_sys::window()
@@ -67,9 +86,11 @@ pub fn app() -> Html {
     let sim_state = use_reducer(State::default);
     let live_source = use_state(|| None::<Source>);
     let sim_source = use_state(|| None::<Source>);
+    let class_role = use_state(|| None::<ClassRole>);
     {
         let (connection, token, live_source) =
             (connection.clone(), token.clone(), live_source.clone());
+        let class_role = class_role.clone();
         let dispatcher = live_state.dispatcher();
         use_effect_with((), move |_| {
             let t = take_token();
@@ -77,6 +98,10 @@ pub fn app() -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let answer = check_backend(t.clone()).await;
                 if matches!(answer, Connection::Connected(_)) {
+                    // In a class, who this is decides the class bar or the Classroom tab.
+                    if let Ok(info) = ClassroomApi::new(t.clone()).info().await {
+                        class_role.set(Some(info.role));
+                    }
                     let dispatch = Callback::from(move |a: Action| dispatcher.dispatch(a));
                     live_source.set(Some(Source::Live(LiveSource::start(t, dispatch))));
                 }
@@ -101,7 +126,9 @@ pub fn app() -> Html {
             }
         });
     }
-    let nav = Tab::ALL.iter().map(|&t| {
+    let teacher = *class_role == Some(ClassRole::Teacher);
+    let tabs = Tab::ALL.iter().chain(teacher.then_some(&Tab::Classroom));
+    let nav = tabs.map(|&t| {
         let tab_handle = tab.clone();
         let onclick = Callback::from(move |_| tab_handle.set(t));
         let current = *tab == t;
@@ -129,6 +156,9 @@ pub fn app() -> Html {
                     <ConnectionBadge connection={(*connection).clone()} />
                 </span>
             </header>
+            if *class_role == Some(ClassRole::Student) {
+                <StudentBar api={ClassroomApi::new((*token).clone())} />
+            }
             <main class="view">
                 <div class="pane-live" hidden={*tab != Tab::Live}>
                     <LiveView connection={(*connection).clone()} state={live_state.clone()}
@@ -139,6 +169,11 @@ pub fn app() -> Html {
                 </div>
                 if *tab == Tab::Learn {
                     <LearnView />
+                }
+                if teacher {
+                    <div class="pane-classroom" hidden={*tab != Tab::Classroom}>
+                        <TeacherView api={ClassroomApi::new((*token).clone())} state={live_state.clone()} />
+                    </div>
                 }
             </main>
         </div>

@@ -1,7 +1,8 @@
 //! isolab's web UI.
 //!
 //! # Layout
-//! - [`app`]: the frame: navigation between the Live, Simulator and Learn views.
+//! - [`app`]: the frame: navigation between the Live, Simulator and Learn views (and
+//!   Classroom for a class's teacher); the join page at `/join/CODE`.
 //! - [`connection`]: the access token and the backend's `/api/v1/version` check.
 //! - [`state`]: the reducer every view reads (snapshot, history, events feed).
 //! - [`source`]: where state comes from: the live backend or the in-page simulator.
@@ -18,4 +19,4 @@ pub mod state;
 pub mod terminal;
 pub mod views;
 
-pub use app::App;
+pub use app::{App, Root};

@@ -2,11 +2,13 @@
 //!
 //! - [`live`]: the backend's events WebSocket (reconnect with backoff, resume from the
 //!   last seq) and its REST calls.
+//! - [`classroom`]: the class's routes (join, roster, hands, broadcast, end time).
 //! - [`simulated`]: the model kernel of `isolab_shared::sim`, running in a Web Worker
 //!   started when the Simulator is first opened.
 //!
 //! Both feed the same reducer ([`crate::state`]) with snapshots and events.
 
+pub mod classroom;
 pub mod live;
 pub mod simulated;
 

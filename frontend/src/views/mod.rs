@@ -8,7 +8,9 @@
 //! - [`terminals`]: terminal tabs.
 //! - [`connection_badge`]: the always-visible connection status.
 //! - [`live`], [`simulator`], [`learn`]: the top-level views.
+//! - [`classroom`]: a class's join page, student bar, and the teacher's view.
 
+pub mod classroom;
 pub mod connection_badge;
 pub mod create_dialog;
 pub mod dashboard;
