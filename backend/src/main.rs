@@ -141,6 +141,10 @@ struct ServeArgs {
     /// Also serve the lessons (`*.toml`) of this directory, besides the built-in ones.
     #[arg(long, env = "ISOLAB_LESSONS")]
     lessons: Option<std::path::PathBuf>,
+    /// When the class ends: RFC 3339, HH:MM (local time) or +90m. Students' containers
+    /// are stopped then (not removed); the teacher can extend it from the web UI.
+    #[arg(long, env = "ISOLAB_ENDS_AT", requires = "classroom")]
+    ends_at: Option<String>,
 }
 
 fn main() -> std::process::ExitCode {

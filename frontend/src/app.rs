@@ -1,12 +1,18 @@
 //! The frame of the app: header, navigation, connection status and the chosen view.
 //! It owns both sources and their states, so switching views keeps them running.
+//! [`Root`] shows the join page instead at `/join/CODE`; in a class, the teacher gets
+//! a Classroom tab and a student the class bar above every view.
 
 use yew::prelude::*;
 
-use crate::connection::{check_backend, take_token, Connection};
+use isolab_shared::ClassRole;
+
+use crate::connection::{check_backend, join_code_in_path, take_token, Connection};
 use crate::route::{go, use_route, Route};
+use crate::source::classroom::ClassroomApi;
 use crate::source::{simulated::DEFAULT_SCENARIO, LiveSource, SimSource, Source};
 use crate::state::{Action, Severity, State, StreamStatus};
+use crate::views::classroom::{JoinPage, StudentBar, TeacherView};
 use crate::views::{ConnectionBadge, LessonsView, LiveView, SimulatorView};
 
 /// The views a person can switch between.
@@ -15,6 +21,8 @@ pub enum Tab {
     Live,
     Simulator,
     Lessons,
+    /// The teacher's view of a class (only shown in one).
+    Classroom,
 }
 
 impl Tab {
@@ -27,6 +35,7 @@ impl Tab {
             Tab::Live => "Live",
             Tab::Simulator => "Simulator",
             Tab::Lessons => "Lessons",
+            Tab::Classroom => "Classroom",
         }
     }
 
@@ -36,6 +45,7 @@ impl Tab {
             Route::Live => Tab::Live,
             Route::Simulator => Tab::Simulator,
             Route::Lessons | Route::Lesson { .. } => Tab::Lessons,
+            Route::Classroom => Tab::Classroom,
         }
     }
 
@@ -45,6 +55,7 @@ impl Tab {
             Tab::Live => Route::Live,
             Tab::Simulator => Route::Simulator,
             Tab::Lessons => Route::Lessons,
+            Tab::Classroom => Route::Classroom,
         }
     }
 }
@@ -62,7 +73,16 @@ pub fn stream_text(status: &StreamStatus) -> Option<String> {
     }
 }
 
-/// The root component.
+/// The page's root: the join form at `/join/CODE`, the app anywhere else.
+#[function_component(Root)]
+pub fn root() -> Html {
+    match join_code_in_path() {
+        Some(code) => html! { <JoinPage {code} /> },
+        None => html! { <App /> },
+    }
+}
+
+/// The app.
 #[function_component(App)]
 pub fn app() -> Html {
     let route = use_route(Route::Live);
@@ -81,9 +101,11 @@ pub fn app() -> Html {
     let sim_source = use_state(|| None::<Source>);
     let lesson_state = use_reducer(State::default);
     let lesson_sim = use_state(|| None::<SimSource>);
+    let class_role = use_state(|| None::<ClassRole>);
     {
         let (connection, token, live_source) =
             (connection.clone(), token.clone(), live_source.clone());
+        let class_role = class_role.clone();
         let dispatcher = live_state.dispatcher();
         use_effect_with((), move |_| {
             let t = take_token();
@@ -92,7 +114,11 @@ pub fn app() -> Html {
                 let answer = check_backend(t.clone()).await;
                 if matches!(answer, Connection::Connected(_)) {
                     let dispatch = Callback::from(move |a: Action| dispatcher.dispatch(a));
-                    live_source.set(Some(Source::Live(LiveSource::start(t, dispatch))));
+                    live_source.set(Some(Source::Live(LiveSource::start(t.clone(), dispatch))));
+                    // In a class, who this is decides the class bar or the Classroom tab.
+                    if let Ok(info) = ClassroomApi::new(t.clone()).info().await {
+                        class_role.set(Some(info.role));
+                    }
                 }
                 connection.set(answer);
             });
@@ -130,7 +156,9 @@ pub fn app() -> Html {
             }
         });
     }
-    let nav = Tab::ALL.iter().map(|&t| {
+    let teacher = *class_role == Some(ClassRole::Teacher);
+    let tabs = Tab::ALL.iter().chain(teacher.then_some(&Tab::Classroom));
+    let nav = tabs.map(|&t| {
         let onclick = Callback::from(move |_| go(&t.route()));
         let current = tab == t;
         html! {
@@ -158,6 +186,9 @@ pub fn app() -> Html {
                     <ConnectionBadge connection={(*connection).clone()} />
                 </span>
             </header>
+            if *class_role == Some(ClassRole::Student) {
+                <StudentBar api={ClassroomApi::new((*token).clone())} />
+            }
             <main class="view">
                 <div class="pane-live" hidden={tab != Tab::Live}>
                     <LiveView connection={(*connection).clone()} state={live_state.clone()}
@@ -175,6 +206,11 @@ pub fn app() -> Html {
                         <p class="muted">{"Starting the simulator for the lessons…"}</p>
                     }
                 </div>
+                if teacher {
+                    <div class="pane-classroom" hidden={tab != Tab::Classroom}>
+                        <TeacherView api={ClassroomApi::new((*token).clone())} state={live_state.clone()} />
+                    </div>
+                }
             </main>
         </div>
     }

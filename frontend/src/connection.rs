@@ -56,6 +56,25 @@ pub fn take_token() -> Option<String> {
     storage.and_then(|s| s.get_item(TOKEN_KEY).ok().flatten())
 }
 
+/// Keeps `token` (a student's, just joined) as the session's token.
+pub fn keep_token(token: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.session_storage().ok().flatten())
+        .is_some_and(|s| s.set_item(TOKEN_KEY, token).is_ok())
+}
+
+/// The join code when the page's path is `/join/CODE` (the link a student opens).
+pub fn join_code_in_path() -> Option<String> {
+    let path = web_sys::window()?.location().pathname().ok()?;
+    join_code_of(&path)
+}
+
+/// The join code of a path `/join/CODE`, if it is one.
+pub fn join_code_of(path: &str) -> Option<String> {
+    let code = path.strip_prefix("/join/")?.trim_end_matches('/');
+    (!code.is_empty() && !code.contains('/')).then(|| code.to_string())
+}
+
 /// The message shown when there is no token at all.
 pub const TOKEN_HELP: &str = "A token is needed to reach this isolab server. Open the URL that \
 `isolab serve` printed in its terminal: it ends in ?token=…";

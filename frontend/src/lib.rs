@@ -1,7 +1,8 @@
 //! isolab's web UI.
 //!
 //! # Layout
-//! - [`app`]: the frame: navigation between the Live, Simulator and Lessons views.
+//! - [`app`]: the frame: navigation between the Live, Simulator and Lessons views (and
+//!   Classroom for a class's teacher); the join page at `/join/CODE`.
 //! - [`route`]: the hash router (`#/live`, `#/simulator`, `#/lessons/ID/STEP`).
 //! - [`connection`]: the access token and the backend's `/api/v1/version` check.
 //! - [`state`]: the reducer every view reads (snapshot, history, events feed).
@@ -22,4 +23,4 @@ pub mod state;
 pub mod terminal;
 pub mod views;
 
-pub use app::App;
+pub use app::{App, Root};

@@ -1,5 +1,5 @@
-//! Entry point of the wasm app: mount [`isolab_frontend::App`] on the page body.
+//! Entry point of the wasm app: mount [`isolab_frontend::Root`] on the page body.
 
 fn main() {
-    yew::Renderer::<isolab_frontend::App>::new().render();
+    yew::Renderer::<isolab_frontend::Root>::new().render();
 }

@@ -1,5 +1,5 @@
 //! The page's place in its URL: `#/live`, `#/simulator`, `#/lessons`,
-//! `#/lessons/ID/STEP`. A small hash router (the hash survives a reload and never
+//! `#/lessons/ID/STEP`, `#/classroom` (a class's teacher). A small hash router (the hash survives a reload and never
 //! reaches the server), read by [`use_route`] and changed by [`go`].
 
 use wasm_bindgen::prelude::*;
@@ -17,6 +17,8 @@ pub enum Route {
     Lessons,
     /// A lesson at a step (1-based).
     Lesson { id: String, step: usize },
+    /// The teacher's view of a class.
+    Classroom,
 }
 
 impl Route {
@@ -28,6 +30,7 @@ impl Route {
         let route = match parts.next()? {
             "live" => Route::Live,
             "simulator" => Route::Simulator,
+            "classroom" => Route::Classroom,
             "learn" | "lessons" => match parts.next() {
                 None => Route::Lessons,
                 Some(id) => Route::Lesson {
@@ -50,6 +53,7 @@ impl Route {
             Route::Live => "#/live".to_string(),
             Route::Simulator => "#/simulator".to_string(),
             Route::Lessons => "#/lessons".to_string(),
+            Route::Classroom => "#/classroom".to_string(),
             Route::Lesson { id, step } => format!("#/lessons/{}/{step}", encode(id)),
         }
     }

@@ -632,6 +632,22 @@ pub struct ClassInfo {
     pub joining: bool,
     /// The join code; only the teacher sees it.
     pub join_code: Option<String>,
+    /// When the class ends (ms since the Unix epoch), if it has an end time.
+    #[serde(default)]
+    pub ends_at_ms: Option<u64>,
+    /// The server's clock when it answered (ms since the Unix epoch), so a countdown
+    /// does not depend on the browser's clock being right.
+    #[serde(default)]
+    pub now_ms: u64,
+    /// The teacher's container shown read-only to every student, while one is.
+    #[serde(default)]
+    pub broadcast: Option<String>,
+    /// For a student: when they raised their hand, while it is up.
+    #[serde(default)]
+    pub hand_raised_at_ms: Option<u64>,
+    /// For a student: their containers whose terminal the teacher has taken control of.
+    #[serde(default)]
+    pub taken_over: Vec<String>,
 }
 
 /// The body of `PATCH /api/v1/classroom`.
@@ -640,6 +656,17 @@ pub struct ClassInfo {
 pub struct ClassSettings {
     /// Open or close joining.
     pub joining: Option<bool>,
+    /// Set or extend the class's end (ms since the Unix epoch); `0` removes it.
+    #[serde(default)]
+    pub ends_at_ms: Option<u64>,
+}
+
+/// The body of `POST /api/v1/classroom/broadcast`: the teacher's container to show.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastRequest {
+    /// The container's id or name.
+    pub container: String,
 }
 
 /// One line of the teacher's roster (`GET /api/v1/classroom/students`).

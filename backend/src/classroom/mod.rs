@@ -9,15 +9,19 @@
 //! - [`store`]: the SQLite database in the state root (roster, token hashes, id
 //!   ranges, ownership, progress, settings), with versioned migrations.
 //! - [`export`]: the progress export as CSV.
+//! - [`stage`]: the teacher's broadcast and the terminals the teacher took control of.
+//! - [`clock`]: the class's end time (`--ends-at`).
 //!
 //! The database is the class's store, not a cache: a restarted server finds its
 //! students logged in, their containers theirs, and the roster whole. Its calls run on
 //! tokio's blocking threads. No axum in here: the server is a thin user of it.
 
 pub mod access;
+pub mod clock;
 pub mod export;
 pub mod join;
 pub mod policy;
+pub mod stage;
 pub mod store;
 
 use std::collections::HashMap;
@@ -35,6 +39,7 @@ use tokio::sync::broadcast;
 pub use access::Principal;
 use join::{NameError, WrongCodeLimiter};
 pub use policy::{PolicyError, StudentPolicy};
+use stage::Stage;
 use store::{Store, StoreError, StudentRow};
 
 /// First host uid/gid of the first student's user namespaces, well above the
@@ -70,6 +75,8 @@ pub enum ClassroomError {
     Store(StoreError),
     #[error("a classroom worker failed: {0}")]
     Worker(String),
+    #[error("the class has ended: the teacher can extend it")]
+    ClassEnded,
 }
 
 impl From<StoreError> for ClassroomError {
@@ -86,7 +93,9 @@ impl ClassroomError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ClassroomError::NoClassroom => ErrorCode::NoClassroom,
-            ClassroomError::TeacherOnly | ClassroomError::StudentOnly => ErrorCode::Forbidden,
+            ClassroomError::TeacherOnly
+            | ClassroomError::StudentOnly
+            | ClassroomError::ClassEnded => ErrorCode::Forbidden,
             ClassroomError::BadJoinCode => ErrorCode::BadJoinCode,
             ClassroomError::JoiningClosed => ErrorCode::JoiningClosed,
             ClassroomError::RateLimited => ErrorCode::RateLimited,
@@ -108,7 +117,8 @@ fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-fn now_ms() -> u64 {
+/// The time now, in ms since the Unix epoch.
+pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -119,6 +129,7 @@ fn now_ms() -> u64 {
 const JOIN_CODE: &str = "join_code";
 const JOINING: &str = "joining";
 const POLICY: &str = "student_policy";
+const ENDS_AT: &str = "ends_at_ms";
 
 /// A running class.
 pub struct Classroom {
@@ -129,6 +140,10 @@ pub struct Classroom {
     sockets: Mutex<HashMap<String, usize>>,
     /// Ids of students removed, for their open sockets to close.
     revoked: broadcast::Sender<String>,
+    /// The broadcast and the terminals taken over.
+    stage: Arc<Stage>,
+    /// The end time, as stored (read every second by the class's clock).
+    ends_at_ms: Mutex<Option<u64>>,
 }
 
 impl std::fmt::Debug for Classroom {
@@ -175,6 +190,7 @@ impl Classroom {
         if store.setting(JOIN_CODE)?.is_none() {
             store.set_setting(JOIN_CODE, &join::new_code())?;
         }
+        let ends_at_ms = store.setting(ENDS_AT)?.and_then(|v| v.parse().ok());
         let (revoked, _) = broadcast::channel(64);
         Ok(Arc::new(Classroom {
             store: Arc::new(store),
@@ -182,6 +198,8 @@ impl Classroom {
             limiter: WrongCodeLimiter::default(),
             sockets: Mutex::new(HashMap::new()),
             revoked,
+            stage: Arc::new(Stage::default()),
+            ends_at_ms: Mutex::new(ends_at_ms),
         }))
     }
 
@@ -200,6 +218,30 @@ impl Classroom {
     /// What students may use.
     pub fn policy(&self) -> &StudentPolicy {
         &self.policy
+    }
+
+    /// The broadcast and the terminals the teacher took control of.
+    pub fn stage(&self) -> &Arc<Stage> {
+        &self.stage
+    }
+
+    /// When the class ends (ms since the Unix epoch), if it has an end time.
+    pub fn ends_at(&self) -> Option<u64> {
+        // A plain value: a poisoned lock still holds a whole one.
+        *self.ends_at_ms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the class has an end time that has passed.
+    pub fn has_ended(&self) -> bool {
+        self.ends_at().is_some_and(|end| end <= now_ms())
+    }
+
+    /// Sets (or, with `None`, removes) the end time; kept in the store.
+    pub async fn set_ends_at(&self, at: Option<u64>) -> Result<(), ClassroomError> {
+        let value = at.map_or_else(String::new, |ms| ms.to_string());
+        self.db(move |s| s.set_setting(ENDS_AT, &value)).await?;
+        *self.ends_at_ms.lock().unwrap_or_else(|p| p.into_inner()) = at;
+        Ok(())
     }
 
     /// The current join code.

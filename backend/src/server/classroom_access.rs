@@ -1,20 +1,22 @@
 //! Where the server enforces [`crate::classroom::access`]: the caller of a request,
-//! the guard every `/containers/{id}…` route and socket passes, the teacher-only
-//! guard, what a student's new container or exec may be, and the end of a revoked
-//! student's sockets.
+//! the guard every `/containers/{id}…` route and socket passes (with its one
+//! exception: a student's view-mode terminal of the container the teacher
+//! broadcasts), the teacher-only guard, what a student's new container or exec may
+//! be, and when a socket must close (a revoked student, a broadcast stopped).
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
 use axum::extract::ws::{CloseFrame, Message};
-use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use isolab_shared::{ContainerSpec, ErrorCode, NamespaceSet};
 
 use super::error::HttpError;
+use super::terminal_ws::{AttachMode, TerminalQuery};
 use super::AppState;
 use crate::classroom::policy::LimitsGiven;
 use crate::classroom::{ClassroomError, Principal};
@@ -59,11 +61,35 @@ pub async fn guard_container(
     };
     match state.live().owner(id) {
         Ok((_, owner)) if caller.may_touch(owner.as_deref()) => next.run(req).await,
+        Ok((real_id, _)) if views_broadcast(&state, &caller, &real_id, &params, &req) => {
+            next.run(req).await
+        }
         Ok(_) => {
             HttpError::from(LiveError::from(RuntimeError::NotFound(id.clone()))).into_response()
         }
         Err(e) => HttpError::from(e).into_response(),
     }
+}
+
+/// Whether `req` is a student's view-mode terminal socket of the container the
+/// teacher broadcasts (`real_id`): the one thing of the teacher's a student may see.
+fn views_broadcast(
+    state: &AppState,
+    caller: &Principal,
+    real_id: &str,
+    params: &HashMap<String, String>,
+    req: &Request,
+) -> bool {
+    let Some(classroom) = state.classroom() else {
+        return false;
+    };
+    let view_mode =
+        Query::<TerminalQuery>::try_from_uri(req.uri()).is_ok_and(|q| q.0.mode == AttachMode::View);
+    caller.student().is_some()
+        && view_mode
+        && !params.contains_key("exec_id")
+        && req.uri().path().ends_with("/terminal")
+        && classroom.stage().broadcast().as_deref() == Some(real_id)
 }
 
 /// Middleware on the teacher's routes: a student's token gets `403 forbidden`.
@@ -87,6 +113,9 @@ pub async fn admit_spec(
         return Ok((spec, CreateOptions::default()));
     };
     let classroom = state.classroom().ok_or(ClassroomError::NoClassroom)?;
+    if classroom.has_ended() {
+        return Err(ClassroomError::ClassEnded.into());
+    }
     let policy = classroom.policy();
     let given = LimitsGiven::of_json(body.get("limits"));
     spec.limits = policy
@@ -156,6 +185,61 @@ pub fn socket_lease(state: &AppState, caller: &Principal) -> SocketLease {
         }
         _ => Box::pin(std::future::pending()),
     }
+}
+
+/// Completes with the close frame a terminal socket must get now.
+pub type TerminalLease = Pin<Box<dyn Future<Output = Message> + Send>>;
+
+/// The lease of a terminal socket `caller` opens now on container `id` in `mode`:
+/// a student's view of the broadcast also ends when the broadcast stops; the
+/// teacher's control of a student's terminal is shown to the student while it lasts.
+pub fn terminal_lease(
+    state: &AppState,
+    caller: &Principal,
+    id: &str,
+    mode: AttachMode,
+) -> TerminalLease {
+    let revoked = socket_lease(state, caller);
+    let owner = state.live().owner(id);
+    let (Some(classroom), Ok((real_id, owner))) = (state.classroom(), owner) else {
+        return Box::pin(async move {
+            revoked.await;
+            revoked_close()
+        });
+    };
+    match (caller.student(), owner) {
+        // The guard let a student onto a container not theirs: the broadcast.
+        (Some(me), owner) if owner.as_deref() != Some(me) => {
+            let stopped = classroom.stage().broadcast_ended(&real_id);
+            Box::pin(async move {
+                tokio::select! {
+                    () = revoked => revoked_close(),
+                    () = stopped => broadcast_stopped_close(),
+                }
+            })
+        }
+        (None, Some(student)) if mode == AttachMode::Control => {
+            let control = classroom.stage().take_control(&student, &real_id);
+            Box::pin(async move {
+                let _control = control;
+                revoked.await;
+                revoked_close()
+            })
+        }
+        _ => Box::pin(async move {
+            revoked.await;
+            revoked_close()
+        }),
+    }
+}
+
+/// The close frame a student's view of the broadcast gets when it stops.
+pub fn broadcast_stopped_close() -> Message {
+    Message::Close(Some(CloseFrame {
+        // 4002: an application code, next to 4001 (revoked).
+        code: 4002,
+        reason: "the teacher stopped the broadcast".into(),
+    }))
 }
 
 /// The close frame a socket gets when its student is removed from the class.

@@ -1,6 +1,7 @@
-//! `/api/v1/classroom…`: joining, the class's settings, the teacher's roster and
-//! controls, raised hands and lesson progress. The join route needs no token (it is
-//! how a student gets one); the teacher's routes pass [`require_teacher`].
+//! `/api/v1/classroom…`: joining, the class's settings (joining, end time), the
+//! teacher's roster and controls, the broadcast, raised hands and lesson progress.
+//! The join route needs no token (it is how a student gets one); the teacher's
+//! routes pass [`require_teacher`]. [`spawn_class_clock`] ends the class on time.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -11,15 +12,15 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use isolab_shared::{
-    ClassInfo, ClassRole, ClassSettings, JoinAnswer, JoinRequest, ProgressReport, RosterEntry,
-    StudentInfo,
+    BroadcastRequest, ClassInfo, ClassRole, ClassSettings, ErrorCode, JoinAnswer, JoinRequest,
+    ProgressReport, RosterEntry, StudentInfo,
 };
 
 use super::classroom_access::{require_teacher, Caller};
 use super::containers::ApiJson;
 use super::error::HttpError;
 use super::AppState;
-use crate::classroom::{Classroom, ClassroomError, Principal};
+use crate::classroom::{now_ms, Classroom, ClassroomError, Principal};
 
 /// The routes that need a token (student's or teacher's), relative to `/api/v1`.
 pub fn routes() -> Router<AppState> {
@@ -33,6 +34,10 @@ pub fn routes() -> Router<AppState> {
             delete(lower_hand_of),
         )
         .route("/classroom/end", post(end_class))
+        .route(
+            "/classroom/broadcast",
+            post(start_broadcast).delete(stop_broadcast),
+        )
         .route("/classroom/progress.csv", get(progress_csv))
         .route_layer(axum::middleware::from_fn(require_teacher));
     Router::new()
@@ -87,26 +92,31 @@ async fn join(
 
 async fn class_info(classroom: &Classroom, caller: &Principal) -> Result<ClassInfo, HttpError> {
     let joining = classroom.joining().await?;
-    Ok(match caller.student() {
+    let mut info = ClassInfo {
+        role: ClassRole::Teacher,
+        student: None,
+        joining,
+        join_code: None,
+        ends_at_ms: classroom.ends_at(),
+        now_ms: now_ms(),
+        broadcast: classroom.stage().broadcast(),
+        hand_raised_at_ms: None,
+        taken_over: Vec::new(),
+    };
+    match caller.student() {
         Some(id) => {
             let me = classroom.student(id).await?;
-            ClassInfo {
-                role: ClassRole::Student,
-                student: Some(StudentInfo {
-                    id: me.id,
-                    name: me.name,
-                }),
-                joining,
-                join_code: None,
-            }
+            info.role = ClassRole::Student;
+            info.hand_raised_at_ms = me.hand_raised_at_ms;
+            info.taken_over = classroom.stage().taken_over(&me.id);
+            info.student = Some(StudentInfo {
+                id: me.id,
+                name: me.name,
+            });
         }
-        None => ClassInfo {
-            role: ClassRole::Teacher,
-            student: None,
-            joining,
-            join_code: Some(classroom.join_code().await?),
-        },
-    })
+        None => info.join_code = Some(classroom.join_code().await?),
+    }
+    Ok(info)
 }
 
 /// `GET /classroom`: who the caller is in the class, and its settings.
@@ -125,6 +135,9 @@ async fn update_settings(
     let classroom = classroom(&state)?;
     if let Some(open) = settings.joining {
         classroom.set_joining(open).await?;
+    }
+    if let Some(at) = settings.ends_at_ms {
+        classroom.set_ends_at((at > 0).then_some(at)).await?;
     }
     Ok(Json(class_info(classroom, &caller).await?))
 }
@@ -246,4 +259,78 @@ async fn progress_csv(State(state): State<AppState>) -> Result<impl IntoResponse
         ],
         csv,
     ))
+}
+
+/// `POST /classroom/broadcast`: shows one of the teacher's own containers, read-only,
+/// to every student (a student's container is theirs alone, so it cannot be).
+async fn start_broadcast(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<BroadcastRequest>,
+) -> Result<Json<ClassInfo>, HttpError> {
+    let classroom = classroom(&state)?;
+    let (id, owner) = state.live().owner(&body.container)?;
+    if owner.is_some() {
+        return Err(HttpError::new(
+            ErrorCode::BadRequest,
+            "only the teacher's own containers can be broadcast",
+        ));
+    }
+    classroom.stage().set_broadcast(Some(id));
+    Ok(Json(class_info(classroom, &caller).await?))
+}
+
+/// `DELETE /classroom/broadcast`: students' views of it close.
+async fn stop_broadcast(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<ClassInfo>, HttpError> {
+    let classroom = classroom(&state)?;
+    classroom.stage().set_broadcast(None);
+    Ok(Json(class_info(classroom, &caller).await?))
+}
+
+/// How often the class's clock looks at the end time.
+const CLOCK_TICK: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Starts the class's clock: once the end time passes, every student's container is
+/// stopped (not removed: the teacher may still look at them); a broadcast whose
+/// container is gone stops. An end time moved later starts the count again.
+pub fn spawn_class_clock(state: AppState) {
+    let Some(classroom) = state.classroom().cloned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut stopped_for: Option<u64> = None;
+        let mut tick = tokio::time::interval(CLOCK_TICK);
+        loop {
+            tick.tick().await;
+            if let Some(id) = classroom.stage().broadcast() {
+                if state.live().owner(&id).is_err() {
+                    classroom.stage().set_broadcast(None);
+                }
+            }
+            let Some(end) = classroom.ends_at() else {
+                continue;
+            };
+            if end > now_ms() || stopped_for == Some(end) {
+                continue;
+            }
+            stopped_for = Some(end);
+            let students = match classroom.students().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("the class ended, but its roster cannot be read: {e}");
+                    continue;
+                }
+            };
+            tracing::info!("the class has ended: stopping the students' containers");
+            for student in students {
+                for id in state.live().owned_by(&student.id) {
+                    // One already stopped answers "not running": nothing to do.
+                    let _ = state.live().stop(&id);
+                }
+            }
+        }
+    });
 }

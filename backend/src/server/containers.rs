@@ -219,6 +219,7 @@ fn upgrade_terminal(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     session: std::sync::Arc<TerminalSession>,
     query: TerminalQuery,
+    container: &str,
 ) -> Result<Response, HttpError> {
     origin::check(headers, state.allowed_origins())?;
     let ws = ws.map_err(|e| {
@@ -228,7 +229,7 @@ fn upgrade_terminal(
         )
     })?;
     let metrics = state.metrics().clone();
-    let lease = classroom_access::socket_lease(&state, caller);
+    let lease = classroom_access::terminal_lease(&state, caller, container, query.mode);
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
@@ -237,8 +238,8 @@ fn upgrade_terminal(
             let (mut write, mut read) = socket.split();
             tokio::select! {
                 () = terminal_socket(&mut write, &mut read, session, query, metrics.clone()) => {}
-                () = lease => {
-                    let _ = write.send(classroom_access::revoked_close()).await;
+                close = lease => {
+                    let _ = write.send(close).await;
                 }
             }
             metrics.terminals.dec();
@@ -254,7 +255,7 @@ async fn terminal(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, HttpError> {
     let session = state.live().terminal(&id)?;
-    upgrade_terminal(state, &caller, &headers, ws, session, query)
+    upgrade_terminal(state, &caller, &headers, ws, session, query, &id)
 }
 
 async fn exec_terminal(
@@ -266,7 +267,7 @@ async fn exec_terminal(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, HttpError> {
     let session = state.live().exec_terminal(&id, &exec_id)?;
-    upgrade_terminal(state, &caller, &headers, ws, session, query)
+    upgrade_terminal(state, &caller, &headers, ws, session, query, &id)
 }
 
 #[cfg(test)]

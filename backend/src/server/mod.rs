@@ -5,7 +5,8 @@
 //!   caller's [`crate::classroom::Principal`].
 //! - [`classroom_access`]: where the access rules are enforced: the guard of every
 //!   `/containers/{id}…` route and socket, the teacher-only guard, students' specs.
-//! - [`classroom_api`]: `/classroom…`: join, settings, roster, hands, progress.
+//! - [`classroom_api`]: `/classroom…`: join, settings, roster, hands, progress,
+//!   broadcast, and the clock that ends a class on time.
 //! - [`assets`]: the frontend, embedded in the binary.
 //! - [`error`]: the typed JSON error every failing request gets.
 //! - [`api`]: the REST handlers of the server itself (version, host, metrics).
@@ -167,6 +168,7 @@ impl AppState {
             }
         }
         crate::live::watch::spawn_background(self.live().clone());
+        classroom_api::spawn_class_clock(self.clone());
     }
 }
 

@@ -2,12 +2,14 @@
 //!
 //! - [`live`]: the backend's events WebSocket (reconnect with backoff, resume from the
 //!   last seq) and its REST calls.
+//! - [`classroom`]: the class's routes (join, roster, hands, broadcast, end time).
 //! - [`simulated`]: the model kernel of `isolab_shared::sim`, running in a Web Worker
 //!   started when the Simulator is first opened.
 //! - [`sim_lessons`]: a lesson on the simulator: parsing, steps, checks, predictions.
 //!
 //! Both feed the same reducer ([`crate::state`]) with snapshots and events.
 
+pub mod classroom;
 pub mod live;
 pub mod sim_lessons;
 pub mod simulated;

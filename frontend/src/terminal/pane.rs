@@ -25,6 +25,9 @@ pub struct TerminalPaneProps {
     /// View mode: output only (live terminals).
     #[prop_or_default]
     pub read_only: bool,
+    /// A smaller font (the teacher's grid of students' terminals).
+    #[prop_or_default]
+    pub compact: bool,
 }
 
 /// The xterm.js instance of a pane and what keeps its callbacks alive.
@@ -60,10 +63,11 @@ pub fn terminal_pane(props: &TerminalPaneProps) -> Html {
     {
         let host = host.clone();
         let mounted = mounted.clone();
+        let compact = props.compact;
         use_effect_with((props.tab.key.clone(), available), move |_| {
             if available {
                 if let Some(el) = host.cast::<HtmlElement>() {
-                    *mounted.borrow_mut() = mount(&el);
+                    *mounted.borrow_mut() = mount(&el, compact);
                 }
             }
             move || {
@@ -108,8 +112,12 @@ pub fn terminal_pane(props: &TerminalPaneProps) -> Html {
 }
 
 /// Opens xterm.js in `el`, with fit-on-resize and the copy/paste keys.
-fn mount(el: &HtmlElement) -> Option<Mounted> {
-    let term = XTerm::new(&xterm::options()).ok()?;
+fn mount(el: &HtmlElement, compact: bool) -> Option<Mounted> {
+    let options = xterm::options();
+    if compact {
+        let _ = js_sys::Reflect::set(&options, &"fontSize".into(), &JsValue::from_f64(11.0));
+    }
+    let term = XTerm::new(&options).ok()?;
     let fit = Rc::new(FitAddon::new().ok()?);
     term.load_addon(&fit);
     term.open(el);

@@ -10,7 +10,9 @@
 //! - [`live`], [`simulator`], [`lessons`]: the top-level views.
 //! - [`lesson`], [`lesson_step`]: one lesson: its steps, terminals, picture; a step's text.
 //! - [`markdown`]: the safe Markdown subset lesson text is written in.
+//! - [`classroom`]: a class's join page, student bar, and the teacher's view.
 
+pub mod classroom;
 pub mod connection_badge;
 pub mod create_dialog;
 pub mod dashboard;
