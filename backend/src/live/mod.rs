@@ -8,6 +8,7 @@
 //! - [`error`]: [`LiveError`], whose codes are the API's; runtime errors keep theirs.
 //! - [`hub`]: numbers events, keeps the snapshot and the replay buffer, fans out.
 //! - [`terminal`]: terminal sessions shared by many clients, with scrollback.
+//! - [`recording`]: each terminal session recorded, its container's events as markers.
 //! - [`watch`]: background work: exit watchers, process events, stats ticks, host refresh.
 //!
 //! The runtime calls block, so they run on tokio's blocking threads.
@@ -16,6 +17,7 @@ pub mod adopt;
 pub mod error;
 pub mod exec;
 pub mod hub;
+pub mod recording;
 pub mod supervisor;
 pub mod terminal;
 pub mod watch;

@@ -25,6 +25,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(teacher_only)
         .merge(super::containers::routes(state))
         .merge(super::classroom_api::routes())
+        .merge(super::recordings::routes())
 }
 
 /// `GET /host`: the host's namespaces and a process summary, read now (without

@@ -12,6 +12,7 @@
 //! - [`containers`]: the REST handlers and terminal sockets of containers.
 //! - [`events_ws`]: the events WebSocket (snapshot, then events; resume by sequence).
 //! - [`terminal_ws`]: terminal WebSockets (bytes both ways, control in JSON, view mode).
+//! - [`recordings`]: terminal recordings: the files, their listing, their removal.
 //! - [`origin`]: the WebSocket origin allowlist.
 //! - [`metrics`]: Prometheus text metrics.
 //!
@@ -28,6 +29,7 @@ pub mod error;
 pub mod events_ws;
 pub mod metrics;
 pub mod origin;
+pub mod recordings;
 pub mod terminal_ws;
 
 use std::collections::BTreeMap;
