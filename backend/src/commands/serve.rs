@@ -77,7 +77,7 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
         }
         state.live().shutdown(args.keep).await;
         if let Some(recordings) = state.live().recordings() {
-            recordings.close(std::time::Duration::from_secs(1)).await;
+            recordings.close(std::time::Duration::from_secs(2)).await;
         }
         tracing::info!("stopped");
         Ok(std::process::ExitCode::SUCCESS)

@@ -31,6 +31,9 @@ use writer::{EventData, WriterMsg};
 /// The default cap of one recording (16 MiB).
 pub const DEFAULT_CAP_BYTES: u64 = 16 << 20;
 
+/// How long a recording whose terminal ended still takes its container's markers.
+pub const FINISH_GRACE: Duration = Duration::from_millis(500);
+
 /// How recordings are made and kept.
 #[derive(Clone, Debug)]
 pub struct RecordingConfig {
@@ -141,13 +144,25 @@ impl Recorder {
         self.send(EventData::Resize(cols, rows));
     }
 
-    /// Ends the recording (its terminal ended); later events are dropped.
+    /// Ends the recording (its terminal ended). Its container's last events (the
+    /// exit of its processes and its own) come just after its terminal closes, so
+    /// markers are taken for [`FINISH_GRACE`] more; the end time is now.
     pub fn finish(&self) {
-        self.recordings.lock_active().retain(|a| a.id != self.id);
-        let _ = self.recordings.writer.send(WriterMsg::Finish {
-            id: self.id.clone(),
-            at_ms: now_ms(),
-        });
+        let at_ms = now_ms();
+        let (id, recordings) = (self.id.clone(), self.recordings.clone());
+        let close = move || {
+            recordings.lock_active().retain(|a| a.id != id);
+            let _ = recordings.writer.send(WriterMsg::Finish { id, at_ms });
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    tokio::time::sleep(FINISH_GRACE).await;
+                    close();
+                });
+            }
+            Err(_) => close(),
+        }
     }
 }
 

@@ -72,31 +72,40 @@ struct OpenCast {
 }
 
 impl OpenCast {
-    /// Appends one line, or cuts the recording if the line would pass the cap.
-    fn append(&mut self, at: f64, line: Vec<u8>) -> std::io::Result<()> {
+    /// Appends one event; one that would pass the cap is cut there (output keeps the
+    /// part that fits) and the recording ends with a marker saying so.
+    fn append(&mut self, at: f64, kind: &str, data: &str) -> std::io::Result<()> {
         if self.truncated {
             return Ok(());
         }
-        if self.written + line.len() as u64 + CUT_LINE_ROOM > self.cap {
-            let cut = event_line(
-                at,
-                "m",
-                &format!("recording cut: its cap of {} bytes was reached", self.cap),
-            );
-            if self.written + cut.len() as u64 <= self.cap {
-                self.file.write_all(&cut)?;
-                self.written += cut.len() as u64;
-            }
-            self.file.flush()?;
-            self.file
-                .get_ref()
-                .write_all_at(TRUNCATED_MARK, self.truncated_at)?;
-            self.truncated = true;
-            self.full.store(true, Ordering::Relaxed);
+        let room = self.cap.saturating_sub(self.written + CUT_LINE_ROOM);
+        let line = event_line(at, kind, data);
+        if line.len() as u64 <= room {
+            self.file.write_all(&line)?;
+            self.written += line.len() as u64;
             return Ok(());
         }
-        self.file.write_all(&line)?;
-        self.written += line.len() as u64;
+        if kind == "o" {
+            if let Some(part) = longest_fitting(at, data, room) {
+                self.file.write_all(&part)?;
+                self.written += part.len() as u64;
+            }
+        }
+        let cut = event_line(
+            at,
+            "m",
+            &format!("recording cut: its cap of {} bytes was reached", self.cap),
+        );
+        if self.written + cut.len() as u64 <= self.cap {
+            self.file.write_all(&cut)?;
+            self.written += cut.len() as u64;
+        }
+        self.file.flush()?;
+        self.file
+            .get_ref()
+            .write_all_at(TRUNCATED_MARK, self.truncated_at)?;
+        self.truncated = true;
+        self.full.store(true, Ordering::Relaxed);
         Ok(())
     }
 
@@ -111,14 +120,31 @@ impl OpenCast {
                 if text.is_empty() {
                     return Ok(());
                 }
-                self.append(at, event_line(at, "o", &text))
+                self.append(at, "o", &text)
             }
-            EventData::Resize(cols, rows) => {
-                self.append(at, event_line(at, "r", &format!("{cols}x{rows}")))
-            }
-            EventData::Marker(label) => self.append(at, event_line(at, "m", &label)),
+            EventData::Resize(cols, rows) => self.append(at, "r", &format!("{cols}x{rows}")),
+            EventData::Marker(label) => self.append(at, "m", &label),
         }
     }
+}
+
+/// The output line of the longest start of `text` that takes at most `room` bytes.
+fn longest_fitting(at: f64, text: &str, room: u64) -> Option<Vec<u8>> {
+    let ends: Vec<usize> = text.char_indices().map(|(i, _)| i).skip(1).collect();
+    // Escaping makes a line's length grow with its text, so the search can halve.
+    let (mut fits, mut over) = (0usize, ends.len());
+    let mut best = None;
+    while fits < over {
+        let mid = (fits + over).div_ceil(2);
+        let line = event_line(at, "o", &text[..ends[mid - 1]]);
+        if line.len() as u64 <= room {
+            best = Some(line);
+            fits = mid;
+        } else {
+            over = mid - 1;
+        }
+    }
+    best
 }
 
 /// Opens `path` and writes `header` to it.
@@ -217,7 +243,7 @@ fn take(
             let rest = cast.text.finish();
             if !rest.is_empty() {
                 let at = cast.last_at;
-                let _ = cast.append(at, event_line(at, "o", &rest));
+                let _ = cast.append(at, "o", &rest);
             }
             if let Err(e) = cast.file.flush() {
                 tracing::warn!(%id, "cannot write the recording: {e}");
