@@ -12,6 +12,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -257,40 +258,38 @@ async fn run_student(
 /// The teacher: the event stream, and a view-mode socket on each student's terminal.
 /// Returns (event frames, terminal bytes) seen.
 async fn teacher(server: Arc<Server>, mut ids: mpsc::UnboundedReceiver<String>) -> (u64, u64) {
+    let (frames, bytes) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let (mut events, _) = tokio_tungstenite::connect_async(server.ws("/events", TOKEN))
         .await
         .expect("the teacher's event stream");
-    let frames = tokio::spawn(async move {
-        let mut frames = 0u64;
+    let counted = frames.clone();
+    let mut watching = vec![tokio::spawn(async move {
         while let Some(Ok(_)) = events.next().await {
-            frames += 1;
+            counted.fetch_add(1, Ordering::Relaxed);
         }
-        frames
-    });
-    let mut views = Vec::new();
+    })];
     while let Some(id) = ids.recv().await {
         let url = server.ws(&format!("/containers/{id}/terminal?mode=view"), TOKEN);
-        views.push(tokio::spawn(async move {
+        let counted = bytes.clone();
+        watching.push(tokio::spawn(async move {
             let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await else {
-                return 0;
+                return;
             };
-            let mut bytes = 0u64;
             while let Some(Ok(frame)) = ws.next().await {
                 if let Message::Binary(b) = frame {
-                    bytes += b.len() as u64;
+                    counted.fetch_add(b.len() as u64, Ordering::Relaxed);
                 }
             }
-            bytes
         }));
     }
     // The students are done: stop watching.
-    frames.abort();
-    let mut bytes = 0;
-    for v in views {
-        v.abort();
-        bytes += v.await.unwrap_or(0);
+    for w in watching {
+        w.abort();
     }
-    (frames.await.unwrap_or(0), bytes)
+    (
+        frames.load(Ordering::Relaxed),
+        bytes.load(Ordering::Relaxed),
+    )
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
