@@ -6,12 +6,14 @@
 //! - [`observe`]: reads /proc and cgroupfs into shared types.
 //! - [`live`]: the live containers of a server: supervisor, exit watchers, process events,
 //!   the event hub, and terminal sessions shared by many clients.
+//! - [`recording`]: terminal recordings (asciicast v2 files, their index in SQLite).
 //! - [`classroom`]: classroom mode: who a caller is, what they may see and touch,
 //!   students' quotas, and the class kept in SQLite.
 //! - [`server`]: axum routes: the embedded UI, token auth, the REST API.
 //! - [`sim_cli`]: `isolab sim`, the simulator's shell in a terminal.
 //!
-//! The rooms layer one way, `commands -> server -> classroom, live -> runtime -> observe`; a test
+//! The rooms layer one way, `commands -> server -> classroom, live -> runtime -> observe`,
+//! with `live -> recording -> classroom::store` (the one database); a test
 //! (`layering.rs`) fails on an upward import or an import cycle between sibling files.
 //!
 //! The runtime is a library with no axum or clap in it; `main.rs` only parses flags
@@ -22,6 +24,7 @@ pub mod classroom;
 mod layering;
 pub mod live;
 pub mod observe;
+pub mod recording;
 pub mod runtime;
 pub mod server;
 pub mod sim_cli;

@@ -127,6 +127,13 @@ struct ServeArgs {
     /// Most containers at once per access token.
     #[arg(long, env = "ISOLAB_MAX_PER_TOKEN", default_value_t = 64)]
     max_per_token: usize,
+    /// Record no terminals (recordings already made are still served).
+    #[arg(long, env = "ISOLAB_NO_RECORD")]
+    no_record: bool,
+    /// Remove terminal recordings this long after their terminal ended, e.g. 7d, 12h
+    /// (default: keep them until deleted).
+    #[arg(long, env = "ISOLAB_KEEP_RECORDINGS", value_parser = isolab::recording::parse_keep)]
+    keep_recordings: Option<std::time::Duration>,
     /// Run a class: the token is the teacher's; students join with the printed code.
     #[arg(long, env = "ISOLAB_CLASSROOM")]
     classroom: bool,

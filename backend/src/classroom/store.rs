@@ -1,6 +1,8 @@
-//! The classroom's SQLite database, `classroom.db` in the state root: the roster with
+//! The server's SQLite database, `classroom.db` in the state root: the roster with
 //! token hashes and id ranges, container ownership, lesson progress and the class's
-//! settings. Versioned by `PRAGMA user_version`; each migration runs once, in order.
+//! settings, and the index of terminal recordings (kept in every mode, so the file is
+//! opened with or without a class; its classroom tables stay empty outside one).
+//! Versioned by `PRAGMA user_version`; each migration runs once, in order.
 //!
 //! Every call is a short query behind one mutex; the async side runs them on tokio's
 //! blocking threads ([`super::Classroom`]).
@@ -38,6 +40,20 @@ const MIGRATIONS: &[&str] = &[
          passed_at_ms INTEGER,
          PRIMARY KEY (student_id, lesson, step)
      );",
+    // 2: the index of terminal recordings (asciicast files beside the database). The
+    // owner is no foreign key: a recording outlives its student and its container.
+    "CREATE TABLE recordings (
+         id TEXT PRIMARY KEY,
+         container_id TEXT NOT NULL,
+         container_name TEXT NOT NULL,
+         owner TEXT,
+         exec_id TEXT,
+         started_at_ms INTEGER NOT NULL,
+         ended_at_ms INTEGER,
+         bytes INTEGER NOT NULL DEFAULT 0,
+         truncated INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE INDEX recordings_by_container ON recordings (container_id, exec_id, started_at_ms);",
 ];
 
 /// Why the store failed.
@@ -113,6 +129,14 @@ impl Store {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic mid-query leaves SQLite's own state consistent (transactions roll back).
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the connection: for the tables other rooms keep here (recordings).
+    pub fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        Ok(f(&self.conn())?)
     }
 
     /// A setting of the class (join code, joining open, quota), if set.

@@ -56,6 +56,8 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
         config.live.runtime.state_root = state_root;
         config.live.max_containers = args.max_containers;
         config.live.max_per_token = args.max_per_token;
+        config.live.recording.keep = args.keep_recordings;
+        config.live.recording.enabled = !args.no_record;
         config.allowed_origins = args.allow_origins.clone();
         match &config.live_status.reason {
             None => tracing::info!(cgroups = %sysinfo::cgroup_mode(), "live mode on"),
@@ -89,6 +91,9 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
             tracing::info!("removing the containers");
         }
         state.live().shutdown(args.keep).await;
+        if let Some(recordings) = state.live().recordings() {
+            recordings.close(std::time::Duration::from_secs(2)).await;
+        }
         tracing::info!("stopped");
         Ok(std::process::ExitCode::SUCCESS)
     })

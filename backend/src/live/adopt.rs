@@ -88,6 +88,9 @@ impl Supervisor {
             removed: AtomicBool::new(false),
             limit_marks: Mutex::new((0, 0)),
         });
+        if let Some(terminal) = &entry.terminal {
+            self.record(terminal, &entry, None);
+        }
         let Ok(mut state) = blocking(move || state_of(&record)).await else {
             return;
         };

@@ -88,6 +88,7 @@ impl Supervisor {
             ))
         })?;
         let exec_id = format!("x{:08x}", rand::random::<u32>());
+        self.record(&terminal, &entry, Some(&exec_id));
         let pid = child.id();
         lock(&entry.execs).insert(exec_id.clone(), ExecSession { terminal });
         // Reap the helper when it ends; its terminal then reports the end by itself.

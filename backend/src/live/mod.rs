@@ -15,6 +15,7 @@
 //!   the stats rates clients asked for.
 //! - [`feed`]: one events client's frames: start, live events, stats at its rate.
 //! - [`terminal`]: terminal sessions shared by many clients, with scrollback.
+//! - [`recording`]: each terminal session recorded, its container's events as markers.
 //! - [`watch`]: background work: exit watchers, process events, stats ticks, host refresh.
 //!
 //! The runtime calls block, so they run on tokio's blocking threads.
@@ -27,6 +28,7 @@ pub mod host_shell;
 pub mod hub;
 pub mod hub_stats;
 pub mod lesson_source;
+pub mod recording;
 pub mod supervisor;
 pub mod terminal;
 pub mod watch;

@@ -17,6 +17,7 @@ use super::exec::ExecSession;
 use super::hub::EventHub;
 use super::terminal::TerminalSession;
 use super::{watch, LiveError};
+use crate::recording::{RecordingConfig, Recordings};
 use crate::runtime::describe::state_of;
 use crate::runtime::{self, Container, ContainerRecord, RuntimeConfig, RuntimeError};
 
@@ -34,6 +35,8 @@ pub struct LiveConfig {
     pub stats_interval: Duration,
     /// How often the host's processes are re-read.
     pub host_interval: Duration,
+    /// How terminals are recorded (on by default, in the runtime's state root).
+    pub recording: RecordingConfig,
 }
 
 impl LiveConfig {
@@ -46,6 +49,7 @@ impl LiveConfig {
             stop_grace: Duration::from_secs(3),
             stats_interval: Duration::from_secs(1),
             host_interval: Duration::from_secs(2),
+            recording: RecordingConfig::default(),
         }
     }
 }
@@ -125,6 +129,8 @@ pub struct Supervisor {
     pub(super) entries: Mutex<BTreeMap<String, Arc<Entry>>>,
     /// Creations under way, counted against the caps (by owner).
     pending: Mutex<Vec<Option<String>>>,
+    /// Where terminals are recorded; `None` when recording is off.
+    pub(super) recordings: Option<Arc<Recordings>>,
 }
 
 pub(super) async fn blocking<T: Send + 'static>(
@@ -138,12 +144,15 @@ pub(super) async fn blocking<T: Send + 'static>(
 impl Supervisor {
     /// A supervisor publishing on `hub`. `status` says whether live mode works here.
     pub fn new(config: LiveConfig, hub: Arc<EventHub>, status: LiveStatus) -> Arc<Supervisor> {
+        let recordings =
+            super::recording::open(&config.recording, &config.runtime.state_root, &hub);
         Arc::new(Supervisor {
             config,
             hub,
             status,
             entries: Mutex::new(BTreeMap::new()),
             pending: Mutex::new(Vec::new()),
+            recordings,
         })
     }
 
@@ -274,6 +283,9 @@ impl Supervisor {
             removed: AtomicBool::new(false),
             limit_marks: Mutex::new((0, 0)),
         });
+        if let Some(terminal) = &entry.terminal {
+            self.record(terminal, &entry, None);
+        }
         let mut state = blocking(move || state_of(&record)).await?;
         state.owner = owner;
         // Published as created, then started, so every client sees both steps.

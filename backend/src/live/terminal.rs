@@ -5,16 +5,19 @@
 //! attach from a byte offset, so a reconnecting client gets exactly what it missed
 //! (or the whole scrollback after a reload), with nothing duplicated. The session
 //! lives until the processes writing the output are gone, whatever the clients do.
+//! A session given a [`Recorder`] hands it every byte of output and every resize.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{watch, Notify};
+
+use crate::recording::{cast::DEFAULT_SIZE, Recorder};
 
 /// How much output a session keeps for clients that attach later (256 KiB).
 pub const SCROLLBACK_BYTES: usize = 256 * 1024;
@@ -72,6 +75,9 @@ struct Shared {
     next_reader: AtomicU64,
     /// Woken when a reader takes output, so a held-back pump can go on.
     progress: Notify,
+    /// Where output and resizes are recorded; set under the scrollback's lock, so
+    /// that it gets every byte exactly once.
+    recorder: OnceLock<Recorder>,
 }
 
 impl Shared {
@@ -176,6 +182,7 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
 }
 
 nix::ioctl_write_ptr_bad!(set_window_size, nix::libc::TIOCSWINSZ, nix::libc::winsize);
+nix::ioctl_read_bad!(get_window_size, nix::libc::TIOCGWINSZ, nix::libc::winsize);
 
 impl TerminalSession {
     /// Starts a session on a PTY master; must be called inside a tokio runtime.
@@ -210,6 +217,7 @@ impl TerminalSession {
             readers: Mutex::new(HashMap::new()),
             next_reader: AtomicU64::new(0),
             progress: Notify::new(),
+            recorder: OnceLock::new(),
         });
         let session = Arc::new(TerminalSession {
             input,
@@ -225,7 +233,13 @@ impl TerminalSession {
                     tracing::debug!("terminal output ended: {e}");
                 }
                 if open.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    // Under the lock [`TerminalSession::record`] takes: a recorder set
+                    // now is finished by one side or the other, never by none.
+                    let _sb = shared.scrollback();
                     shared.ended.send_replace(true);
+                    if let Some(recorder) = shared.recorder.get() {
+                        recorder.finish();
+                    }
                 }
             });
         }
@@ -255,6 +269,50 @@ impl TerminalSession {
             offset: start,
             end: self.shared.end.subscribe(),
             ended: self.shared.ended.subscribe(),
+        }
+    }
+
+    /// Records the session into `recorder` from its first byte on (the output so far
+    /// is still in the scrollback, as a session is recorded as soon as it starts).
+    /// A second recorder is ignored.
+    pub fn record(&self, recorder: Recorder) {
+        let sb = self.shared.scrollback();
+        if sb.start > 0 {
+            tracing::warn!(
+                recording = recorder.id(),
+                "a recording misses its first bytes"
+            );
+        }
+        let (_, held) = sb.since(0);
+        if !held.is_empty() {
+            recorder.output(&held);
+        }
+        if self.shared.recorder.set(recorder).is_err() {
+            return;
+        }
+        if *self.shared.ended.borrow() {
+            if let Some(recorder) = self.shared.recorder.get() {
+                recorder.finish();
+            }
+        }
+        drop(sb);
+    }
+
+    /// The window size (columns, rows); a session on pipes has none and says 80x24.
+    pub fn size(&self) -> (u16, u16) {
+        if !self.pty {
+            return DEFAULT_SIZE;
+        }
+        let mut size = nix::libc::winsize {
+            ws_row: 0,
+            ws_col: 0,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCGWINSZ writes one winsize struct to a valid pointer; fd is open.
+        match unsafe { get_window_size(self.input.get_ref().as_raw_fd(), &mut size) } {
+            Ok(_) if size.ws_col > 0 && size.ws_row > 0 => (size.ws_col, size.ws_row),
+            _ => DEFAULT_SIZE,
         }
     }
 
@@ -289,7 +347,11 @@ impl TerminalSession {
         if !self.pty {
             return Ok(());
         }
-        resize_pty(self.input.get_ref(), cols, rows)
+        resize_pty(self.input.get_ref(), cols, rows)?;
+        if let Some(recorder) = self.shared.recorder.get() {
+            recorder.resize(cols.clamp(1, MAX_COLS), rows.clamp(1, MAX_ROWS));
+        }
+        Ok(())
     }
 
     /// Whether the session is a PTY (false: the command's pipes).
@@ -332,6 +394,10 @@ async fn pump_output(master: &AsyncFd<OwnedFd>, shared: &Shared) -> io::Result<(
                 let end = {
                     let mut sb = shared.scrollback();
                     sb.push(&buf[..n]);
+                    if let Some(recorder) = shared.recorder.get() {
+                        // A copy and a channel send: the disk is the writer's.
+                        recorder.output(&buf[..n]);
+                    }
                     sb.end()
                 };
                 shared.end.send_replace(end);

@@ -26,6 +26,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(super::containers::routes(state))
         .merge(super::classroom_api::routes())
         .merge(super::lessons::routes())
+        .merge(super::recordings::routes())
 }
 
 /// `GET /host`: the host's namespaces and a process summary, read now (without

@@ -48,7 +48,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 }
 
 /// Middleware on every `/containers/{id}…` route: a container the caller may not
-/// touch is answered exactly as one that does not exist.
+/// touch is answered exactly as one that does not exist. A removed container is
+/// known by its recordings' owner, so its recordings stay reachable to that owner.
 pub async fn guard_container(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -67,7 +68,11 @@ pub async fn guard_container(
         Ok(_) => {
             HttpError::from(LiveError::from(RuntimeError::NotFound(id.clone()))).into_response()
         }
-        Err(e) => HttpError::from(e).into_response(),
+        // A container gone is still its recordings' owner's (and the teacher's).
+        Err(e) => match recorded_owner(&state, id).await {
+            Some(owner) if caller.may_touch(owner.as_deref()) => next.run(req).await,
+            _ => HttpError::from(e).into_response(),
+        },
     }
 }
 
@@ -90,6 +95,14 @@ fn views_broadcast(
         && !params.contains_key("exec_id")
         && req.uri().path().ends_with("/terminal")
         && classroom.stage().broadcast().as_deref() == Some(real_id)
+}
+
+/// The owner of the newest recording of container `id` (id or name), for a container
+/// that is gone: `None` when it has none.
+async fn recorded_owner(state: &AppState, id: &str) -> Option<Option<String>> {
+    let recordings = state.live().recordings()?;
+    let all = recordings.of_container(id).await.ok()?;
+    all.into_iter().next().map(|r| r.owner)
 }
 
 /// Middleware on the teacher's routes: a student's token gets `403 forbidden`.

@@ -1,5 +1,6 @@
 //! `/api/v1/containers…`: create, inspect, signal, limit, exec, remove, and the
-//! terminal WebSockets of containers and exec sessions. Every `{id}` route passes
+//! terminal WebSockets of containers and exec sessions, and their recordings
+//! ([`super::recordings`]). Every `{id}` route passes
 //! [`guard_container`] first; the list and the sockets ask the same access rules.
 
 use std::str::FromStr;
@@ -22,7 +23,7 @@ use serde::Deserialize;
 use super::classroom_access::{self, guard_container, Caller};
 use super::error::HttpError;
 use super::terminal_ws::{terminal_socket, TerminalQuery};
-use super::{origin, AppState, MAX_FRAME_BYTES};
+use super::{origin, recordings, AppState, MAX_FRAME_BYTES};
 use crate::classroom::Principal;
 use crate::live::terminal::TerminalSession;
 use crate::live::{ExecSpec, LiveError};
@@ -40,6 +41,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/containers/{id}/exec/{exec_id}/terminal",
             get(exec_terminal),
+        )
+        .route(
+            "/containers/{id}/recording",
+            get(recordings::container_recording),
+        )
+        .route(
+            "/containers/{id}/recordings",
+            axum::routing::delete(recordings::delete_of_container),
+        )
+        .route(
+            "/containers/{id}/exec/{exec_id}/recording",
+            get(recordings::exec_recording),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

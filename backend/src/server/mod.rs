@@ -15,6 +15,7 @@
 //! - [`events_ws`]: the events WebSocket (snapshot, then events; resume by sequence).
 //! - [`terminal_ws`]: terminal WebSockets (bytes both ways, control in JSON, view mode).
 //! - [`lessons`]: `GET /lessons`, the built-in lessons and a teacher's directory.
+//! - [`recordings`]: terminal recordings: the files, their listing, their removal.
 //! - [`origin`]: the WebSocket origin allowlist.
 //! - [`metrics`]: Prometheus text metrics.
 //!
@@ -32,6 +33,7 @@ pub mod events_ws;
 pub mod lessons;
 pub mod metrics;
 pub mod origin;
+pub mod recordings;
 pub mod steps;
 pub mod terminal_ws;
 

@@ -134,11 +134,13 @@ impl TestServer {
         }
     }
 
-    /// Ids of container state dirs left in this server's state root.
+    /// Ids of container state dirs left in this server's state root (its files, the
+    /// database and the recordings, are no container's).
     pub fn leftover_state_dirs(&self) -> Vec<String> {
         std::fs::read_dir(&self.state_root)
             .map(|dir| {
                 dir.filter_map(|e| e.ok())
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
                     .map(|e| e.file_name().to_string_lossy().into_owned())
                     .collect()
             })
