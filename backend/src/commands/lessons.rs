@@ -131,7 +131,10 @@ fn check_on_live(lessons: &[&Lesson], state_root: PathBuf) -> anyhow::Result<(us
             RuntimeConfig::new(std::env::current_exe().context("cannot find the isolab binary")?);
         config.state_root = state_root;
         let hub = Arc::new(EventHub::default());
-        let sup = Supervisor::new(LiveConfig::new(config), hub, sysinfo::live_status());
+        let mut live = LiveConfig::new(config);
+        // A check's terminals are nobody's to replay: no recordings, no index.
+        live.recording.index = false;
+        let sup = Supervisor::new(live, hub, sysinfo::live_status());
         watch::spawn_background(sup.clone());
         let interrupted = super::serve::shutdown_signal()?;
         let run = async {

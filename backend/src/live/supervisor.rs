@@ -144,8 +144,11 @@ pub(super) async fn blocking<T: Send + 'static>(
 impl Supervisor {
     /// A supervisor publishing on `hub`. `status` says whether live mode works here.
     pub fn new(config: LiveConfig, hub: Arc<EventHub>, status: LiveStatus) -> Arc<Supervisor> {
-        let recordings =
-            super::recording::open(&config.recording, &config.runtime.state_root, &hub);
+        let recordings = config
+            .recording
+            .index
+            .then(|| super::recording::open(&config.recording, &config.runtime.state_root, &hub))
+            .flatten();
         Arc::new(Supervisor {
             config,
             hub,

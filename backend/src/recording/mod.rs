@@ -43,6 +43,9 @@ pub struct RecordingConfig {
     pub cap_bytes: u64,
     /// How long a recording is kept after its terminal ended; `None`: until deleted.
     pub keep: Option<Duration>,
+    /// Whether there are recordings at all: a headless lesson check neither records
+    /// nor opens the index, so it leaves nothing in the state root.
+    pub index: bool,
 }
 
 impl Default for RecordingConfig {
@@ -51,6 +54,7 @@ impl Default for RecordingConfig {
             enabled: true,
             cap_bytes: DEFAULT_CAP_BYTES,
             keep: None,
+            index: true,
         }
     }
 }

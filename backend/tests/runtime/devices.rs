@@ -2,7 +2,7 @@
 //! disk or /dev/mem (CAP_MKNOD is kept) cannot be opened; isolab's devices can.
 //! Needs root and a host with the v1 `devices` controller.
 
-mod runtime_common;
+use crate::support::runtime as runtime_common;
 
 use isolab::runtime::cgroup::devices::v1_devices_mount;
 use runtime_common::{run, sh, TestRoot};

@@ -1,7 +1,7 @@
 //! The seccomp filter on the real kernel: what the default profile refuses (EPERM),
 //! what still works, `seccomp=unconfined`, and a user profile. Needs root.
 
-mod runtime_common;
+use crate::support::runtime as runtime_common;
 
 use isolab_shared::seccomp::{SeccompProfile, SeccompSetting};
 use isolab_shared::ExitStatus;

@@ -1,7 +1,7 @@
 //! Inside a container differs from outside: hostname, PIDs, network, IPC, mounts,
 //! and the namespace inodes of every kind, toggled one at a time.
 
-mod runtime_common;
+use crate::support::runtime as runtime_common;
 
 use isolab_shared::{NamespaceKind, NamespaceSet};
 use runtime_common::{ns_inode, run, sh, unique, TestRoot};

@@ -1,7 +1,7 @@
 //! The security baseline as seen from inside: capabilities, no_new_privs, masked and
 //! read-only /proc paths, mount(2) refused, no leaked fds.
 
-mod runtime_common;
+use crate::support::runtime as runtime_common;
 
 use isolab::runtime::plan::DEFAULT_CAPABILITIES;
 use runtime_common::{run, sh, TestContainer, TestRoot};

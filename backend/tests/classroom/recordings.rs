@@ -4,8 +4,8 @@
 //! events are markers, the cap cuts a recording and says so, exec sessions have their
 //! own, and the retention removes old ones.
 
-mod recording_support;
-mod support;
+use crate::support::recording as recording_support;
+use crate::support::server as support;
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{Socket, TestServer, TOKEN};
+use crate::support::server::{Socket, TestServer, TOKEN};
 
 /// Who sends a request.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,7 +1,7 @@
 //! kill -9 of a server with containers running, then a restart on the same state
 //! dir: every container is adopted (alive) or cleaned (dead), with nothing leaked.
 
-mod support;
+use crate::support::server as support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

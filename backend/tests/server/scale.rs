@@ -1,7 +1,7 @@
 //! The event stream at scale, against a real server and real containers: compact
 //! snapshots, stats deltas at the client's rate, and a client that stops reading.
 
-mod support;
+use crate::support::server as support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

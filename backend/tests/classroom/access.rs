@@ -3,8 +3,8 @@
 //! and a wrong token, on each one's containers and a container that does not exist.
 //! And a removed student's open sockets close within a second.
 
-mod classroom_support;
-mod support;
+use crate::support::classroom as classroom_support;
+use crate::support::server as support;
 
 use std::time::Duration;
 

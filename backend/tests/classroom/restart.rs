@@ -2,7 +2,7 @@
 //! server finds the student logged in, their container still theirs, and the roster
 //! whole (classroom.db is the store).
 
-mod support;
+use crate::support::server as support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -10,7 +10,7 @@ use isolab_shared::TerminalNotice;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{Socket, TestServer};
+use crate::support::server::{Socket, TestServer};
 
 /// A recording as read: its header and its events.
 #[derive(Debug)]

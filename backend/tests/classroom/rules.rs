@@ -2,8 +2,8 @@
 //! limit on wrong codes), students' quotas and namespaces (the real uid maps), and
 //! the progress export.
 
-mod classroom_support;
-mod support;
+use crate::support::classroom as classroom_support;
+use crate::support::server as support;
 
 use classroom_support::{call, class_server, code, create_as, join, join_code, Who};
 use isolab::classroom::policy::{NamespacePolicy, StudentQuota};

@@ -1,7 +1,7 @@
 //! `isolab run/ps/rm/gc` as a user sees them: exit codes pass through, errors are one
 //! line with a non-zero exit, and nothing is left behind.
 
-mod runtime_common;
+use crate::support::runtime as runtime_common;
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output, Stdio};

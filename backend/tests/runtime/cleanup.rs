@@ -1,7 +1,7 @@
 //! Nothing is left behind: after rm, after 50 concurrent containers, after a failed
 //! start, and after `gc` of a container whose owner died.
 
-mod runtime_common;
+use crate::support::runtime as runtime_common;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

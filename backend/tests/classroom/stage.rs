@@ -4,8 +4,8 @@
 //! students' containers stop, are kept, and the teacher can extend), and `/join/CODE`
 //! serving the web UI.
 
-mod classroom_support;
-mod support;
+use crate::support::classroom as classroom_support;
+use crate::support::server as support;
 
 use std::time::Duration;
 

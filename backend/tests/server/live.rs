@@ -1,7 +1,7 @@
 //! The live API against the real kernel: a real server on port 0, real containers,
 //! driven with an HTTP client and WebSockets.
 
-mod support;
+use crate::support::server as support;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The lifecycle API: stop with SIGTERM, then SIGKILL after the grace period; kill
 //! forwards a signal through init to the command; wait reports it.
 
-mod runtime_common;
+use crate::support::runtime as runtime_common;
 
 use std::time::{Duration, Instant};
 

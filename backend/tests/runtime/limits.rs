@@ -1,6 +1,6 @@
 //! cgroup limits hold against a real fork bomb and a memory hog, and change live.
 
-mod runtime_common;
+use crate::support::runtime as runtime_common;
 
 use std::time::{Duration, Instant};
 

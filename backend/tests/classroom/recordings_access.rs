@@ -2,9 +2,9 @@
 //! another's did not exist; only the teacher deletes), and that a recording outlives
 //! its container and a restart of the server on the same state dir.
 
-mod classroom_support;
-mod recording_support;
-mod support;
+use crate::support::classroom as classroom_support;
+use crate::support::recording as recording_support;
+use crate::support::server as support;
 
 use std::time::Duration;
 

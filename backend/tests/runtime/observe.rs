@@ -221,8 +221,8 @@ fn isolation_facts_show_dropped_caps_no_new_privs_and_a_user_namespace() {
 
 /// The server's per-tick work for 100 containers of 3 processes each: the process
 /// list of each (with namespaces), found by walking the tree or from the cgroup, and
-/// its cgroup usage. Run with `cargo test -p isolab --test observe
-/// --config 'profile.dev.package.isolab.opt-level=3' -- --ignored --nocapture tick`.
+/// its cgroup usage. Run with `cargo test -p isolab --test runtime
+/// --config 'profile.dev.package.isolab.opt-level=3' -- --ignored --nocapture observe::tick`.
 #[test]
 #[ignore = "a measurement: starts 100 sandboxes"]
 fn tick_cost_with_100_containers() {
