@@ -1,4 +1,5 @@
 //! The API vocabulary: every type the backend sends or takes, and the simulator produces.
+//! (Over 500 lines on purpose: the whole wire vocabulary in one file, read beside docs/api.md.)
 //!
 //! Bodies on the wire are JSON of these types. Field names are snake_case; enums that
 //! travel alone are tagged with `"type"`.

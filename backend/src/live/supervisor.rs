@@ -1,4 +1,5 @@
 //! The supervisor of a server's live containers: create, inspect, signal, limits,
+//! (Just over 500 lines: one `impl Supervisor` for a container's whole life, kept whole.)
 //! remove, shutdown. Exec sessions are in [`super::exec`], adoption in [`super::adopt`].
 
 use std::collections::BTreeMap;

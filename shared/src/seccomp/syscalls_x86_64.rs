@@ -1,4 +1,5 @@
 //! The x86_64 system call table: every name the kernel's 64-bit ABI knows, with its
+//! (Over 500 lines on purpose: a data table, one call per line.)
 //! number. The seccomp policy is written by name; the runtime compiles it with these
 //! numbers, and the counts the UI shows ("N allowed, M blocked") are out of this table.
 

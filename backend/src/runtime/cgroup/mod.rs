@@ -1,4 +1,5 @@
 //! A container's cgroup: the directories isolab makes under `isolab/<id>` in each
+//! (Just over 500 lines: one type for every cgroup layout, v1, v2 and hybrid, kept whole.)
 //! hierarchy, the limits written into them, and the usage read back.
 //!
 //! # Layout
