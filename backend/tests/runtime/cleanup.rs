@@ -281,6 +281,10 @@ fn gc_kills_an_orphan_whose_state_dir_is_gone_and_spares_other_roots() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let root = TestRoot::new();
     let other_root = TestRoot::new();
+    // Declared after the roots, so it is let go before their own gc runs.
+    let _only_this_gc = runtime_common::GC
+        .write()
+        .unwrap_or_else(|e| e.into_inner());
     let mut orphan = TestContainer::create(&root, &sh("sleep 30"));
     orphan.get().start().expect("start the orphan");
     let mut other = TestContainer::create(&other_root, &sh("sleep 30"));

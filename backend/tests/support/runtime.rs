@@ -44,8 +44,14 @@ impl TestRoot {
     }
 }
 
+/// Held (for reading) by every gc a test root runs as it is dropped. gc also removes
+/// orphans of any state root, so a test that makes one on purpose takes it for writing,
+/// and its orphan is not collected by another test's gc before its own.
+pub static GC: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 impl Drop for TestRoot {
     fn drop(&mut self) {
+        let _gc = GC.read().unwrap_or_else(|e| e.into_inner());
         let _ = isolab::runtime::gc(&self.config);
         let _ = std::fs::remove_dir_all(&self.config.state_root);
     }
