@@ -3,28 +3,29 @@
 //!
 //! The layout is a pure function of the snapshot ([`layout`]): groups ordered by
 //! inode, processes by host PID, so an update moves nothing that did not change
-//! (a new process lands at the end of its group).
+//! (a new process lands at the end of its group). [`super::map_canvas`] draws it; this
+//! file holds the layout, the search ([`find_matches`]) and the view around the SVG.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use isolab_shared::{ContainerState, NamespaceKind, ProcessInfo, Snapshot};
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use yew::prelude::*;
 
+pub use super::map_canvas::MapCanvas;
 use super::ViewProps;
-use crate::state::State;
 
 /// The SVG's width in user units (it scales to the element).
 pub const MAP_WIDTH: f64 = 960.0;
 const NODE_W: f64 = 72.0;
 const NODE_H: f64 = 24.0;
 /// The two sizes as attribute text, so drawing a node formats no floats.
-const NODE_W_ATTR: &str = "72";
-const NODE_H_ATTR: &str = "24";
-const GAP: f64 = 6.0;
+pub(super) const NODE_W_ATTR: &str = "72";
+pub(super) const NODE_H_ATTR: &str = "24";
+pub(super) const GAP: f64 = 6.0;
 const HEAD_H: f64 = 26.0;
-const PAD: f64 = 10.0;
+pub(super) const PAD: f64 = 10.0;
 
 /// One drawn process.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +45,7 @@ pub struct Group {
     pub inode: u64,
     /// "host", the containers that share it, or "nested".
     pub title: String,
-    pub y: f64,
+    /// Height when open (a collapsed group is a tile of fixed size).
     pub height: f64,
     /// Shared with the group's component: an unchanged list is compared, not rebuilt.
     pub nodes: Rc<Vec<Node>>,
@@ -54,7 +55,6 @@ pub struct Group {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layout {
     pub groups: Vec<Rc<Group>>,
-    pub height: f64,
 }
 
 /// Every process of the snapshot with its container (`None` = host).
@@ -127,7 +127,6 @@ pub fn layout(snapshot: &Snapshot, kind: NamespaceKind) -> Layout {
     let per_row = (((MAP_WIDTH - 2.0 * PAD) + GAP) / (NODE_W + GAP))
         .floor()
         .max(1.0) as usize;
-    let mut y = 0.0;
     let mut groups = Vec::with_capacity(by_inode.len());
     for ((_, inode), mut procs) in by_inode {
         procs.sort_by_key(|p| p.host_pid);
@@ -157,119 +156,11 @@ pub fn layout(snapshot: &Snapshot, kind: NamespaceKind) -> Layout {
         groups.push(Rc::new(Group {
             inode,
             title,
-            y,
             height,
             nodes: Rc::new(nodes),
         }));
-        y += height + GAP * 2.0;
     }
-    Layout { groups, height: y }
-}
-
-/// Props of [`MapCanvas`].
-#[derive(Properties, PartialEq)]
-pub struct MapCanvasProps {
-    pub state: UseReducerHandle<State>,
-    pub kind: NamespaceKind,
-    /// Called with the host PID under the pointer or focus.
-    pub on_hover: Callback<Option<u32>>,
-}
-
-/// The SVG of the map; re-renders only when the state or the kind changes, and then
-/// only the groups and nodes whose props changed are drawn again (a new process
-/// redraws one node, not a thousand).
-#[function_component(MapCanvas)]
-pub fn map_canvas(props: &MapCanvasProps) -> Html {
-    let kind = props.kind;
-    let layout = use_memo((props.state.version, kind), |_| {
-        layout(&props.state.snapshot, kind)
-    });
-    let pid_of = |e: &Event| -> Option<u32> {
-        let el = e.target()?.dyn_into::<web_sys::Element>().ok()?;
-        let node = el.closest("[data-pid]").ok()??;
-        node.get_attribute("data-pid")?.parse().ok()
-    };
-    let onmouseover = {
-        let hover = props.on_hover.clone();
-        Callback::from(move |e: MouseEvent| hover.emit(pid_of(&e)))
-    };
-    let onfocusin = {
-        let hover = props.on_hover.clone();
-        Callback::from(move |e: FocusEvent| hover.emit(pid_of(&e)))
-    };
-    let name = kind.name();
-    html! {
-        <svg class="ns-map" viewBox={format!("0 0 {MAP_WIDTH} {}", layout.height.max(40.0))}
-             width="100%" role="img" aria-label={format!("processes grouped by {name} namespace")}
-             {onmouseover} {onfocusin}>
-            <defs>{ patterns() }</defs>
-            { for layout.groups.iter().map(|g| html! {
-                <MapGroup key={g.inode} group={g.clone()} {kind} />
-            }) }
-        </svg>
-    }
-}
-
-/// Props of [`MapGroup`].
-#[derive(Properties, PartialEq)]
-struct MapGroupProps {
-    group: Rc<Group>,
-    kind: NamespaceKind,
-}
-
-/// One namespace's box, title and nodes, placed by a translation.
-#[function_component(MapGroup)]
-fn map_group(props: &MapGroupProps) -> Html {
-    let g = &props.group;
-    let name = props.kind.name();
-    let count = g.nodes.len();
-    html! {
-        <g class={classes!("ns-group", format!("ns-{name}"))} data-inode={g.inode.to_string()}
-           transform={format!("translate(0,{})", g.y)}>
-            <rect class="group-box" x="0" y="0" width={MAP_WIDTH.to_string()}
-                  height={g.height.to_string()} rx="8" fill={format!("url(#pat-{name})")} />
-            <text class="group-title" x={PAD.to_string()} y="18">
-                { format!("{name}:[{}] · {} · {count} process{}", g.inode, g.title,
-                          if count == 1 { "" } else { "es" }) }
-            </text>
-            <GroupNodes nodes={g.nodes.clone()} />
-        </g>
-    }
-}
-
-/// Props of [`GroupNodes`].
-#[derive(Properties, PartialEq)]
-struct GroupNodesProps {
-    nodes: Rc<Vec<Node>>,
-}
-
-/// The nodes of one group: skipped when its list is unchanged.
-#[function_component(GroupNodes)]
-fn group_nodes(props: &GroupNodesProps) -> Html {
-    props
-        .nodes
-        .iter()
-        .map(|n| html! { <MapNode key={n.host_pid} node={n.clone()} /> })
-        .collect()
-}
-
-/// Props of [`MapNode`].
-#[derive(Properties, PartialEq)]
-struct MapNodeProps {
-    node: Node,
-}
-
-/// One process: skipped when its place and label are unchanged.
-#[function_component(MapNode)]
-fn map_node(props: &MapNodeProps) -> Html {
-    let n = &props.node;
-    html! {
-        <g class="node" data-pid={n.host_pid.to_string()} tabindex="0"
-           transform={format!("translate({},{})", n.x, n.y)}>
-            <rect width={NODE_W_ATTR} height={NODE_H_ATTR} rx="4" />
-            <text x="6" y="16">{ n.label.clone() }</text>
-        </g>
-    }
+    Layout { groups }
 }
 
 /// One fill pattern per kind, so the kinds differ by more than colour.
@@ -295,14 +186,63 @@ pub fn patterns() -> Html {
     }).collect()
 }
 
-/// The map view: kind chooser, the SVG, and the details of the hovered process.
+/// Host PIDs of the processes `query` finds: a number is a host PID, anything else is
+/// looked for (ignoring case) in command lines and container names.
+pub fn find_matches(snapshot: &Snapshot, query: &str) -> BTreeSet<u32> {
+    let needle = query.trim().to_lowercase();
+    if needle.is_empty() {
+        return BTreeSet::new();
+    }
+    let pid = needle.parse::<u32>().ok();
+    all_processes(snapshot)
+        .into_iter()
+        .filter(|(c, p)| match pid {
+            Some(pid) => p.host_pid == pid,
+            None => {
+                p.cmdline.to_lowercase().contains(&needle)
+                    || c.is_some_and(|c| c.name.to_lowercase().contains(&needle))
+            }
+        })
+        .map(|(_, p)| p.host_pid)
+        .collect()
+}
+
+/// Focuses the `n`th highlighted node under `root` (wrapping); false when none is drawn.
+fn focus_match(root: &NodeRef, n: usize) -> bool {
+    let Some(found) = root
+        .cast::<web_sys::Element>()
+        .and_then(|r| r.query_selector_all(".node.match").ok())
+    else {
+        return false;
+    };
+    let Some(node) = found.get(n as u32 % found.length().max(1)) else {
+        return false;
+    };
+    // A node is an SVG element, which web-sys only types as HtmlElement; call its
+    // focus() by name instead.
+    js_sys::Reflect::get(&node, &JsValue::from_str("focus"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .is_some_and(|focus| focus.call0(&node).is_ok())
+}
+
+/// The map view: kind chooser, search, the SVG, and the details of the hovered process.
 #[function_component(NamespaceMap)]
 pub fn namespace_map(props: &ViewProps) -> Html {
     let kind = use_state(|| NamespaceKind::Pid);
     let hovered = use_state(|| None::<u32>);
+    let query = use_state(String::new);
+    let toggled = use_state(|| Rc::new(BTreeSet::<u64>::new()));
+    // Which match Enter focuses next.
+    let cursor = use_state(|| 0usize);
+    let canvas_ref = use_node_ref();
     let chooser = NamespaceKind::ALL.iter().map(|&k| {
         let kind_handle = kind.clone();
-        let onclick = Callback::from(move |_| kind_handle.set(k));
+        let toggled = toggled.clone();
+        let onclick = Callback::from(move |_| {
+            kind_handle.set(k);
+            toggled.set(Rc::default());
+        });
         let current = *kind == k;
         html! {
             <button class={classes!("ns-chip", "kind", format!("ns-{}", k.name()), current.then_some("current"))}
@@ -319,6 +259,42 @@ pub fn namespace_map(props: &ViewProps) -> Html {
             }
         })
     };
+    let on_toggle = {
+        let toggled = toggled.clone();
+        Callback::from(move |inode: u64| {
+            let mut next = (**toggled).clone();
+            if !next.remove(&inode) {
+                next.insert(inode);
+            }
+            toggled.set(Rc::new(next));
+        })
+    };
+    let matches = {
+        let q = (*query).clone();
+        use_memo((props.state.version, q), |(_, q)| {
+            find_matches(&props.state.snapshot, q)
+        })
+    };
+    let oninput = {
+        let (query, cursor) = (query.clone(), cursor.clone());
+        Callback::from(move |e: InputEvent| {
+            if let Some(input) = e.target_dyn_into::<web_sys::HtmlInputElement>() {
+                query.set(input.value());
+                cursor.set(0);
+            }
+        })
+    };
+    let onkeydown = {
+        let (canvas_ref, cursor) = (canvas_ref.clone(), cursor.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" {
+                e.prevent_default();
+                if focus_match(&canvas_ref, *cursor) {
+                    cursor.set(*cursor + 1);
+                }
+            }
+        })
+    };
     let snapshot = &props.state.snapshot;
     let details = hovered.and_then(|pid| {
         all_processes(snapshot)
@@ -326,6 +302,12 @@ pub fn namespace_map(props: &ViewProps) -> Html {
             .find(|(_, p)| p.host_pid == pid)
     });
     let total = all_processes(snapshot).len();
+    let found = match (query.trim().is_empty(), matches.len()) {
+        (true, _) => String::new(),
+        (false, 0) => "no process matches".to_string(),
+        (false, 1) => "1 match: Enter focuses it".to_string(),
+        (false, n) => format!("{n} matches: Enter focuses the next"),
+    };
     html! {
         <div class="map-view">
             <section class="card">
@@ -339,9 +321,17 @@ pub fn namespace_map(props: &ViewProps) -> Html {
                         {" Labels show the NSpid chain: host PID → PID inside each nested namespace."}
                     }
                 </p>
+                <div class="map-tools">
+                    <label class="map-search">{"Find a process "}
+                        <input type="search" class="map-search-input" placeholder="host PID or name"
+                               value={(*query).clone()} {oninput} {onkeydown} />
+                    </label>
+                    <span class="muted match-count" aria-live="polite">{ found }</span>
+                </div>
                 <div class="map-and-details">
-                    <div class="map-scroll">
-                        <MapCanvas state={props.state.clone()} kind={*kind} {on_hover} />
+                    <div class="map-scroll" ref={canvas_ref}>
+                        <MapCanvas state={props.state.clone()} kind={*kind} {on_hover}
+                                   matches={matches} toggled={(*toggled).clone()} {on_toggle} />
                     </div>
                     <aside class="details card" aria-live="polite">
                         { match details {

@@ -1,8 +1,9 @@
 //! The views, and the small components they share.
 //!
 //! - [`workbench`]: the sub-views of one source (dashboard, map, VMs, steps, terminals).
-//! - [`dashboard`], [`create_dialog`], [`sparkline`], [`events_feed`]: the container list.
-//! - [`map`]: the namespace map.
+//! - [`dashboard`], [`container_list`], [`create_dialog`], [`sparkline`], [`events_feed`]:
+//!   the container list (filtered, paged), creation, usage history, events.
+//! - [`map`], [`map_canvas`]: the namespace map (layout, search, view; the memoised SVG).
 //! - [`vms`]: containers next to VMs.
 //! - [`steps`]: creation steps and isolation facts.
 //! - [`terminals`]: terminal tabs.
@@ -14,6 +15,7 @@
 
 pub mod classroom;
 pub mod connection_badge;
+pub mod container_list;
 pub mod create_dialog;
 pub mod dashboard;
 pub mod events_feed;
@@ -22,6 +24,7 @@ pub mod lesson_step;
 pub mod lessons;
 pub mod live;
 pub mod map;
+pub mod map_canvas;
 pub mod markdown;
 pub mod simulator;
 pub mod sparkline;
