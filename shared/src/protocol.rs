@@ -443,8 +443,8 @@ pub enum LimitKind {
     Cpu,
 }
 
-/// One numbered change, in order, after the snapshot.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// One numbered change, in order, after the snapshot. (Deserialize: [`crate::wire`].)
+#[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Event {
     /// Strictly increasing across the server's life.
     pub seq: u64,
@@ -579,8 +579,9 @@ pub enum TerminalControl {
     Resize { cols: u16, rows: u16 },
 }
 
-/// Notices from the server on a terminal WebSocket (text frames).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// Notices from the server on a terminal WebSocket (text frames). (Deserialize:
+/// [`crate::wire`].)
+#[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TerminalNotice {
     /// First message: the binary frames that follow start at byte `offset` of the
