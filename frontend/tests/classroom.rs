@@ -45,6 +45,7 @@ fn container(id: &str, owner: Option<&str>, status: ContainerStatus) -> Containe
         interfaces: vec![],
         setup: vec![],
         isolation: IsolationFacts::default(),
+        setup_us: 0,
         owner: owner.map(str::to_string),
     }
 }
