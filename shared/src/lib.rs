@@ -15,6 +15,7 @@
 //!   the per-process namespaces that differ) and stats deltas.
 //! - [`sim`]: the simulator, a model of the kernel's isolation rules (no IO).
 //! - [`sim_protocol`]: the messages between the page and the simulator's Web Worker.
+//! - [`wire`]: deserialisation of the API's tagged messages without serde's buffering.
 //! - [`lesson`]: self-checking lessons: their format, checks, and a source-agnostic runner.
 //!
 //! Nothing here does IO, so the crate builds for the host and for `wasm32-unknown-unknown`.
@@ -30,6 +31,7 @@ pub mod seccomp;
 pub mod sim;
 pub mod sim_protocol;
 pub mod stream;
+pub mod wire;
 
 pub use namespace::{NamespaceKind, NamespaceSet};
 pub use protocol::*;

@@ -186,6 +186,8 @@ impl ContainerSpec {
             }
         }
         self.limits.validate()?;
+        // Without `full-spec` (the page) the profile is not kept; the server checks it.
+        #[cfg(any(test, feature = "full-spec"))]
         if let crate::seccomp::SeccompSetting::Profile(p) = &self.security.seccomp {
             p.resolve(&[])?;
         }
@@ -442,8 +444,8 @@ pub enum LimitKind {
     Cpu,
 }
 
-/// One numbered change, in order, after the snapshot.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// One numbered change, in order, after the snapshot. (Deserialize: [`crate::wire`].)
+#[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Event {
     /// Strictly increasing across the server's life.
     pub seq: u64,
@@ -578,8 +580,9 @@ pub enum TerminalControl {
     Resize { cols: u16, rows: u16 },
 }
 
-/// Notices from the server on a terminal WebSocket (text frames).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// Notices from the server on a terminal WebSocket (text frames). (Deserialize:
+/// [`crate::wire`].)
+#[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TerminalNotice {
     /// First message: the binary frames that follow start at byte `offset` of the

@@ -168,8 +168,10 @@ pub struct SimCall {
 }
 
 /// How a request went.
+// Externally tagged: a tagged form would make the page buffer every reply (see
+// `crate::wire`); only the page and its worker speak this.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SimOutcome {
     /// Done, nothing to return.
     Done,
@@ -203,8 +205,9 @@ pub struct SimView {
 }
 
 /// The worker's answer to one [`SimCall`].
+// Externally tagged, as `SimOutcome`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SimReply {
     /// The worker is listening; calls sent before this may be lost.
     Ready,

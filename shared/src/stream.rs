@@ -15,7 +15,8 @@ pub const STATS_MS_DEFAULT: u64 = 1000;
 pub const STATS_MS_FLOOR: u64 = 250;
 
 /// A message from the server on the events WebSocket (a JSON text frame).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// (Deserialize: [`crate::wire`].)
+#[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StreamMessage {
     /// The whole state; always the first message, and again after a gap.

@@ -3,7 +3,9 @@
 //! message (`bad_join_code`, `name_taken`, … each have one).
 
 use gloo_net::http::{Request, RequestBuilder, Response};
-use isolab_shared::{ApiError, ClassInfo, JoinAnswer, JoinRequest, RosterEntry};
+use isolab_shared::{
+    ApiError, BroadcastRequest, ClassInfo, ClassSettings, JoinAnswer, JoinRequest, RosterEntry,
+};
 use serde::de::DeserializeOwned;
 
 use super::ActionResult;
@@ -140,7 +142,7 @@ impl ClassroomApi {
     }
 
     /// `PATCH /classroom` with `body` (`joining`, `ends_at_ms`).
-    pub async fn update(&self, body: serde_json::Value) -> ActionResult<ClassInfo> {
+    pub async fn update(&self, body: ClassSettings) -> ActionResult<ClassInfo> {
         self.class_info(self.authorized(Request::patch(&api(""))).json(&body))
             .await
     }
@@ -154,9 +156,12 @@ impl ClassroomApi {
     /// `POST /classroom/broadcast` of `container`, or `DELETE` with `None`.
     pub async fn broadcast(&self, container: Option<&str>) -> ActionResult<ClassInfo> {
         let request = match container {
-            Some(id) => self
-                .authorized(Request::post(&api("/broadcast")))
-                .json(&serde_json::json!({ "container": id })),
+            Some(id) => {
+                self.authorized(Request::post(&api("/broadcast")))
+                    .json(&BroadcastRequest {
+                        container: id.to_string(),
+                    })
+            }
             None => self.authorized(Request::delete(&api("/broadcast"))).build(),
         };
         self.class_info(request).await

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use gloo_net::websocket::{futures::WebSocket, Message, State};
 use isolab_shared::{ApiError, ContainerSpec, ContainerSteps, StreamMessage};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use yew::Callback;
 
 use super::{same, ActionResult, TerminalTab, TerminalTarget};
@@ -31,6 +31,20 @@ impl PartialEq for LiveSource {
     fn eq(&self, other: &Self) -> bool {
         same(&self.stopped, &other.stopped)
     }
+}
+
+/// The body of `POST /containers/{id}/signal`. Typed bodies, not `serde_json::json!`,
+/// keep `serde_json::Value` out of the page's wasm.
+#[derive(Serialize)]
+struct SignalBody {
+    signal: &'static str,
+}
+
+/// The body of `POST /containers/{id}/exec`.
+#[derive(Serialize)]
+struct ExecBody {
+    command: [&'static str; 1],
+    tty: bool,
 }
 
 /// The part we use of the answers of `POST /containers` and `POST /containers/{id}/exec`:
@@ -166,7 +180,7 @@ impl LiveSource {
     /// `POST /containers/{id}/signal` with SIGKILL.
     pub async fn kill(&self, id: &str) -> ActionResult<()> {
         let path = Self::api(&format!("/containers/{id}/signal"));
-        let body = serde_json::json!({ "signal": "SIGKILL" });
+        let body = SignalBody { signal: "SIGKILL" };
         self.send(self.authorized(Request::post(&path)).json(&body))
             .await
             .map(|_| ())
@@ -183,7 +197,10 @@ impl LiveSource {
     /// `POST /containers/{id}/exec` of a shell with a tty, then its terminal tab.
     pub async fn exec(&self, id: &str, name: &str) -> ActionResult<TerminalTab> {
         let path = Self::api(&format!("/containers/{id}/exec"));
-        let body = serde_json::json!({ "command": ["/bin/sh"], "tty": true });
+        let body = ExecBody {
+            command: ["/bin/sh"],
+            tty: true,
+        };
         let response = self
             .send(self.authorized(Request::post(&path)).json(&body))
             .await?;

@@ -37,7 +37,40 @@ pub enum SeccompSetting {
     /// No filter at all.
     Unconfined,
     /// A profile in the common JSON format, inlined.
-    Profile(Box<SeccompProfile>),
+    Profile(ProfilePayload),
+}
+
+/// What [`SeccompSetting::Profile`] holds: the parsed profile where it is used (the
+/// backend and the simulator's worker enable `full-spec`).
+#[cfg(any(test, feature = "full-spec"))]
+pub type ProfilePayload = Box<SeccompProfile>;
+
+/// What [`SeccompSetting::Profile`] holds in the page: nothing. The page only shows
+/// containers, so parsing a user's profile (its types and a `serde_json::Value`)
+/// would only weigh on its first load.
+#[cfg(not(any(test, feature = "full-spec")))]
+pub type ProfilePayload = ProfileNotKept;
+
+/// A seccomp profile skipped unread: the page's stand-in for [`SeccompProfile`].
+#[cfg(not(any(test, feature = "full-spec")))]
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProfileNotKept;
+
+#[cfg(not(any(test, feature = "full-spec")))]
+impl<'de> Deserialize<'de> for ProfileNotKept {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| ProfileNotKept)
+    }
+}
+
+#[cfg(not(any(test, feature = "full-spec")))]
+impl Serialize for ProfileNotKept {
+    /// Refuses: sending a profile that was never read would send a different one.
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom(
+            "a seccomp profile is only kept with the full-spec feature",
+        ))
+    }
 }
 
 /// What the kernel does with a call a rule (or the default) matches.
@@ -224,7 +257,12 @@ pub fn resolve(
     match setting {
         SeccompSetting::Unconfined => Ok(None),
         SeccompSetting::Default => Ok(Some(default_profile::policy(kept_caps))),
+        #[cfg(any(test, feature = "full-spec"))]
         SeccompSetting::Profile(p) => p.resolve(kept_caps).map(Some),
+        #[cfg(not(any(test, feature = "full-spec")))]
+        SeccompSetting::Profile(_) => Err(ProfileError::Unsupported(
+            "profiles are only read with the full-spec feature".into(),
+        )),
     }
 }
 

@@ -4,7 +4,7 @@
 //! the grid of students' terminals. The roster and class are polled every 2 s.
 
 use gloo_timers::callback::Interval;
-use isolab_shared::{ClassInfo, ContainerStatus, RosterEntry};
+use isolab_shared::{ClassInfo, ClassSettings, ContainerStatus, RosterEntry};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -133,16 +133,19 @@ pub fn teacher_view(props: &TeacherViewProps) -> Html {
         Callback::from(move |_| {
             let api = api.clone();
             run(Box::pin(async move {
-                api.update(serde_json::json!({ "joining": !joining }))
-                    .await
-                    .map(|_| {
-                        if joining {
-                            "Joining is closed."
-                        } else {
-                            "Joining is open."
-                        }
-                        .to_string()
-                    })
+                api.update(ClassSettings {
+                    joining: Some(!joining),
+                    ends_at_ms: None,
+                })
+                .await
+                .map(|_| {
+                    if joining {
+                        "Joining is closed."
+                    } else {
+                        "Joining is open."
+                    }
+                    .to_string()
+                })
             }));
         })
     };
@@ -153,12 +156,15 @@ pub fn teacher_view(props: &TeacherViewProps) -> Html {
             move || {
                 let api = api.clone();
                 run(Box::pin(async move {
-                    api.update(serde_json::json!({ "ends_at_ms": end_ms.unwrap_or(0) }))
-                        .await
-                        .map(|_| match end_ms {
-                            Some(_) => "The end time is set.".to_string(),
-                            None => "The class has no end time now.".to_string(),
-                        })
+                    api.update(ClassSettings {
+                        joining: None,
+                        ends_at_ms: Some(end_ms.unwrap_or(0)),
+                    })
+                    .await
+                    .map(|_| match end_ms {
+                        Some(_) => "The end time is set.".to_string(),
+                        None => "The class has no end time now.".to_string(),
+                    })
                 }));
             }
         }
