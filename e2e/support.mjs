@@ -1,6 +1,8 @@
 // Shared pieces of the end-to-end tests: start the real server, launch Debian's Chromium.
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
 export const isolabBin = process.env.ISOLAB_BIN ?? resolve('target/release/isolab');
@@ -31,15 +33,21 @@ export async function launchBrowser() {
 
 /// Starts `isolab serve --port 0` and resolves once it printed its URL. `prefix` runs
 /// it through another command (setpriv); `bin: null` means the prefix names the binary.
+/// Unless `env` names one, the server gets a state root of its own, removed when it
+/// exits, so its containers, database and recordings never land in the host's.
 export function startServer({ prefix = [], bin = isolabBin, env = {} } = {}) {
   const argv = [...prefix, ...(bin ? [bin] : []), 'serve', '--port', '0'];
+  const ownRoot = env.ISOLAB_STATE_ROOT ? null : mkdtempSync(join(tmpdir(), 'isolab-e2e-'));
   const child = spawn(argv[0], argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...(ownRoot ? { ISOLAB_STATE_ROOT: ownRoot } : {}), ...env },
   });
   let output = '';
   const exited = new Promise((resolveExit) => {
-    child.on('exit', (code, signal) => resolveExit({ code, signal }));
+    child.on('exit', (code, signal) => {
+      if (ownRoot) rmSync(ownRoot, { recursive: true, force: true });
+      resolveExit({ code, signal });
+    });
   });
   return new Promise((resolveStart, rejectStart) => {
     const timer = setTimeout(() => {

@@ -121,6 +121,7 @@ mod tests {
             "/proc/self/exe".into(),
         );
         config.live.runtime.state_root = std::env::temp_dir().join("isolab-test-lessons");
+        config.live.recording.index = false;
         let router = super::super::app(AppState::new(config));
         let request = Request::get("/api/v1/lessons")
             .header("authorization", format!("Bearer {token}"))

@@ -14,6 +14,8 @@ fn state() -> AppState {
     let mut config = ServerConfig::new(token, env!("CARGO_BIN_EXE_isolab").into());
     // Never touch the host's real state dir from these tests.
     config.live.runtime.state_root = std::env::temp_dir().join("isolab-test-server-http");
+    // No container is made here, and no recordings' index either: nothing to leave.
+    config.live.recording.index = false;
     AppState::new(config)
 }
 
