@@ -10,7 +10,8 @@
 //! stopped with SIGTERM (it removes the containers), and whatever is left in its
 //! state dir is removed, even when the benchmark fails.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,13 +25,6 @@ const TOKEN: &str = "bench-classroom-teacher-token";
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// `isolab serve --classroom` on a free port with its own state dir.
 struct Server {
@@ -52,14 +46,12 @@ impl Server {
             .stdout(Stdio::piped())
             .spawn()
             .expect("isolab serve starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut urls = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|l| l.find("http://").map(|i| l[i..].to_string()));
-        let teacher = urls.next().expect("the teacher's URL");
-        let join = urls.next().expect("the join URL");
-        let base = teacher.split("/?token=").next().expect("base").to_string();
+        let urls = support::printed_urls(&mut child, 2);
+        let (teacher, join) = match urls.as_slice() {
+            [teacher, join] => (teacher, join),
+            _ => panic!("the server prints the teacher's and the join URL: {urls:?}"),
+        };
+        let base = support::base_of(teacher);
         let join_code = join.rsplit('/').next().expect("a join code").to_string();
         Server {
             child,
@@ -70,45 +62,17 @@ impl Server {
     }
 
     fn ws(&self, path: &str, token: &str) -> String {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let base = self.base.replacen("http://", "ws://", 1);
-        format!("{base}/api/v1{path}{sep}token={token}")
+        support::ws_url(&self.base, path, token)
     }
 
     /// The server's CPU time so far (user + system).
     fn cpu_time(&self) -> Duration {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        let ticks: u64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0)
-            + fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0);
-        let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .ok()
-            .flatten()
-            .unwrap_or(100) as u64;
-        Duration::from_micros(ticks * 1_000_000 / hz)
+        support::cpu_time(self.child.id())
     }
 
-    /// A line of /proc/PID/status in MB (`VmRSS`, `VmHWM`).
+    /// A line of /proc/PID/status in MiB (`VmRSS`, `VmHWM`).
     fn memory_mb(&self, key: &str) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix(key)?
-                    .trim_start_matches(':')
-                    .split_whitespace()
-                    .next()?
-                    .parse::<f64>()
-                    .ok()
-            })
-            .map_or(0.0, |kb| kb / 1024.0)
+        support::memory_mib(self.child.id(), key)
     }
 }
 
@@ -309,8 +273,8 @@ fn main() {
         eprintln!("the classroom benchmark needs root (it creates real containers)");
         std::process::exit(1);
     }
-    let seconds = env_or("ISOLAB_BENCH_SECONDS", 60);
-    let students = env_or("ISOLAB_BENCH_STUDENTS", 30);
+    let seconds = support::env_number("ISOLAB_BENCH_SECONDS", 60);
+    let students = support::env_number("ISOLAB_BENCH_STUDENTS", 30);
     let server = Arc::new(Server::start());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

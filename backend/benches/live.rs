@@ -9,7 +9,9 @@
 //! Run: `./x bench live` (all), or `cargo bench -p isolab --bench live -- echo`.
 //! `ISOLAB_BENCH_SECONDS` shortens the stream run; `ISOLAB_BENCH_KEYS` the echo run.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -49,13 +51,8 @@ impl Server {
             .stdout(Stdio::piped())
             .spawn()
             .expect("isolab serve starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let url = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|l| l.find("http://").map(|i| l[i..].to_string()))
-            .expect("the server prints its URL");
-        let base = url.split("/?token=").next().expect("base").to_string();
+        let urls = support::printed_urls(&mut child, 1);
+        let base = support::base_of(urls.first().expect("the server prints its URL"));
         Server {
             child,
             base,
@@ -64,30 +61,12 @@ impl Server {
     }
 
     fn ws(&self, path: &str) -> String {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        format!(
-            "{}/api/v1{path}{sep}token={TOKEN}",
-            self.base.replacen("http://", "ws://", 1)
-        )
+        support::ws_url(&self.base, path, TOKEN)
     }
 
     /// Server CPU time so far (user + system), from /proc.
     fn cpu_time(&self) -> Duration {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .split_whitespace()
-            .collect();
-        let ticks: u64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0)
-            + fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0);
-        let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .ok()
-            .flatten()
-            .unwrap_or(100) as u64;
-        Duration::from_micros(ticks * 1_000_000 / hz)
+        support::cpu_time(self.child.id())
     }
 }
 

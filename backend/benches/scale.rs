@@ -14,7 +14,8 @@
 //! and on Ctrl-C: the server removes its own when it is stopped (SIGTERM, or the
 //! terminal's SIGINT), and `isolab gc` on its state root runs after it.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -46,13 +47,8 @@ impl Server {
             .stdout(Stdio::piped())
             .spawn()
             .expect("isolab serve starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let url = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|l| l.find("http://").map(|i| l[i..].to_string()))
-            .expect("the server prints its URL");
-        let base = url.split("/?token=").next().expect("base").to_string();
+        let urls = support::printed_urls(&mut child, 1);
+        let base = support::base_of(urls.first().expect("the server prints its URL"));
         Server {
             child,
             base,
@@ -61,39 +57,17 @@ impl Server {
     }
 
     fn ws(&self, path: &str) -> String {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let base = self.base.replacen("http://", "ws://", 1);
-        format!("{base}/api/v1{path}{sep}token={TOKEN}")
-    }
-
-    fn stat_field(&self, index: usize) -> u64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        let rest = stat.rsplit(')').next().unwrap_or("");
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        fields.get(index).and_then(|f| f.parse().ok()).unwrap_or(0)
+        support::ws_url(&self.base, path, TOKEN)
     }
 
     /// CPU time so far (user + system).
     fn cpu_time(&self) -> Duration {
-        let ticks = self.stat_field(11) + self.stat_field(12);
-        let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .ok()
-            .flatten()
-            .unwrap_or(100) as u64;
-        Duration::from_micros(ticks * 1_000_000 / hz.max(1))
+        support::cpu_time(self.child.id())
     }
 
     /// Resident memory in MiB.
     fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let kib: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0.0);
-        kib / 1024.0
+        support::memory_mib(self.child.id(), "VmRSS")
     }
 }
 
@@ -160,13 +134,6 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e3
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 async fn run(server: &Server, containers: usize, seconds: u64) {
@@ -284,8 +251,8 @@ fn main() {
         eprintln!("the scale benchmark needs root (it creates real containers)");
         return;
     }
-    let containers = env_number("ISOLAB_SCALE_CONTAINERS", 500) as usize;
-    let seconds = env_number("ISOLAB_SCALE_SECONDS", 600);
+    let containers = support::env_number("ISOLAB_SCALE_CONTAINERS", 500) as usize;
+    let seconds = support::env_number("ISOLAB_SCALE_SECONDS", 600);
     let server = Server::start(containers + 10);
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {

@@ -1,0 +1,74 @@
+//! What the benchmark harnesses share: reading a server process's figures from /proc,
+//! the URLs `isolab serve` prints, and numbers from the environment.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+use std::time::Duration;
+
+/// A whole-number setting from the environment, or `default`.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The `http://…` URLs a started `isolab serve` prints, in order (its stdout piped):
+/// the access URL first, then in a class the join URL.
+pub fn printed_urls(child: &mut Child, count: usize) -> Vec<String> {
+    let stdout = child.stdout.take().expect("the server's stdout is piped");
+    BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| l.find("http://").map(|i| l[i..].to_string()))
+        .take(count)
+        .collect()
+}
+
+/// `http://HOST:PORT` of an access URL `http://HOST:PORT/?token=…`.
+pub fn base_of(url: &str) -> String {
+    url.split("/?token=").next().unwrap_or(url).to_string()
+}
+
+/// The WebSocket URL of API `path` on server `base`, with `token`.
+pub fn ws_url(base: &str, path: &str, token: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let base = base.replacen("http://", "ws://", 1);
+    format!("{base}/api/v1{path}{sep}token={token}")
+}
+
+/// CPU time process `pid` used so far (user + system), from /proc/PID/stat.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command's closing parenthesis; utime and stime are 11 and 12.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let field = |i: usize| -> u64 { fields.get(i).and_then(|f| f.parse().ok()).unwrap_or(0) };
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as u64;
+    Duration::from_micros((field(11) + field(12)) * 1_000_000 / hz.max(1))
+}
+
+/// A memory line of /proc/PID/status (`VmRSS`, `VmHWM`) in MiB; 0 when unreadable.
+pub fn memory_mib(pid: u32, key: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key)?
+                .trim_start_matches(':')
+                .split_whitespace()
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
