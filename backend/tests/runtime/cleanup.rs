@@ -21,9 +21,16 @@ fn isolab_cgroups() -> BTreeSet<String> {
         .collect()
 }
 
-/// PIDs whose parent is this test process (zombies included).
-fn my_children() -> Vec<u32> {
+/// PIDs whose parent is this test process and whose environment names a state dir
+/// under `root` (the runtime sets it on every init). Other tests in this binary run
+/// side by side and have children of their own; only ours count.
+fn my_children_under(root: &std::path::Path) -> Vec<u32> {
     let me = std::process::id().to_string();
+    let mark = format!(
+        "{}={}",
+        isolab::runtime::orphans::STATE_DIR_ENV,
+        root.display()
+    );
     std::fs::read_dir("/proc")
         .expect("read /proc")
         .flatten()
@@ -34,6 +41,12 @@ fn my_children() -> Vec<u32> {
                     .next()
                     .and_then(|r| r.split_whitespace().nth(1))
                     == Some(me.as_str())
+            })
+        })
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                env.split(|b| *b == 0)
+                    .any(|var| var.starts_with(mark.as_bytes()))
             })
         })
         .collect()
@@ -190,11 +203,8 @@ fn assert_nothing_left(root: &TestRoot, before: &BTreeSet<String>) {
     assert!(left.is_empty(), "state dirs left: {left:?}");
     let groups: Vec<_> = isolab_cgroups().difference(before).cloned().collect();
     assert!(groups.is_empty(), "cgroups left: {groups:?}");
-    assert!(
-        my_children().is_empty(),
-        "children left: {:?}",
-        my_children()
-    );
+    let children = my_children_under(&root.config.state_root);
+    assert!(children.is_empty(), "children left: {children:?}");
 }
 
 #[test]
