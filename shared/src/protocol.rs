@@ -654,6 +654,13 @@ pub struct ClassInfo {
     pub taken_over: Vec<String>,
 }
 
+/// What `GET /api/v1/classroom/changes?since=N` answers: the class's change counter,
+/// once it differs from `N` (or after the server's longest wait, unchanged).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClassChanges {
+    pub version: u64,
+}
+
 /// The body of `PATCH /api/v1/classroom`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -11,12 +11,14 @@
 //! - [`export`]: the progress export as CSV.
 //! - [`stage`]: the teacher's broadcast and the terminals the teacher took control of.
 //! - [`clock`]: the class's end time (`--ends-at`).
+//! - [`changes`]: the change counter pages wait on instead of polling.
 //!
 //! The database is the class's store, not a cache: a restarted server finds its
 //! students logged in, their containers theirs, and the roster whole. Its calls run on
 //! tokio's blocking threads. No axum in here: the server is a thin user of it.
 
 pub mod access;
+pub mod changes;
 pub mod clock;
 pub mod export;
 pub mod join;
@@ -37,6 +39,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::broadcast;
 
 pub use access::Principal;
+use changes::Changes;
 use join::{NameError, WrongCodeLimiter};
 pub use policy::{PolicyError, StudentPolicy};
 use stage::Stage;
@@ -144,6 +147,8 @@ pub struct Classroom {
     stage: Arc<Stage>,
     /// The end time, as stored (read every second by the class's clock).
     ends_at_ms: Mutex<Option<u64>>,
+    /// Bumped whenever the roster or a student's bar may show something new.
+    changes: Arc<Changes>,
 }
 
 impl std::fmt::Debug for Classroom {
@@ -167,6 +172,9 @@ impl Drop for SocketGuard {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 sockets.remove(&self.student);
+                drop(sockets);
+                // The roster's "connected" changes.
+                self.classroom.changes.bump();
             }
         }
     }
@@ -192,14 +200,16 @@ impl Classroom {
         }
         let ends_at_ms = store.setting(ENDS_AT)?.and_then(|v| v.parse().ok());
         let (revoked, _) = broadcast::channel(64);
+        let changes = Arc::new(Changes::default());
         Ok(Arc::new(Classroom {
             store: Arc::new(store),
             policy,
             limiter: WrongCodeLimiter::default(),
             sockets: Mutex::new(HashMap::new()),
             revoked,
-            stage: Arc::new(Stage::default()),
+            stage: Arc::new(Stage::new(changes.clone())),
             ends_at_ms: Mutex::new(ends_at_ms),
+            changes,
         }))
     }
 
@@ -223,6 +233,11 @@ impl Classroom {
     /// The broadcast and the terminals the teacher took control of.
     pub fn stage(&self) -> &Arc<Stage> {
         &self.stage
+    }
+
+    /// The change counter pages wait on.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
     }
 
     /// When the class ends (ms since the Unix epoch), if it has an end time.
@@ -428,7 +443,15 @@ impl Classroom {
 
     /// Counts an open socket of student `id` until the guard is dropped.
     pub fn socket_opened(self: &Arc<Self>, id: &str) -> SocketGuard {
-        *self.lock_sockets().entry(id.to_string()).or_default() += 1;
+        let first = {
+            let mut sockets = self.lock_sockets();
+            let n = sockets.entry(id.to_string()).or_default();
+            *n += 1;
+            *n == 1
+        };
+        if first {
+            self.changes.bump();
+        }
         SocketGuard {
             classroom: self.clone(),
             student: id.to_string(),

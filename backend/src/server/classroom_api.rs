@@ -12,8 +12,8 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use isolab_shared::{
-    BroadcastRequest, ClassInfo, ClassRole, ClassSettings, ErrorCode, JoinAnswer, JoinRequest,
-    ProgressReport, RosterEntry, StudentInfo,
+    BroadcastRequest, ClassChanges, ClassInfo, ClassRole, ClassSettings, ErrorCode, JoinAnswer,
+    JoinRequest, ProgressReport, RosterEntry, StudentInfo,
 };
 
 use super::classroom_access::{require_teacher, Caller};
@@ -44,7 +44,56 @@ pub fn routes() -> Router<AppState> {
         .route("/classroom", get(info))
         .route("/classroom/hand", post(raise_hand).delete(lower_hand))
         .route("/classroom/progress", post(report_progress))
+        .route("/classroom/changes", get(changes))
         .merge(teacher_only)
+}
+
+/// Bumps the class's change counter after every request that changed something (a
+/// successful call other than GET): a join, a hand, a container made or removed, a
+/// setting. Pages waiting on `/classroom/changes` then fetch what they show again.
+pub async fn note_class_changes(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let reads = matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let response = next.run(request).await;
+    if !reads && response.status().is_success() {
+        if let Some(classroom) = state.classroom() {
+            classroom.changes().bump();
+        }
+    }
+    response
+}
+
+/// `GET /classroom/changes?since=N`: answers with the change counter as soon as it
+/// differs from `N`, or after [`LONGEST_WAIT`](crate::classroom::changes::LONGEST_WAIT)
+/// with `N` again. A page loops on it instead of polling.
+async fn changes(
+    State(state): State<AppState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Json<ClassChanges>, HttpError> {
+    let classroom = classroom(&state)?;
+    let since = match query
+        .as_deref()
+        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("since=")))
+    {
+        None => 0,
+        Some(n) => n.parse::<u64>().map_err(|_| {
+            HttpError::new(
+                ErrorCode::BadRequest,
+                format!("since must be a whole number, not '{n}'"),
+            )
+        })?,
+    };
+    let version = classroom
+        .changes()
+        .after(since, crate::classroom::changes::LONGEST_WAIT)
+        .await;
+    Ok(Json(ClassChanges { version }))
 }
 
 /// The route that needs no token: `POST /classroom/join`.

@@ -181,8 +181,14 @@ pub fn app(state: AppState) -> Router {
     let api = api::routes(&state).fallback(api::unknown_route).layer(
         axum::middleware::from_fn_with_state(state.clone(), auth::require_token),
     );
+    let api = classroom_api::open_routes()
+        .merge(api)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            classroom_api::note_class_changes,
+        ));
     Router::new()
-        .nest("/api/v1", classroom_api::open_routes().merge(api))
+        .nest("/api/v1", api)
         .fallback(assets::serve)
         .with_state(state)
 }
@@ -193,6 +199,15 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Pending waits on the class's changes answer at once when the server stops, so
+    // the drain below does not wait out a whole wait.
+    let classroom = state.classroom().cloned();
+    let shutdown = async move {
+        shutdown.await;
+        if let Some(classroom) = classroom {
+            classroom.changes().close();
+        }
+    };
     // The peer's address counts wrong join codes per address.
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)
