@@ -632,6 +632,45 @@ fn background_jobs_finish_as_logical_time_passes() {
 }
 
 #[test]
+fn a_sleep_behind_unshare_in_the_background_stays_in_its_own_namespace() {
+    let mut s = sim("empty");
+    assert!(s.run_line("unshare -U sleep 30 &").starts_with("[1] "));
+    assert!(s.run_line("unshare -Uf sleep 30 &").starts_with("[2] "));
+    let ps = s.run_line("ps");
+    assert_eq!(ps.matches(" sleep").count(), 2, "both sleeps run: {ps}");
+    assert!(ps.contains(" unshare"), "-f keeps unshare waiting: {ps}");
+    let snapshot = s.snapshot();
+    let sleepers: Vec<_> = snapshot
+        .host
+        .processes
+        .iter()
+        .filter(|p| p.cmdline.starts_with("sleep"))
+        .collect();
+    assert_eq!(sleepers.len(), 2);
+    let shell_user = snapshot
+        .host
+        .processes
+        .iter()
+        .find(|p| p.cmdline == "sh" || p.cmdline.starts_with("sh "))
+        .and_then(|p| p.namespaces.get(&NamespaceKind::User).copied());
+    assert!(shell_user.is_some(), "the shell is listed");
+    for p in sleepers {
+        let user = p.namespaces.get(&NamespaceKind::User).copied();
+        assert!(user.is_some() && user != shell_user, "{p:?}");
+    }
+    let out = s.run_line("sleep 31");
+    assert!(
+        out.contains("Done                    unshare -U sleep 30"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Done                    unshare -Uf sleep 30"),
+        "{out}"
+    );
+    assert!(!s.run_line("ps").contains(" sleep"));
+}
+
+#[test]
 fn every_scenario_starts_and_serialises() {
     for (name, _) in Simulator::scenarios() {
         let s = sim(name);
