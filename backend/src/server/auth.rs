@@ -1,7 +1,7 @@
 //! The access token: made at start, printed in the URL, required on every API call.
 //! The middleware turns the token presented into the caller's [`Principal`] (admin,
 //! teacher, or a student by their own token), which every handler and socket gets.
-//! Wrong tokens are counted per address: after [`MAX_AUTH_FAILURES`] within
+//! Wrong tokens are counted per address: after [`MAX_AUTH_FAILURES`] (by default) within
 //! [`AUTH_FAILURE_WINDOW`], every request with a token from that address gets `429
 //! rate_limited` until the window has passed (a right token too, so the answer tells
 //! a guesser nothing).
@@ -22,7 +22,8 @@ use super::error::HttpError;
 use super::AppState;
 use crate::classroom::Principal;
 
-/// Wrong tokens one address may present per [`AUTH_FAILURE_WINDOW`].
+/// The default of [`super::ServerConfig::max_auth_failures`]: wrong tokens one
+/// address may present per [`AUTH_FAILURE_WINDOW`].
 pub const MAX_AUTH_FAILURES: usize = 20;
 /// The window of [`MAX_AUTH_FAILURES`].
 pub const AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(60);

@@ -76,6 +76,8 @@ pub struct ServerConfig {
     pub live_status: LiveStatus,
     /// The class, with `--classroom`: the token above is then the teacher's.
     pub classroom: Option<Arc<Classroom>>,
+    /// Wrong tokens one address may present per minute before it gets 429.
+    pub max_auth_failures: usize,
 }
 
 impl ServerConfig {
@@ -88,6 +90,7 @@ impl ServerConfig {
             live: LiveConfig::new(RuntimeConfig::new(helper_exe)),
             live_status: crate::sysinfo::live_status(),
             classroom: None,
+            max_auth_failures: auth::MAX_AUTH_FAILURES,
         }
     }
 }
@@ -122,7 +125,7 @@ impl AppState {
                 live,
                 classroom: config.classroom,
                 auth_failures: FailureLimiter::new(
-                    auth::MAX_AUTH_FAILURES,
+                    config.max_auth_failures,
                     auth::AUTH_FAILURE_WINDOW,
                 ),
             }),
