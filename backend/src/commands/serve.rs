@@ -33,10 +33,9 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
         let local = listener.local_addr().context("cannot read the bound address")?;
         let certificate = match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(tls::load(cert, key)?),
-            _ if args.tls_self_signed => Some(tls::self_signed(
-                &state_root.join("tls"),
-                &tls::names_for(args.bind),
-            )?),
+            _ if args.tls_self_signed => {
+                Some(tls::self_signed(&state_root, &tls::names_for(args.bind))?)
+            }
             _ => None,
         };
         let mut config = ServerConfig::new(

@@ -27,6 +27,12 @@ use tokio_rustls::TlsAcceptor;
 pub const MAX_HANDSHAKES: usize = 256;
 /// How long a client may take to finish its handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The self-signed certificate's file in the state root.
+pub const SELF_SIGNED_CERT: &str = "tls-cert.pem";
+/// Its private key's file (mode 0600).
+pub const SELF_SIGNED_KEY: &str = "tls-key.pem";
+/// The names it covers, one a line.
+pub const SELF_SIGNED_NAMES: &str = "tls-names";
 /// The first byte of a TLS handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
@@ -150,12 +156,14 @@ pub fn names_for(bind: IpAddr) -> Vec<String> {
     names
 }
 
-/// The self-signed certificate kept in `dir` (`cert.pem`, `key.pem` with mode 0600,
-/// and `names`, the names it covers): reused while it covers `names`, else made anew.
+/// The self-signed certificate kept in the state root `dir` ([`SELF_SIGNED_CERT`],
+/// [`SELF_SIGNED_KEY`] with mode 0600, and [`SELF_SIGNED_NAMES`], the names it covers):
+/// reused while it covers `names`, else made anew. Files, not a directory: the runtime
+/// takes a directory of the state root without a container record for a crashed create.
 pub fn self_signed(dir: &Path, names: &[String]) -> Result<Certificate, TlsError> {
-    let cert_path = dir.join("cert.pem");
-    let key_path = dir.join("key.pem");
-    let names_path = dir.join("names");
+    let cert_path = dir.join(SELF_SIGNED_CERT);
+    let key_path = dir.join(SELF_SIGNED_KEY);
+    let names_path = dir.join(SELF_SIGNED_NAMES);
     let wanted = names.join("\n");
     let kept = std::fs::read_to_string(&names_path).is_ok_and(|n| n == wanted);
     if kept {
@@ -301,17 +309,34 @@ async fn handshake(
 mod tests {
     use super::*;
 
+    /// A directory of the test's own, removed even when the test fails.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> TempDir {
+            let dir = std::env::temp_dir().join(format!("isolab-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[test]
     fn a_self_signed_certificate_is_kept_and_reused() {
-        let dir = std::env::temp_dir().join(format!("isolab-tls-unit-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let temp = TempDir::new("tls-unit");
+        let dir = temp.0.clone();
         let names = names_for([127, 0, 0, 1].into());
         let first = self_signed(&dir, &names).expect("made");
         let again = self_signed(&dir, &names).expect("reused");
         assert_eq!(first.fingerprint, again.fingerprint);
         assert_eq!(first.fingerprint.len(), 32 * 3 - 1);
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.join("key.pem"))
+        let mode = std::fs::metadata(dir.join(SELF_SIGNED_KEY))
             .expect("key kept")
             .permissions()
             .mode();
@@ -319,13 +344,12 @@ mod tests {
         // Other names: a new certificate.
         let other = self_signed(&dir, &["example.test".to_string()]).expect("made anew");
         assert_ne!(other.fingerprint, first.fingerprint);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn bad_files_are_one_clear_line() {
-        let dir = std::env::temp_dir().join(format!("isolab-tls-bad-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let temp = TempDir::new("tls-bad");
+        let dir = temp.0.clone();
         std::fs::create_dir_all(&dir).expect("dir");
         let junk = dir.join("junk.pem");
         std::fs::write(&junk, "not a certificate").expect("write");
@@ -340,14 +364,15 @@ mod tests {
             .expect("refused")
             .to_string();
         assert!(e.contains("missing-too.pem"), "{e}");
-        let made = self_signed(&dir.join("a"), &["a.test".into()]).expect("a");
-        let _ = made;
-        let _ = self_signed(&dir.join("b"), &["b.test".into()]).expect("b");
-        let e = load(&dir.join("a/cert.pem"), &dir.join("b/key.pem"))
-            .err()
-            .expect("refused")
-            .to_string();
+        self_signed(&dir.join("a"), &["a.test".into()]).expect("a");
+        self_signed(&dir.join("b"), &["b.test".into()]).expect("b");
+        let e = load(
+            &dir.join("a").join(SELF_SIGNED_CERT),
+            &dir.join("b").join(SELF_SIGNED_KEY),
+        )
+        .err()
+        .expect("refused")
+        .to_string();
         assert!(e.contains("do not go together"), "{e}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

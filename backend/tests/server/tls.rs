@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use isolab::server::tls;
 use isolab_shared::StreamMessage;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -69,12 +70,13 @@ async fn https_and_wss_work_with_the_self_signed_certificate_it_keeps() {
     );
 
     // The certificate kept in the state dir is the one served and printed.
-    let cert_pem = std::fs::read(state_root.join("tls/cert.pem")).expect("the certificate is kept");
+    let cert_pem =
+        std::fs::read(state_root.join(tls::SELF_SIGNED_CERT)).expect("the certificate is kept");
     let cert = CertificateDer::from_pem_slice(&cert_pem).expect("PEM");
-    let fingerprint = isolab::server::tls::fingerprint(&cert);
+    let fingerprint = tls::fingerprint(&cert);
     assert_eq!(fingerprints, vec![fingerprint.clone(), fingerprint.clone()]);
     use std::os::unix::fs::PermissionsExt;
-    let key_mode = std::fs::metadata(state_root.join("tls/key.pem"))
+    let key_mode = std::fs::metadata(state_root.join(tls::SELF_SIGNED_KEY))
         .expect("the key is kept")
         .permissions()
         .mode();
@@ -141,13 +143,28 @@ async fn https_and_wss_work_with_the_self_signed_certificate_it_keeps() {
     // The socket opened before still works after the refusal.
     drop(ws);
     let stderr = server.stop();
+    // `isolab gc` (which takes state dirs without a container record) keeps it.
+    let gc = std::process::Command::new(env!("CARGO_BIN_EXE_isolab"))
+        .arg("gc")
+        .env("ISOLAB_STATE_ROOT", &state_root)
+        .output()
+        .expect("isolab gc runs");
+    assert!(
+        gc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gc.stderr)
+    );
+    assert!(
+        state_root.join(tls::SELF_SIGNED_KEY).exists(),
+        "gc keeps the key"
+    );
 
     // A restart reuses the certificate.
     let again = ServeProcess::start(&state_root, &["--tls-self-signed"], "https://");
     again.wait_for_stdout("certificate SHA-256");
     assert_eq!(printed_fingerprints(&again), vec![fingerprint]);
     assert_eq!(
-        std::fs::read(state_root.join("tls/cert.pem")).expect("kept"),
+        std::fs::read(state_root.join(tls::SELF_SIGNED_CERT)).expect("kept"),
         cert_pem,
         "the same certificate"
     );
