@@ -1,6 +1,7 @@
 //! The audit log of a real `isolab serve --classroom --log-format json`: a student's
 //! create and remove, and a refused request, are one JSON line each with who, what,
-//! which container and the result (and reads are not logged).
+//! which container and the result; a terminal typed into is one too, and reads (a
+//! terminal watched included) are not logged.
 
 use std::time::Duration;
 
@@ -65,7 +66,7 @@ async fn a_students_create_and_remove_and_a_refused_call_are_one_audit_line_each
     let created = http
         .post(format!("{base}/api/v1/containers"))
         .bearer_auth(&student_token)
-        .json(&json!({"command": ["/bin/sleep", "600"], "tty": false}))
+        .json(&json!({"command": ["/bin/sh"], "tty": true}))
         .send()
         .await
         .expect("create");
@@ -80,6 +81,16 @@ async fn a_students_create_and_remove_and_a_refused_call_are_one_audit_line_each
         .await
         .expect("inspect");
     assert_eq!(listed.status(), 200);
+    // Typing into a terminal is audited, watching one is not.
+    let ws_base = base.replacen("http://", "ws://", 1);
+    for mode in ["control", "view"] {
+        let url =
+            format!("{ws_base}/api/v1/containers/{id}/terminal?mode={mode}&token={student_token}");
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("the student's terminal opens");
+        let _ = ws.close(None).await;
+    }
     let removed = http
         .delete(format!("{base}/api/v1/containers/{id}"))
         .bearer_auth(&student_token)
@@ -115,10 +126,14 @@ async fn a_students_create_and_remove_and_a_refused_call_are_one_audit_line_each
     assert_eq!(remove["who"], who);
     assert_eq!(remove["container"], id);
     assert_eq!(remove["status"], 204);
+    let terminal = one("terminal.control");
+    assert_eq!(terminal["who"], who);
+    assert_eq!(terminal["container"], id);
+    assert_eq!(terminal["status"], 101);
     let end = one("classroom.end");
     assert_eq!(end["who"], "anonymous");
     assert_eq!(end["status"], 401);
     assert_eq!(end["code"], "unauthorized");
     assert_eq!(end["from"], "127.0.0.1");
-    assert_eq!(events.len(), 4, "nothing else is audited: {events:#?}");
+    assert_eq!(events.len(), 5, "nothing else is audited: {events:#?}");
 }
