@@ -26,11 +26,7 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
     server::lessons::install(catalog);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let addr = SocketAddr::new(args.bind, args.port);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        let local = listener.local_addr().context("cannot read the bound address")?;
+        // A bad certificate stops the server before it listens.
         let certificate = match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(tls::load(cert, key)?),
             _ if args.tls_self_signed => {
@@ -38,6 +34,11 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
             }
             _ => None,
         };
+        let addr = SocketAddr::new(args.bind, args.port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr().context("cannot read the bound address")?;
         let mut config = ServerConfig::new(
             token.clone(),
             std::env::current_exe().context("cannot find the isolab binary")?,
