@@ -6,6 +6,8 @@
 //!   that", for routes, sockets and the event stream.
 //! - [`policy`]: the students' quota and the namespaces they may not leave out.
 //! - [`join`]: join codes, display names, the limit on wrong codes per address.
+//! - [`limiter`]: failures per address over a sliding window, bounded in memory
+//!   (wrong join codes here, wrong tokens in the server).
 //! - [`store`]: the SQLite database in the state root (roster, token hashes, id
 //!   ranges, ownership, progress, settings), with versioned migrations.
 //! - [`export`]: the progress export as CSV.
@@ -22,6 +24,7 @@ pub mod changes;
 pub mod clock;
 pub mod export;
 pub mod join;
+pub mod limiter;
 pub mod policy;
 pub mod stage;
 pub mod store;
@@ -40,7 +43,8 @@ use tokio::sync::broadcast;
 
 pub use access::Principal;
 use changes::Changes;
-use join::{NameError, WrongCodeLimiter};
+use join::NameError;
+use limiter::FailureLimiter;
 pub use policy::{PolicyError, StudentPolicy};
 use stage::Stage;
 use store::{Store, StoreError, StudentRow};
@@ -138,7 +142,7 @@ const ENDS_AT: &str = "ends_at_ms";
 pub struct Classroom {
     store: Arc<Store>,
     policy: StudentPolicy,
-    limiter: WrongCodeLimiter,
+    limiter: FailureLimiter,
     /// Open sockets per student id (for the roster's "connected").
     sockets: Mutex<HashMap<String, usize>>,
     /// Ids of students removed, for their open sockets to close.
@@ -204,7 +208,7 @@ impl Classroom {
         Ok(Arc::new(Classroom {
             store: Arc::new(store),
             policy,
-            limiter: WrongCodeLimiter::default(),
+            limiter: FailureLimiter::new(join::MAX_WRONG_CODES, join::WRONG_CODE_WINDOW),
             sockets: Mutex::new(HashMap::new()),
             revoked,
             stage: Arc::new(Stage::new(changes.clone())),
@@ -297,7 +301,7 @@ impl Classroom {
             return Err(ClassroomError::JoiningClosed);
         }
         if !join::code_matches(&self.join_code().await?, code) {
-            self.limiter.record_wrong(from, Instant::now());
+            self.limiter.record_failure(from, Instant::now());
             return Err(ClassroomError::BadJoinCode);
         }
         let name = join::check_name(name)?;

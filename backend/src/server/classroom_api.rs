@@ -16,6 +16,7 @@ use isolab_shared::{
     JoinRequest, ProgressReport, RosterEntry, StudentInfo,
 };
 
+use super::audit::AuditContainer;
 use super::classroom_access::{require_teacher, Caller};
 use super::containers::ApiJson;
 use super::error::HttpError;
@@ -118,7 +119,7 @@ async fn join(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     ApiJson(body): ApiJson<JoinRequest>,
-) -> Result<(StatusCode, Json<JoinAnswer>), HttpError> {
+) -> Result<(StatusCode, Extension<Principal>, Json<JoinAnswer>), HttpError> {
     let classroom = classroom(&state)?;
     // Without a peer address (a router driven in a test) all share one count.
     let from = peer.map_or(
@@ -129,6 +130,10 @@ async fn join(
     tracing::info!(id = %student.id, name = %student.name, "a student joined");
     Ok((
         StatusCode::CREATED,
+        // The audit log names the student who joined.
+        Extension(Principal::Student {
+            id: student.id.clone(),
+        }),
         Json(JoinAnswer {
             token,
             student: StudentInfo {
@@ -316,7 +321,7 @@ async fn start_broadcast(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiJson(body): ApiJson<BroadcastRequest>,
-) -> Result<Json<ClassInfo>, HttpError> {
+) -> Result<(Extension<AuditContainer>, Json<ClassInfo>), HttpError> {
     let classroom = classroom(&state)?;
     let (id, owner) = state.live().owner(&body.container)?;
     if owner.is_some() {
@@ -325,8 +330,11 @@ async fn start_broadcast(
             "only the teacher's own containers can be broadcast",
         ));
     }
-    classroom.stage().set_broadcast(Some(id));
-    Ok(Json(class_info(classroom, &caller).await?))
+    classroom.stage().set_broadcast(Some(id.clone()));
+    Ok((
+        Extension(AuditContainer(id)),
+        Json(class_info(classroom, &caller).await?),
+    ))
 }
 
 /// `DELETE /classroom/broadcast`: students' views of it close.
