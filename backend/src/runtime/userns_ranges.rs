@@ -46,18 +46,32 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> RuntimeError + '_ {
     move |e| RuntimeError::StateDir(path.to_path_buf(), e)
 }
 
+/// Takes the lock. The last release removes the lock file (under the lock), so a
+/// lock taken on a file that has since been unlinked is dropped and taken again on
+/// the file now at the path.
 fn lock(state_root: &Path) -> Result<RangeLock, RuntimeError> {
+    use std::os::unix::fs::MetadataExt;
     let path = state_root.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(io_error(&path))?;
-    Flock::lock(file, FlockArg::LockExclusive)
-        .map(RangeLock)
-        .map_err(|(_, e)| RuntimeError::Sys("flock userns.lock", e))
+    loop {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        let held = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, e)| RuntimeError::Sys("flock userns.lock", e))?;
+        let locked = held.metadata().map_err(io_error(&path))?;
+        match std::fs::metadata(&path) {
+            Ok(now) if now.dev() == locked.dev() && now.ino() == locked.ino() => {
+                return Ok(RangeLock(held))
+            }
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error(&path)(e)),
+        }
+    }
 }
 
 /// The ranges recorded under `state_root` (its `subuid` file), by container id.
@@ -75,8 +89,22 @@ pub fn range_of(state_root: &Path, id: &str) -> Option<IdRange> {
         .map(|e| e.range)
 }
 
-/// Writes both files (uids and gids map alike), each replaced whole.
+/// Writes both files (uids and gids map alike), each replaced whole. With no ranges
+/// left the files go, and the lock file with them (its holder is the caller), so a
+/// state root whose containers are all gone is empty again.
 fn write_all(state_root: &Path, entries: &[SubidEntry]) -> Result<(), RuntimeError> {
+    if entries.is_empty() {
+        for name in [SUBUID_FILE, SUBGID_FILE, LOCK_FILE] {
+            let path = state_root.join(name);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io_error(&path)(e))
+                }
+                _ => {}
+            }
+        }
+        return Ok(());
+    }
     let text = userns::format_subid(entries);
     for name in [SUBUID_FILE, SUBGID_FILE] {
         let path = state_root.join(name);
@@ -210,6 +238,10 @@ mod tests {
         std::fs::remove_dir_all(root.join("bbb")).expect("rm");
         assert_eq!(release_unclaimed(&root).expect("swept"), vec!["bbb"]);
         assert!(recorded(&root).is_empty());
+        // Nothing of the allocator is left once no range is.
+        std::fs::remove_dir_all(root.join("aaa")).expect("rm");
+        let left: Vec<_> = std::fs::read_dir(&root).expect("root").flatten().collect();
+        assert!(left.is_empty(), "{left:?}");
         let _ = std::fs::remove_dir_all(&root);
     }
 }
