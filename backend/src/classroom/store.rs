@@ -114,6 +114,9 @@ const STUDENT_COLUMNS: &str = "s.id, s.name, s.hand_raised_at_ms,
      (SELECT COUNT(*) FROM progress p WHERE p.student_id = s.id AND p.passed_at_ms IS NOT NULL),
      (SELECT COUNT(*) FROM progress p WHERE p.student_id = s.id)";
 
+/// How many columns [`STUDENT_COLUMNS`] selects: a query may add its own after them.
+const STUDENT_COLUMN_COUNT: usize = 5;
+
 fn student_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StudentRow> {
     Ok(StudentRow {
         id: row.get(0)?,
@@ -215,7 +218,7 @@ impl Store {
             .query_row(
                 &format!("SELECT {STUDENT_COLUMNS}, s.token_hash FROM students s WHERE s.token_hash = ?1"),
                 [token_hash],
-                |r| Ok((student_row(r)?, r.get::<_, Vec<u8>>(6)?)),
+                |r| Ok((student_row(r)?, r.get::<_, Vec<u8>>(STUDENT_COLUMN_COUNT)?)),
             )
             .optional()?)
     }
@@ -400,6 +403,42 @@ mod tests {
             vec![("c1".to_string(), "s1".to_string())]
         );
         assert!(store.remove_student("s2").expect("removes"));
+        assert!(store.remove_student("s1").expect("removes"));
+        assert!(store.container_owners().expect("owners").is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn schema_3_drops_the_id_ranges_and_keeps_every_student_row() {
+        let dir = temp_dir("migrate3");
+        std::fs::create_dir_all(&dir).expect("dir");
+        {
+            let conn = Connection::open(dir.join(DB_FILE)).expect("opens");
+            conn.execute_batch(MIGRATIONS[0]).expect("schema 1");
+            conn.execute_batch(MIGRATIONS[1]).expect("schema 2");
+            conn.pragma_update(None, "user_version", 2).expect("version");
+            conn.execute_batch(
+                "INSERT INTO students (id, name, token_hash, id_map_base, joined_at_ms)
+                     VALUES ('s1', 'Ada', x'01', 1000000, 1);
+                 INSERT INTO containers (id, student_id) VALUES ('c1', 's1');
+                 INSERT INTO progress VALUES ('s1', 'l', '1', 2, 5);
+                 INSERT INTO settings VALUES ('next_id_slot', '1');",
+            )
+            .expect("a class of schema 2");
+        }
+        let store = Store::open(&dir).expect("migrates");
+        let students = store.students().expect("lists");
+        assert_eq!(students.len(), 1);
+        assert_eq!((students[0].steps_passed, students[0].steps_tried), (1, 1));
+        assert_eq!(
+            store.container_owners().expect("owners"),
+            vec![("c1".to_string(), "s1".to_string())]
+        );
+        assert!(store
+            .student_by_token_hash(&[1])
+            .expect("looks up")
+            .is_some());
+        // Foreign keys are on again: removing the student takes its rows with it.
         assert!(store.remove_student("s1").expect("removes"));
         assert!(store.container_owners().expect("owners").is_empty());
         let _ = std::fs::remove_dir_all(&dir);
