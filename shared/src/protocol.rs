@@ -145,7 +145,9 @@ impl std::str::FromStr for UsernsMode {
         match text.trim() {
             "auto" => Ok(UsernsMode::Auto),
             "default" => Ok(UsernsMode::Default),
-            other => Err(format!("unknown --userns mode '{other}': use auto or default")),
+            other => Err(format!(
+                "unknown --userns mode '{other}': use auto or default"
+            )),
         }
     }
 }
@@ -761,8 +763,7 @@ mod tests {
 
     #[test]
     fn userns_is_optional_and_auto_adds_the_user_namespace() {
-        let old: ContainerSpec =
-            serde_json::from_str(r#"{"namespaces":["pid"]}"#).expect("parses");
+        let old: ContainerSpec = serde_json::from_str(r#"{"namespaces":["pid"]}"#).expect("parses");
         assert_eq!(old.userns, UsernsMode::Default);
         assert!(!old.effective_namespaces().contains(NamespaceKind::User));
         let json = serde_json::to_string(&old).expect("serialises");

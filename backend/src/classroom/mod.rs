@@ -301,9 +301,7 @@ impl Classroom {
         let id = format!("s{:010x}", rand::random::<u64>() & 0xff_ffff_ffff);
         let hash = token_hash(&token);
         let student = self
-            .db(move |s| {
-                s.add_student(&id, &name, &hash, now_ms())
-            })
+            .db(move |s| s.add_student(&id, &name, &hash, now_ms()))
             .await?;
         Ok((token, student))
     }

@@ -342,9 +342,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.pragma_update(None, "user_version", i as u32 + 1)?;
         tx.commit()?;
     }
-    let broken: bool = conn
-        .prepare("PRAGMA foreign_key_check")?
-        .exists([])?;
+    let broken: bool = conn.prepare("PRAGMA foreign_key_check")?.exists([])?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     if broken {
         return Err(StoreError::Sql(rusqlite::Error::SqliteFailure(
@@ -370,12 +368,8 @@ mod tests {
         let dir = temp_dir("reopen");
         {
             let store = Store::open(&dir).expect("opens");
-            store
-                .add_student("s1", "Ada", b"h1", 1)
-                .expect("adds");
-            store
-                .add_student("s2", "Bob", b"h2", 2)
-                .expect("adds");
+            store.add_student("s1", "Ada", b"h1", 1).expect("adds");
+            store.add_student("s2", "Bob", b"h2", 2).expect("adds");
             assert!(matches!(
                 store.add_student("s3", "ada", b"h3", 3),
                 Err(StoreError::NameTaken(_))
@@ -416,7 +410,8 @@ mod tests {
             let conn = Connection::open(dir.join(DB_FILE)).expect("opens");
             conn.execute_batch(MIGRATIONS[0]).expect("schema 1");
             conn.execute_batch(MIGRATIONS[1]).expect("schema 2");
-            conn.pragma_update(None, "user_version", 2).expect("version");
+            conn.pragma_update(None, "user_version", 2)
+                .expect("version");
             conn.execute_batch(
                 "INSERT INTO students (id, name, token_hash, id_map_base, joined_at_ms)
                      VALUES ('s1', 'Ada', x'01', 1000000, 1);

@@ -189,8 +189,9 @@ pub fn release_unclaimed(state_root: &Path) -> Result<Vec<String>, RuntimeError>
     }
     let _held = lock(state_root)?;
     let entries = recorded(state_root);
-    let (kept, freed): (Vec<SubidEntry>, Vec<SubidEntry>) =
-        entries.into_iter().partition(|e| claimed(state_root, &e.name));
+    let (kept, freed): (Vec<SubidEntry>, Vec<SubidEntry>) = entries
+        .into_iter()
+        .partition(|e| claimed(state_root, &e.name));
     if !freed.is_empty() {
         write_all(state_root, &kept)?;
     }
@@ -230,7 +231,10 @@ mod tests {
         let subuid = std::fs::read_to_string(root.join(SUBUID_FILE)).expect("subuid");
         let subgid = std::fs::read_to_string(root.join(SUBGID_FILE)).expect("subgid");
         assert_eq!(subuid, subgid);
-        assert!(subuid.contains(&format!("aaa:{}:65536\n", a.start)), "{subuid}");
+        assert!(
+            subuid.contains(&format!("aaa:{}:65536\n", a.start)),
+            "{subuid}"
+        );
         release(&root, "aaa").expect("released");
         assert_eq!(range_of(&root, "aaa"), None);
         assert_eq!(range_of(&root, "bbb"), Some(b));

@@ -48,8 +48,8 @@ fn host_uid(pid: u32) -> u32 {
 /// The host PID of the command of a container whose init is `init` (its one child).
 fn command_pid(init: u32) -> u32 {
     for _ in 0..200 {
-        let children =
-            std::fs::read_to_string(format!("/proc/{init}/task/{init}/children")).unwrap_or_default();
+        let children = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children"))
+            .unwrap_or_default();
         if let Some(pid) = children.split_whitespace().find_map(|p| p.parse().ok()) {
             return pid;
         }
@@ -119,7 +119,10 @@ fn auto_containers_get_disjoint_ranges_recorded_and_freed() {
     c.delete();
     b.delete();
     let left = root.leftover_dirs();
-    assert!(left.is_empty(), "nothing is left once all are gone: {left:?}");
+    assert!(
+        left.is_empty(),
+        "nothing is left once all are gone: {left:?}"
+    );
 }
 
 /// Runs `script` with the host's /bin/sh as root of `c`'s user namespace only: the
@@ -295,7 +298,11 @@ fn cli_run_userns_auto_is_root_inside_and_the_range_outside() {
     assert_eq!(id_map(cmd, "uid_map"), (0, range.start, RANGE_SIZE));
     assert!(run.finish().success());
     // --rm took the range back with the state dir.
-    assert!(root.leftover_dirs().is_empty(), "{:?}", root.leftover_dirs());
+    assert!(
+        root.leftover_dirs().is_empty(),
+        "{:?}",
+        root.leftover_dirs()
+    );
 }
 
 #[test]
@@ -326,7 +333,11 @@ fn ranges_of_parallel_cli_runs_are_disjoint_and_gc_frees_them() {
     let gc = isolab(&root).args(["gc"]).output().expect("gc runs");
     assert!(gc.status.success(), "{gc:?}");
     assert!(userns_ranges::recorded(&root.config.state_root).is_empty());
-    assert!(root.leftover_dirs().is_empty(), "{:?}", root.leftover_dirs());
+    assert!(
+        root.leftover_dirs().is_empty(),
+        "{:?}",
+        root.leftover_dirs()
+    );
 }
 
 #[test]

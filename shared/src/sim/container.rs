@@ -155,12 +155,7 @@ pub fn create_on(
         let user = k.proc(init)?.ns.user;
         let map = vec![m.entry()];
         let r = k.set_id_maps(runtime, user, map.clone(), map);
-        s.record(
-            SetupPhase::Namespaces,
-            plan::ID_MAP_STEP,
-            m.call(),
-            r,
-        )?;
+        s.record(SetupPhase::Namespaces, plan::ID_MAP_STEP, m.call(), r)?;
         let p = k.proc_mut(init)?;
         p.uid = m.outside;
         p.gid = m.outside;
