@@ -92,6 +92,11 @@ struct RunArgs {
     /// the common JSON format); the default is isolab's own profile.
     #[arg(long = "security-opt", value_name = "OPT")]
     security_opt: Vec<String>,
+    /// auto: a user namespace whose root is a 65536-id host range of its own,
+    /// allocated under the state root (recorded in its subuid file) and freed on
+    /// removal. Without it, --ns user maps root to the one fixed range (100000).
+    #[arg(long, value_name = "MODE")]
+    userns: Option<isolab_shared::UsernsMode>,
     /// Extra environment, KEY=value.
     #[arg(short = 'e', long = "env")]
     env: Vec<String>,

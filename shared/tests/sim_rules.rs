@@ -762,3 +762,36 @@ fn seccomp_unconfined_lifts_the_filter() {
         "unshare: unshare failed: Operation not permitted\n"
     );
 }
+
+/// `userns: auto`: each container's root maps to a range of its own, at the
+/// allocator's first free slot, and a removed container's range is free again.
+#[test]
+fn auto_user_namespaces_get_disjoint_ranges_freed_on_removal() {
+    use isolab_shared::userns::{FIRST_ID, RANGE_SIZE};
+    let mut s = sim("empty");
+    let auto = || ContainerSpec {
+        userns: isolab_shared::UsernsMode::Auto,
+        ..Default::default()
+    };
+    let first_outside = |c: &isolab_shared::ContainerState| {
+        c.isolation.uid_map.first().map(|e| (e.outside, e.count))
+    };
+    let a = s.create_container(auto()).expect("a");
+    let b = s.create_container(auto()).expect("b");
+    assert!(a.spec.namespaces.contains(NamespaceKind::User));
+    assert_eq!(first_outside(&a), Some((FIRST_ID, RANGE_SIZE)));
+    assert_eq!(first_outside(&b), Some((FIRST_ID + RANGE_SIZE, RANGE_SIZE)));
+    // A container without `auto` keeps the fixed range.
+    let plain = s
+        .create_container(ContainerSpec {
+            namespaces: [NamespaceKind::User, NamespaceKind::Pid]
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        })
+        .expect("plain");
+    assert_eq!(first_outside(&plain).map(|m| m.0), Some(100_000));
+    s.remove_container(&a.id).expect("removed");
+    let c = s.create_container(auto()).expect("c");
+    assert_eq!(first_outside(&c), Some((FIRST_ID, RANGE_SIZE)));
+}

@@ -49,12 +49,6 @@ pub use policy::{PolicyError, StudentPolicy};
 use stage::Stage;
 use store::{Store, StoreError, StudentRow};
 
-/// First host uid/gid of the first student's user namespaces, well above the
-/// teacher's range (100000) and ordinary users.
-pub const STUDENT_ID_BASE: u32 = 1_000_000;
-/// Host ids per student (a whole 16-bit range, as container images expect).
-pub const STUDENT_ID_RANGE: u32 = 65_536;
-
 /// Why a classroom operation failed; each case has one API error code.
 #[derive(Debug, thiserror::Error)]
 pub enum ClassroomError {
@@ -311,16 +305,7 @@ impl Classroom {
         let id = format!("s{:010x}", rand::random::<u64>() & 0xff_ffff_ffff);
         let hash = token_hash(&token);
         let student = self
-            .db(move |s| {
-                s.add_student(
-                    &id,
-                    &name,
-                    &hash,
-                    STUDENT_ID_BASE,
-                    STUDENT_ID_RANGE,
-                    now_ms(),
-                )
-            })
+            .db(move |s| s.add_student(&id, &name, &hash, now_ms()))
             .await?;
         Ok((token, student))
     }
