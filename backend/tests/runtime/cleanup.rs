@@ -5,13 +5,9 @@ use crate::support::runtime as runtime_common;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use isolab::runtime::{cgroup, Container, Stdio};
 use runtime_common::{sh, TestContainer, TestRoot};
-
-/// Tests here compare global leftovers, so they run one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Container-like cgroup ids (12 hex digits) under `isolab/` right now.
 fn isolab_cgroups() -> BTreeSet<String> {
@@ -93,7 +89,8 @@ fn assert_gone(t: &Trace) {
 
 #[test]
 fn after_rm_nothing_is_left() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Compares what is left on the whole host: no other test's containers meanwhile.
+    let _alone = runtime_common::host_alone();
     let root = TestRoot::new();
     let image = busybox_image();
     let mut spec = sh("sleep 30 & sleep 30");
@@ -140,7 +137,8 @@ fn busybox_image() -> TempDir {
 
 #[test]
 fn fifty_concurrent_containers_leave_nothing() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Compares what is left on the whole host: no other test's containers meanwhile.
+    let _alone = runtime_common::host_alone();
     let root = TestRoot::new();
     let before = isolab_cgroups();
     let spec = sh("sleep 30");
@@ -209,7 +207,8 @@ fn assert_nothing_left(root: &TestRoot, before: &BTreeSet<String>) {
 
 #[test]
 fn a_failed_start_leaves_nothing() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Compares what is left on the whole host: no other test's containers meanwhile.
+    let _alone = runtime_common::host_alone();
     let root = TestRoot::new();
     let before = isolab_cgroups();
     let empty_image =
@@ -241,7 +240,8 @@ fn a_failed_start_leaves_nothing() {
 
 #[test]
 fn gc_cleans_up_after_a_dead_owner() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Compares what is left on the whole host: no other test's containers meanwhile.
+    let _alone = runtime_common::host_alone();
     let root = TestRoot::new();
     let mut c = Container::create(&root.config, &sh("sleep 30"), Stdio::Null).expect("create");
     c.start().expect("start");
@@ -288,7 +288,8 @@ fn isolab_gc(root: &TestRoot, extra: &[&str]) -> String {
 
 #[test]
 fn gc_kills_an_orphan_whose_state_dir_is_gone_and_spares_other_roots() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Compares what is left on the whole host: no other test's containers meanwhile.
+    let _alone = runtime_common::host_alone();
     let root = TestRoot::new();
     let other_root = TestRoot::new();
     // Declared after the roots, so it is let go before their own gc runs.

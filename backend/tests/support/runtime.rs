@@ -21,16 +21,57 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// The host's isolab objects (cgroups, inits) as one resource. Every test that makes
+/// containers holds it shared while they live (a [`TestRoot`] does); a test that
+/// counts what is left on the whole host takes it alone ([`host_alone`]), so the
+/// containers of tests running beside it are not counted as its leftovers.
+static HOST: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+thread_local! {
+    /// Whether this thread holds [`HOST`] alone (then its roots take no share).
+    static ALONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// This thread's hold on [`HOST`] alone, until dropped.
+pub struct HostAlone(#[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>);
+
+impl Drop for HostAlone {
+    fn drop(&mut self) {
+        ALONE.with(|a| a.set(false));
+    }
+}
+
+/// Waits until no other test holds containers, and keeps others from making any.
+pub fn host_alone() -> HostAlone {
+    let guard = HOST.write().unwrap_or_else(|e| e.into_inner());
+    ALONE.with(|a| a.set(true));
+    HostAlone(guard)
+}
+
+/// A share of [`HOST`] for a test that makes containers without a [`TestRoot`]
+/// (`None` when this thread already holds it alone).
+pub fn host_shared() -> Option<std::sync::RwLockReadGuard<'static, ()>> {
+    if ALONE.with(|a| a.get()) {
+        return None;
+    }
+    Some(HOST.read().unwrap_or_else(|e| e.into_inner()))
+}
+
 /// A state root of its own, removed (with whatever is left in it) on drop.
 pub struct TestRoot {
     pub config: RuntimeConfig,
+    /// Released after the drop's gc: the root's containers are gone by then.
+    _host: Option<std::sync::RwLockReadGuard<'static, ()>>,
 }
 
 impl TestRoot {
     pub fn new() -> Self {
         let mut config = RuntimeConfig::new(PathBuf::from(env!("CARGO_BIN_EXE_isolab")));
         config.state_root = std::env::temp_dir().join(unique("isolab-test-root"));
-        TestRoot { config }
+        TestRoot {
+            config,
+            _host: host_shared(),
+        }
     }
 
     /// Ids of the containers whose state dirs are still here.
