@@ -289,7 +289,15 @@ fn cli_run_userns_auto_is_root_inside_and_the_range_outside() {
     }
     assert_eq!(lines, ["0\n", "0\n"], "uid and gid 0 inside");
     // While it waits on its stdin: the host's view of the same process.
-    let records = isolab::runtime::list(&root.config.state_root);
+    // The command may print before `isolab run` has written its record: wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let records = loop {
+        let records = isolab::runtime::list(&root.config.state_root);
+        if !records.is_empty() || std::time::Instant::now() > deadline {
+            break records;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     assert_eq!(records.len(), 1);
     let r = &records[0];
     let range = userns_ranges::range_of(&root.config.state_root, &r.id).expect("recorded");
