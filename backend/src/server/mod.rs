@@ -16,6 +16,8 @@
 //! - [`terminal_ws`]: terminal WebSockets (bytes both ways, control in JSON, view mode).
 //! - [`lessons`]: `GET /lessons`, the built-in lessons and a teacher's directory.
 //! - [`recordings`]: terminal recordings: the files, their listing, their removal.
+//! - [`websocket`]: WebSocket upgrades, compressed (permessage-deflate) when the
+//!   client offers it; the sockets above are served through it.
 //! - [`origin`]: the WebSocket origin allowlist.
 //! - [`metrics`]: Prometheus text metrics.
 //!
@@ -36,6 +38,7 @@ pub mod origin;
 pub mod recordings;
 pub mod steps;
 pub mod terminal_ws;
+pub mod websocket;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -7,6 +7,7 @@
 mod support;
 
 mod api_doc;
+mod compression;
 mod http;
 mod lessons_live;
 mod live;
