@@ -4,7 +4,9 @@
 //! and 10 read-only terminal viewers, for ISOLAB_SCALE_SECONDS (default 600). It
 //! reports the server's RSS at start, each minute and at the end, its CPU (% of one
 //! core), the bytes each event client received per minute, the snapshot's size, and
-//! the p50/p99 of creating a container while all this runs.
+//! the p50/p99 of creating a container while all this runs. Every other client (event
+//! clients and viewers alike) offers permessage-deflate, as browsers do, and the others
+//! offer nothing, so the bytes on the wire are reported both ways from the same run.
 //!
 //! Targets: RSS under 250 MB and flat after the first minute (under 10% growth); CPU
 //! under 10% of one core.
@@ -16,13 +18,15 @@
 
 mod support;
 
+#[path = "../tests/support/raw_ws.rs"]
+mod raw_ws;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use tokio_tungstenite::tungstenite::Message;
+use raw_ws::RawSocket;
 
 const TOKEN: &str = "bench-token-scale";
 const EVENT_CLIENTS: usize = 50;
@@ -54,10 +58,6 @@ impl Server {
             base,
             state_root,
         }
-    }
-
-    fn ws(&self, path: &str) -> String {
-        support::ws_url(&self.base, path, TOKEN)
     }
 
     /// CPU time so far (user + system).
@@ -110,21 +110,56 @@ async fn remove(http: &reqwest::Client, base: &str, id: &str) {
         .await;
 }
 
-/// Reads frames until the socket ends, counting bytes; the first frame's size is
-/// kept in `first` (the snapshot, for event clients).
-async fn drain(url: String, bytes: Arc<AtomicU64>, first: Arc<AtomicU64>) {
-    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await else {
-        eprintln!("scale: a client could not connect");
-        return;
+/// What the clients of one kind (compressed or plain) received, on the wire.
+#[derive(Default)]
+struct Received {
+    clients: AtomicU64,
+    bytes: AtomicU64,
+    /// The first message's size on the wire and inflated (the snapshot, for event
+    /// clients), kept from the first client of the kind.
+    first_wire: AtomicU64,
+    first_payload: AtomicU64,
+}
+
+/// Reads messages until the socket ends, counting the bytes that crossed it.
+async fn drain(addr: String, path: String, deflate: bool, into: Arc<Received>) {
+    let mut ws = match RawSocket::connect(&addr, &path, deflate).await {
+        Ok(ws) if ws.deflate() == deflate => ws,
+        Ok(_) => {
+            eprintln!("scale: a client's deflate offer was not answered as expected");
+            return;
+        }
+        Err(e) => {
+            eprintln!("scale: a client could not connect: {e}");
+            return;
+        }
     };
-    while let Some(Ok(frame)) = ws.next().await {
-        let n = match &frame {
-            Message::Text(t) => t.len(),
-            Message::Binary(b) => b.len(),
-            _ => 0,
-        } as u64;
-        let _ = first.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed);
-        bytes.fetch_add(n, Ordering::Relaxed);
+    into.clients.fetch_add(1, Ordering::Relaxed);
+    into.bytes.fetch_add(ws.wire_bytes, Ordering::Relaxed);
+    let mut counted = ws.wire_bytes;
+    let mut first = true;
+    while let Ok(message) = ws.next().await {
+        if first {
+            first = false;
+            let _ = into.first_wire.compare_exchange(
+                0,
+                message.wire_bytes as u64,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            let _ = into.first_payload.compare_exchange(
+                0,
+                message.payload.len() as u64,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+        into.bytes
+            .fetch_add(ws.wire_bytes - counted, Ordering::Relaxed);
+        counted = ws.wire_bytes;
+        if message.opcode == 8 {
+            return;
+        }
     }
 }
 
@@ -155,25 +190,20 @@ async fn run(server: &Server, containers: usize, seconds: u64) {
     );
     let rss_start = server.rss_mib();
     println!("scale: RSS at start {rss_start:.1} MiB");
-    let event_bytes = Arc::new(AtomicU64::new(0));
-    let snapshot_bytes = Arc::new(AtomicU64::new(0));
+    let addr = server.base.trim_start_matches("http://").to_string();
+    // Index 0 offers deflate, 1 does not, and so on: both kinds connect side by side.
+    let events: [Arc<Received>; 2] = Default::default();
+    let viewers: [Arc<Received>; 2] = Default::default();
     let mut tasks = Vec::new();
     for i in 0..EVENT_CLIENTS {
-        let first = match i {
-            0 => snapshot_bytes.clone(),
-            _ => Arc::new(AtomicU64::new(0)),
-        };
-        tasks.push(tokio::spawn(drain(
-            server.ws("/events"),
-            event_bytes.clone(),
-            first,
-        )));
+        let path = format!("/api/v1/events?token={TOKEN}");
+        let kind = events[i % 2].clone();
+        tasks.push(tokio::spawn(drain(addr.clone(), path, i % 2 == 0, kind)));
     }
-    let viewer_bytes = Arc::new(AtomicU64::new(0));
-    for id in ids.iter().take(VIEWERS) {
-        let url = server.ws(&format!("/containers/{id}/terminal?mode=view"));
-        let first = Arc::new(AtomicU64::new(0));
-        tasks.push(tokio::spawn(drain(url, viewer_bytes.clone(), first)));
+    for (i, id) in ids.iter().take(VIEWERS).enumerate() {
+        let path = format!("/api/v1/containers/{id}/terminal?mode=view&token={TOKEN}");
+        let kind = viewers[i % 2].clone();
+        tasks.push(tokio::spawn(drain(addr.clone(), path, i % 2 == 0, kind)));
     }
     // Creates (and removes) one container every 2 s while the clients watch.
     let creates = {
@@ -215,7 +245,11 @@ async fn run(server: &Server, containers: usize, seconds: u64) {
     }
     let rss_end = server.rss_mib();
     let minutes = wall.as_secs_f64() / 60.0;
-    let per_client = event_bytes.load(Ordering::Relaxed) as f64 / EVENT_CLIENTS as f64 / minutes;
+    let per_client_minute = |r: &Received| {
+        r.bytes.load(Ordering::Relaxed) as f64
+            / r.clients.load(Ordering::Relaxed).max(1) as f64
+            / minutes
+    };
     let warm = rss_minutes.first().copied().unwrap_or(rss_start);
     println!(
         "scale: {containers} containers, {EVENT_CLIENTS} event clients, {VIEWERS} viewers, {:.0} s",
@@ -229,12 +263,22 @@ async fn run(server: &Server, containers: usize, seconds: u64) {
         "scale: server CPU {:.1}% of one core",
         cpu.as_secs_f64() / wall.as_secs_f64() * 100.0
     );
+    let [deflated, plain] = &events;
+    let snapshot = plain.first_payload.load(Ordering::Relaxed);
     println!(
-        "scale: snapshot {} bytes ({} per container); {:.0} bytes per event client per minute",
-        snapshot_bytes.load(Ordering::Relaxed),
-        snapshot_bytes.load(Ordering::Relaxed) / containers.max(1) as u64,
-        per_client
+        "scale: snapshot {snapshot} bytes ({} per container), {} on the wire deflated",
+        snapshot / containers.max(1) as u64,
+        deflated.first_wire.load(Ordering::Relaxed),
     );
+    for (what, [deflated, plain]) in [("event client", &events), ("viewer", &viewers)] {
+        println!(
+            "scale: bytes per {what} per minute: {:.0} deflated ({} clients), {:.0} plain ({} clients)",
+            per_client_minute(deflated),
+            deflated.clients.load(Ordering::Relaxed),
+            per_client_minute(plain),
+            plain.clients.load(Ordering::Relaxed),
+        );
+    }
     println!(
         "scale: create while watched p50 {:.1} ms, p99 {:.1} ms ({} creates)",
         percentile(&times, 0.5),

@@ -40,10 +40,13 @@ pub fn init_helper_main() -> ! {
 
 /// For a single-threaded caller (the CLI): makes PID 1 directly as the caller's child,
 /// with no helper process in between. Returns its PID; the child never returns.
+/// `environ` (NUL-terminated variables, at most the size of [`environ_area`]) replaces
+/// what the child shows as its environment, the caller's own.
 pub fn fork_init(
     plan: &Plan,
     stdio: Vec<OwnedFd>,
     control: OwnedFd,
+    environ: &[u8],
     log: &mut StepLog,
 ) -> Result<u32, StepFailed> {
     let keep: Vec<i32> = stdio
@@ -55,6 +58,7 @@ pub fn fork_init(
         0 => {
             let _ = security::set_not_dumpable();
             retitle(INIT_ARGV0);
+            rewrite_environ(environ);
             let _ = nix::unistd::setsid();
             close_all_but(&keep);
             if let Ok(null) = std::fs::OpenOptions::new()
@@ -119,6 +123,38 @@ fn retitle(title: &str) {
         let area = std::slice::from_raw_parts_mut(start as *mut u8, end - start);
         area.fill(0);
         area[..title.len()].copy_from_slice(title.as_bytes());
+    }
+}
+
+/// This process's environment area, `(start, end)`: where the strings it was started
+/// with lie, and what /proc/PID/environ reads (fields 50 and 51 of /proc/self/stat).
+pub fn environ_area() -> Option<(usize, usize)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // `rest` starts at field 3.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some((fields.get(47)?.parse().ok()?, fields.get(48)?.parse().ok()?))
+}
+
+/// Writes `environ` over this process's environment area (the rest zeroed), so
+/// /proc/PID/environ shows it in place of the caller's environment, which a forked PID
+/// 1 would otherwise show. Only in the forked child: libc's `environ` points into the
+/// area, so it is emptied first and nothing reads the old strings again.
+fn rewrite_environ(environ: &[u8]) {
+    // SAFETY: this forked child runs a single thread; nothing holds the environment.
+    unsafe { libc::clearenv() };
+    let Some((start, end)) = environ_area() else {
+        return;
+    };
+    if end <= start || environ.len() > end - start {
+        return;
+    }
+    // SAFETY: [start, end) is this process's own environment area, mapped and writable
+    // for its whole life; after clearenv nothing refers into it.
+    unsafe {
+        let area = std::slice::from_raw_parts_mut(start as *mut u8, end - start);
+        area.fill(0);
+        area[..environ.len()].copy_from_slice(environ);
     }
 }
 

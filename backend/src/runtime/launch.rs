@@ -17,7 +17,7 @@ use nix::unistd::Pid;
 
 use super::cgroup::{ContainerCgroup, Controller};
 use super::channel::{ControlChannel, ControlMessage};
-use super::init_process::fork_init;
+use super::init_process::{environ_area, fork_init};
 use super::plan::{self, ContainerPaths, IdMapping, PlannedStep};
 use super::preflight::preflight;
 use super::state::{self, made_up_name, make_dir, new_id, ContainerRecord};
@@ -190,9 +190,15 @@ pub(super) fn launch(
     plan.leave_cgroup_at_exit = config.release_before_teardown && plan.cgroup.v2_dir.is_none();
     let leaves_cgroup = plan.leave_cgroup_at_exit;
     let mut init_pid = None;
-    if config.fork_when_single_threaded && single_threaded() {
+    // A forked PID 1 must name its state dir as the helper's does (`isolab gc` removes
+    // an orphan only when its init names a state dir that is gone); it writes it over
+    // the environment it inherits, and when that is too small the helper is used.
+    let forked_environ = (config.fork_when_single_threaded && single_threaded())
+        .then(|| forked_init_environ(&guard.state_dir))
+        .flatten();
+    if let Some(environ) = forked_environ {
         // No helper: PID 1 is cloned from here, and the plan is already in its memory.
-        let pid = fork_init(&plan, their_stdio, theirs.into_fd(), &mut log)
+        let pid = fork_init(&plan, their_stdio, theirs.into_fd(), &environ, &mut log)
             .map_err(|e| RuntimeError::init_failed(e.kind, e.step, e.error))?;
         init_pid = Some(pid);
         guard.init_pid = Some(pid);
@@ -401,6 +407,19 @@ fn start_helper(
         .map_err(|e| RuntimeError::Helper(config.helper_exe.clone(), e))?;
     // Reaped with waitpid by pid; dropping a Child neither kills nor waits.
     Ok(Pid::from_raw(child.id() as i32))
+}
+
+/// The environment a forked PID 1 shows (`ISOLAB_STATE_DIR=<state_dir>`, as the
+/// helper's), if this process's own has room for it: PID 1 writes it over its copy.
+fn forked_init_environ(state_dir: &Path) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut block = Vec::new();
+    block.extend_from_slice(super::orphans::STATE_DIR_ENV.as_bytes());
+    block.push(b'=');
+    block.extend_from_slice(state_dir.as_os_str().as_bytes());
+    block.push(0);
+    let (start, end) = environ_area()?;
+    (end.saturating_sub(start) >= block.len()).then_some(block)
 }
 
 /// Whether this process runs a single thread (the "Threads:" line of its status).

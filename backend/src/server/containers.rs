@@ -6,8 +6,6 @@
 use std::str::FromStr;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +22,8 @@ use super::audit::AuditContainer;
 use super::classroom_access::{self, guard_container, Caller};
 use super::error::HttpError;
 use super::terminal_ws::{terminal_socket, TerminalQuery};
-use super::{origin, recordings, AppState, MAX_FRAME_BYTES};
+use super::websocket::{self, Upgrade};
+use super::{origin, recordings, AppState};
 use crate::classroom::Principal;
 use crate::live::terminal::TerminalSession;
 use crate::live::{ExecSpec, LiveError};
@@ -234,34 +233,25 @@ fn upgrade_terminal(
     state: AppState,
     caller: &Principal,
     headers: &HeaderMap,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    ws: Upgrade,
     session: std::sync::Arc<TerminalSession>,
     query: TerminalQuery,
     container: &str,
 ) -> Result<Response, HttpError> {
     origin::check(headers, state.allowed_origins())?;
-    let ws = ws.map_err(|e| {
-        HttpError::new(
-            ErrorCode::BadRequest,
-            format!("this is a WebSocket endpoint: {}", e.body_text()),
-        )
-    })?;
     let metrics = state.metrics().clone();
     let lease = classroom_access::terminal_lease(&state, caller, container, query.mode);
-    Ok(ws
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket: WebSocket| async move {
-            metrics.terminals.inc();
-            let (mut write, mut read) = socket.split();
-            tokio::select! {
-                () = terminal_socket(&mut write, &mut read, session, query, metrics.clone()) => {}
-                close = lease => {
-                    let _ = write.send(close).await;
-                }
+    websocket::upgrade(ws, headers, move |socket| async move {
+        metrics.terminals.inc();
+        let (mut write, mut read) = socket.split();
+        tokio::select! {
+            () = terminal_socket(&mut write, &mut read, session, query, metrics.clone()) => {}
+            close = lease => {
+                let _ = write.send(close).await;
             }
-            metrics.terminals.dec();
-        }))
+        }
+        metrics.terminals.dec();
+    })
 }
 
 async fn terminal(
@@ -270,7 +260,7 @@ async fn terminal(
     Path(id): Path<String>,
     Query(query): Query<TerminalQuery>,
     headers: HeaderMap,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    ws: Upgrade,
 ) -> Result<Response, HttpError> {
     let session = state.live().terminal(&id)?;
     upgrade_terminal(state, &caller, &headers, ws, session, query, &id)
@@ -282,7 +272,7 @@ async fn exec_terminal(
     Path((id, exec_id)): Path<(String, String)>,
     Query(query): Query<TerminalQuery>,
     headers: HeaderMap,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    ws: Upgrade,
 ) -> Result<Response, HttpError> {
     let session = state.live().exec_terminal(&id, &exec_id)?;
     upgrade_terminal(state, &caller, &headers, ws, session, query, &id)

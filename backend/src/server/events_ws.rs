@@ -5,7 +5,7 @@
 //! event passes the caller's [`EventView`] (a student sees only their containers):
 //! staff get the hub's shared frames as they are, a student's are cut down per frame.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::Message;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -15,7 +15,8 @@ use serde::Deserialize;
 
 use super::classroom_access::{revoked_close, socket_lease, Caller};
 use super::error::HttpError;
-use super::{origin, AppState, MAX_FRAME_BYTES};
+use super::websocket::{self, Upgrade};
+use super::{origin, AppState};
 use crate::classroom::access::EventView;
 use crate::live::feed::{self, Feed};
 use crate::live::hub::EventHub;
@@ -29,35 +30,33 @@ pub struct EventsQuery {
     pub stats_ms: Option<u64>,
 }
 
-/// Upgrades to the event stream, after the origin check.
+/// Upgrades to the event stream, after the origin check; compressed when the client
+/// offers permessage-deflate.
 pub async fn upgrade(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> Result<Response, HttpError> {
     origin::check(&headers, state.allowed_origins())?;
     let hub = state.hub().clone();
     let metrics = state.metrics().clone();
     let lease = socket_lease(&state, &caller);
     let view = EventView::new(caller);
-    Ok(ws
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket: WebSocket| async move {
-            metrics.clients.inc();
-            let (mut write, mut read) = socket.split();
-            let stats_period = feed::stats_period(query.stats_ms);
-            let feed = Feed::new(hub, query.since, stats_period);
-            tokio::select! {
-                () = events_socket(&mut write, &mut read, feed, view) => {}
-                () = lease => {
-                    let _ = write.send(revoked_close()).await;
-                }
+    websocket::upgrade(ws, &headers, move |socket| async move {
+        metrics.clients.inc();
+        let (mut write, mut read) = socket.split();
+        let stats_period = feed::stats_period(query.stats_ms);
+        let feed = Feed::new(hub, query.since, stats_period);
+        tokio::select! {
+            () = events_socket(&mut write, &mut read, feed, view) => {}
+            () = lease => {
+                let _ = write.send(revoked_close()).await;
             }
-            metrics.clients.dec();
-        }))
+        }
+        metrics.clients.dec();
+    })
 }
 
 fn text(message: &StreamMessage) -> Option<Message> {

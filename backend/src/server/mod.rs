@@ -17,6 +17,8 @@
 //! - [`terminal_ws`]: terminal WebSockets (bytes both ways, control in JSON, view mode).
 //! - [`lessons`]: `GET /lessons`, the built-in lessons and a teacher's directory.
 //! - [`recordings`]: terminal recordings: the files, their listing, their removal.
+//! - [`websocket`]: WebSocket upgrades, compressed (permessage-deflate) when the
+//!   client offers it; the sockets above are served through it.
 //! - [`origin`]: the WebSocket origin allowlist.
 //! - [`metrics`]: Prometheus text metrics.
 //! - [`tls`]: HTTPS/WSS: the certificate (given or self-signed) and a TLS listener.
@@ -41,6 +43,7 @@ pub mod recordings;
 pub mod steps;
 pub mod terminal_ws;
 pub mod tls;
+pub mod websocket;
 
 use std::collections::BTreeMap;
 use std::future::Future;

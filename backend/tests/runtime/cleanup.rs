@@ -339,3 +339,101 @@ fn gc_kills_an_orphan_whose_state_dir_is_gone_and_spares_other_roots() {
     assert!(other_alive, "another root's container is left alone");
     assert!(!other_listed, "and not reported: {listed} {collected}");
 }
+
+/// Kills a container's group and removes it when dropped, so a failing test leaves no
+/// orphan behind (gc spares one whose owner it cannot tell).
+struct GroupGuard(String);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(cg) = cgroup::open_existing(&self.0) {
+            let _ = cg.kill_all();
+            let _ = cg.remove();
+        }
+    }
+}
+
+/// The id and init PID of the one container `isolab run` made under `root`, once its
+/// command runs (within 10 s): before that, PID 1 gives up when the CLI goes.
+fn running_cli_container(root: &TestRoot, command: &str) -> Option<(String, u32)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let comm = |pid: &u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map(|c| c.trim().to_string())
+            .unwrap_or_default()
+    };
+    while std::time::Instant::now() < deadline {
+        let found = root.leftover_dirs().into_iter().find_map(|id| {
+            let pids = cgroup::open_existing(&id)?.pids();
+            let init = pids
+                .iter()
+                .copied()
+                .find(|pid| comm(pid) == "isolab-init")?;
+            pids.iter()
+                .any(|pid| comm(pid) == command)
+                .then_some((id, init))
+        });
+        if found.is_some() {
+            return found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn gc_kills_an_orphan_left_by_isolab_run() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let root = TestRoot::new();
+    let _only_this_gc = runtime_common::GC
+        .write()
+        .unwrap_or_else(|e| e.into_inner());
+    // `isolab run` is single-threaded: it forks the container's PID 1 itself, with no
+    // helper process in between.
+    let mut cli = std::process::Command::new(env!("CARGO_BIN_EXE_isolab"))
+        .args(["run", "--", "/bin/sleep", "30"])
+        .env("ISOLAB_STATE_ROOT", &root.config.state_root)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("isolab run starts");
+    let found = running_cli_container(&root, "sleep");
+    let _group = found.as_ref().map(|(id, _)| GroupGuard(id.clone()));
+    // The CLI dies and its state dir goes: only the cgroup tells the container exists.
+    let _ = cli.kill();
+    let _ = cli.wait();
+    let (id, init) = found.expect("isolab run made a container");
+    let named = std::fs::read(format!("/proc/{init}/environ")).unwrap_or_default();
+    std::fs::remove_dir_all(root.config.state_root.join(&id)).expect("remove the state dir");
+    let collected = isolab_gc(&root, &[]);
+    // The init was the CLI's child: whoever inherited it reaps it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while PathBuf::from(format!("/proc/{init}")).exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let init_gone = !PathBuf::from(format!("/proc/{init}")).exists();
+
+    let mark = format!(
+        "{}={}",
+        isolab::runtime::orphans::STATE_DIR_ENV,
+        root.config.state_root.join(&id).display()
+    );
+    assert!(
+        named.split(|b| *b == 0).any(|var| var == mark.as_bytes()),
+        "the init names its state dir: {:?}",
+        String::from_utf8_lossy(&named)
+    );
+    // Any server starting on this host (other test binaries run beside this one) also
+    // removes orphans of every state root, and may come first: then this gc has nothing
+    // left to report. Either way the orphan goes, which it never did while its init
+    // named no state dir.
+    let reported = collected.contains(&format!("removed orphan {id} pid {init}"));
+    let group_gone = !isolab_cgroups().contains(&id);
+    let in_group = cgroup::open_existing(&id).map(|cg| cg.pids());
+    assert!(
+        reported || (init_gone && group_gone),
+        "gc removes the orphan: {collected:?}; init gone {init_gone}, group {in_group:?}"
+    );
+    assert!(init_gone, "its init is gone");
+    assert!(group_gone, "and its cgroup");
+}

@@ -9,6 +9,7 @@ mod support;
 
 mod api_doc;
 mod audit;
+mod compression;
 mod http;
 mod lessons_live;
 mod live;

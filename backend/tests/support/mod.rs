@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod classroom;
+pub mod raw_ws;
 pub mod recording;
 pub mod runtime;
 pub mod server;
