@@ -383,7 +383,8 @@ fn running_cli_container(root: &TestRoot, command: &str) -> Option<(String, u32)
 
 #[test]
 fn gc_kills_an_orphan_left_by_isolab_run() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Compares what is left on the whole host: no other test's containers meanwhile.
+    let _alone = runtime_common::host_alone();
     let root = TestRoot::new();
     let _only_this_gc = runtime_common::GC
         .write()
