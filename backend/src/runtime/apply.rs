@@ -188,6 +188,8 @@ fn syscalls(step: &PlannedStep) -> Result<(), nix::Error> {
         PlannedStep::SetHostname { hostname } => nix::unistd::sethostname(hostname),
         PlannedStep::LoopbackUp => loopback_up(),
         PlannedStep::DropCapabilities { .. } | PlannedStep::MountCgroup { .. } => Ok(()),
+        // The runtime attaches it with the group (`cgroup::devices`); PID 1 skips it.
+        PlannedStep::DeviceProgram { .. } => Ok(()),
         PlannedStep::NoNewPrivs => nix::sys::prctl::set_no_new_privs(),
         // Reserved: recorded, and nothing applied yet.
         // PID 1 compiles it (`super::seccomp::prepare`), the command installs it.

@@ -300,6 +300,8 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
     let mut seccomp = None;
     for step in &plan.steps {
         let applied = match step {
+            // Attached by the runtime with the group, before PID 1 existed.
+            PlannedStep::DeviceProgram { .. } => Ok(()),
             // Compiled here, once; the command's process installs it (see seccomp.rs).
             PlannedStep::Seccomp { filter } => {
                 super::seccomp::prepare(step, filter.as_ref(), &mut log, &mut facts)
