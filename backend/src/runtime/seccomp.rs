@@ -338,7 +338,11 @@ mod tests {
         // The allowlist with EPERM for the rest, and clone3's ENOSYS.
         assert_eq!(compiled.programs.len(), 2);
         // The search tree keeps the allowlist short (a linear one had over 1,700).
-        assert!(compiled.programs[0].len() < 400, "{}", compiled.programs[0].len());
+        assert!(
+            compiled.programs[0].len() < 400,
+            "{}",
+            compiled.programs[0].len()
+        );
     }
 
     /// Runs a classic BPF seccomp program over `seccomp_data` (nr, arch, ip, args), as
@@ -491,7 +495,9 @@ mod tests {
                 mask: 0xff00_0000_00ff,
             },
         ];
-        let names = ["ioctl", "fcntl", "socket", "prctl", "madvise", "mmap", "clone"];
+        let names = [
+            "ioctl", "fcntl", "socket", "prctl", "madvise", "mmap", "clone",
+        ];
         for (i, (op, name)) in ops.into_iter().zip(names).enumerate() {
             let value = 0x1_0000_0007 * (i as u64 + 1);
             rules.push(rule(

@@ -49,8 +49,10 @@ fn cgroup2_mount() -> Option<PathBuf> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     mountinfo.lines().find_map(|line| {
         let (left, right) = line.split_once(" - ")?;
-        (right.split_whitespace().next() == Some("cgroup2"))
-            .then(|| PathBuf::from(left.split_whitespace().nth(4)?))
+        match right.split_whitespace().next() {
+            Some("cgroup2") => left.split_whitespace().nth(4).map(PathBuf::from),
+            _ => None,
+        }
     })
 }
 
@@ -136,7 +138,8 @@ fn the_cgroup2_device_program_alone_refuses_made_nodes() {
         "mknod {dir}/disk b 8 0 && mknod {dir}/mem c 1 1 && mknod {dir}/null c 1 3 && echo made; \
          for n in disk mem null; do (exec 3<>{dir}/$n) && echo $n:opened; done"
     );
-    let inside = shell_in(Some(&own.group), &script, &mut own);
+    let group = own.group.clone();
+    let inside = shell_in(Some(&group), &script, &mut own);
     assert!(inside.contains("made\n"), "{inside}");
     assert!(inside.contains("null:opened"), "{inside}");
     for node in ["disk", "mem"] {
@@ -146,7 +149,11 @@ fn the_cgroup2_device_program_alone_refuses_made_nodes() {
             "{inside}"
         );
     }
-    assert_eq!(inside.matches("Operation not permitted").count(), 2, "{inside}");
+    assert_eq!(
+        inside.matches("Operation not permitted").count(),
+        2,
+        "{inside}"
+    );
 
     // The same nodes from outside the group: whatever the kernel answers there (a
     // missing disk, a locked /dev/mem), it is not the program's EPERM for the disk.
@@ -167,7 +174,10 @@ fn the_cgroup2_device_program_alone_refuses_made_nodes() {
     while device_bpf::program_exists(id) && start.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!device_bpf::program_exists(id), "program {id} outlived its group");
+    assert!(
+        !device_bpf::program_exists(id),
+        "program {id} outlived its group"
+    );
 }
 
 #[test]

@@ -72,7 +72,10 @@ impl DeviceRule {
             Some("c") => DeviceKind::Char,
             _ => return Err(bad()),
         };
-        let (major, minor) = fields.next().and_then(|n| n.split_once(':')).ok_or_else(bad)?;
+        let (major, minor) = fields
+            .next()
+            .and_then(|n| n.split_once(':'))
+            .ok_or_else(bad)?;
         let number = |n: &str| match n {
             "*" => Ok(None),
             n => n.parse().map(Some).map_err(|_| bad()),
@@ -471,7 +474,14 @@ mod tests {
                 access: 7
             }
         );
-        for bad in ["x 1:3 rwm", "c 1 rwm", "c 1:3 rwx", "c 1:3", "c a:3 r", "c 1:3 r w"] {
+        for bad in [
+            "x 1:3 rwm",
+            "c 1 rwm",
+            "c 1:3 rwx",
+            "c 1:3",
+            "c a:3 r",
+            "c 1:3 r w",
+        ] {
             assert!(DeviceRule::parse(bad).is_err(), "{bad}");
         }
     }
@@ -485,9 +495,7 @@ mod tests {
             for major in [0, 1, 4, 5, 8, 10, 136, 137, 254] {
                 for minor in [0, 1, 2, 3, 5, 7, 8, 9, 11, 200] {
                     for access in 1..8 {
-                        let want = rules
-                            .iter()
-                            .any(|r| r.allows(kind, major, minor, access));
+                        let want = rules.iter().any(|r| r.allows(kind, major, minor, access));
                         let got = run(&code, kind, major, minor, access);
                         assert_eq!(got, u64::from(want), "{kind:?} {major}:{minor} {access}");
                         checked += 1;

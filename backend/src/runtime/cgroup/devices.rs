@@ -16,7 +16,9 @@ use std::path::PathBuf;
 use isolab_shared::plan::{PlannedStep, DEVICE_RULES};
 use isolab_shared::SetupPhase;
 
-use super::{device_bpf, mkdir, write_file, CgroupError, CgroupVersion, ContainerCgroup, GroupDir, PARENT};
+use super::{
+    device_bpf, mkdir, write_file, CgroupError, CgroupVersion, ContainerCgroup, GroupDir, PARENT,
+};
 use crate::runtime::steps::StepLog;
 
 /// Where the v1 `devices` hierarchy is mounted, if it is.
