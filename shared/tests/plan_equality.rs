@@ -235,7 +235,10 @@ fn the_plan_part_sits_between_the_clone_and_the_command() {
     assert!(before
         .iter()
         .any(|s| s.name == "create PID 1 in new namespaces"));
-    assert_eq!(c.setup[c.plan_steps.start].name, "make / rslave");
+    // The model is a cgroup2 host: the plan opens with the device program.
+    let first = c.plan_steps.start;
+    assert_eq!(c.setup[first].name, "allow only isolab's devices (cgroup2)");
+    assert_eq!(c.setup[first + 1].name, "make / rslave");
     assert!(after.iter().all(|s| s.phase == SetupPhase::Process));
     assert_eq!(
         after.last().map(|s| s.name.as_str()),

@@ -27,37 +27,55 @@ pub struct StepFailed {
     pub error: String,
 }
 
-/// Applies `step`, recording it in `log` under the plan's own name and call text
-/// (the simulator records the same); masked and read-only paths that exist are
-/// noted in `facts`. `cgroup` names the container's groups (for its /sys/fs/cgroup).
+/// Applies `step`, recording it in `log` under the plan's own name (the simulator
+/// records the same); masked and read-only paths that exist are noted in `facts`.
+/// `cgroup` names the container's groups (for its /sys/fs/cgroup). A step that
+/// worked is recorded without its call text, for the caller to write in with
+/// [`PlannedStep::call`] at the returned index once the command has started.
 pub fn apply(
     step: &PlannedStep,
     cgroup: &CgroupJoin,
     log: &mut StepLog,
     facts: &mut IsolationFacts,
-) -> Result<(), StepFailed> {
+) -> Result<usize, StepFailed> {
     let name = step.name();
-    let call = step.call();
-    let result = log.record(step.phase(), name, call.clone(), || perform(step, cgroup));
+    let at = log.len();
+    let result = log.record(step.phase(), name, String::new(), || perform(step, cgroup));
     match result {
-        Ok(()) => {
-            note_facts(step, facts);
-            Ok(())
+        Ok(found) => {
+            note_facts(step, found, facts);
+            Ok(at)
         }
-        Err(error) => Err(StepFailed {
-            kind: FailureKind::Setup,
-            step: format!("{name} [{call}]"),
-            error,
-        }),
+        Err(error) => {
+            let call = step.call();
+            log.set_call(at, call.clone());
+            Err(StepFailed {
+                kind: FailureKind::Setup,
+                step: format!("{name} [{call}]"),
+                error,
+            })
+        }
     }
 }
 
-/// Makes the step's syscalls; the error text is what the step records.
-fn perform(step: &PlannedStep, cgroup: &CgroupJoin) -> Result<(), String> {
+/// Makes the step's syscalls; the error text is what the step records. Gives false
+/// for a masked or read-only path that does not exist (nothing to do), so the facts
+/// need not look it up again.
+fn perform(step: &PlannedStep, cgroup: &CgroupJoin) -> Result<bool, String> {
+    let done = |r: Result<(), nix::Error>| r.map(|()| true).map_err(|e| e.to_string());
     match step {
-        PlannedStep::DropCapabilities { keep } => super::security::drop_capabilities(keep),
-        PlannedStep::MountCgroup { target, cgroups } => mount_cgroup(target, cgroups, cgroup),
-        _ => syscalls(step).map_err(|e| e.to_string()),
+        PlannedStep::DropCapabilities { keep } => {
+            super::security::drop_capabilities(keep).map(|()| true)
+        }
+        PlannedStep::MountCgroup { target, cgroups } => {
+            mount_cgroup(target, cgroups, cgroup).map(|()| true)
+        }
+        PlannedStep::MaskPath { path } => mask(path).map_err(|e| e.to_string()),
+        PlannedStep::ReadOnlyPath { path } => match path.exists() {
+            true => done(bind_read_only(path, path)),
+            false => Ok(false),
+        },
+        _ => done(syscalls(step)),
     }
 }
 
@@ -177,17 +195,13 @@ fn syscalls(step: &PlannedStep) -> Result<(), nix::Error> {
             )
         }
         PlannedStep::PivotRoot { new_root } => pivot_into(new_root),
-        PlannedStep::MaskPath { path } => mask(path),
-        PlannedStep::ReadOnlyPath { path } => {
-            if path.exists() {
-                bind_read_only(path, path)
-            } else {
-                Ok(())
-            }
-        }
+        // `perform` applies these, for it tells whether the path was there.
+        PlannedStep::MaskPath { .. } | PlannedStep::ReadOnlyPath { .. } => Ok(()),
         PlannedStep::SetHostname { hostname } => nix::unistd::sethostname(hostname),
         PlannedStep::LoopbackUp => loopback_up(),
         PlannedStep::DropCapabilities { .. } | PlannedStep::MountCgroup { .. } => Ok(()),
+        // The runtime attaches it with the group (`cgroup::devices`); PID 1 skips it.
+        PlannedStep::DeviceProgram { .. } => Ok(()),
         PlannedStep::NoNewPrivs => nix::sys::prctl::set_no_new_privs(),
         // Reserved: recorded, and nothing applied yet.
         // PID 1 compiles it (`super::seccomp::prepare`), the command installs it.
@@ -195,13 +209,14 @@ fn syscalls(step: &PlannedStep) -> Result<(), nix::Error> {
     }
 }
 
-/// Notes what an applied step makes true of the container, for the UI to show.
-fn note_facts(step: &PlannedStep, facts: &mut IsolationFacts) {
+/// Notes what an applied step makes true of the container, for the UI to show;
+/// `found`: the masked or read-only path was there.
+fn note_facts(step: &PlannedStep, found: bool, facts: &mut IsolationFacts) {
     match step {
-        PlannedStep::MaskPath { path } if path.exists() => {
+        PlannedStep::MaskPath { path } if found => {
             facts.masked_paths.push(path.display().to_string());
         }
-        PlannedStep::ReadOnlyPath { path } if path.exists() => {
+        PlannedStep::ReadOnlyPath { path } if found => {
             facts.readonly_paths.push(path.display().to_string());
         }
         PlannedStep::DropCapabilities { keep } => {
@@ -311,23 +326,25 @@ fn mount_cgroup(target: &Path, cgroups: &HostCgroups, join: &CgroupJoin) -> Resu
 
 /// Hides `path`: /dev/null over a file, an empty read-only tmpfs over a directory.
 /// Paths this kernel does not have are skipped.
-fn mask(path: &Path) -> Result<(), nix::Error> {
+fn mask(path: &Path) -> Result<bool, nix::Error> {
     match std::fs::metadata(path) {
-        Err(_) => Ok(()),
+        Err(_) => Ok(false),
         Ok(m) if m.is_dir() => mount(
             Some("tmpfs"),
             path,
             Some("tmpfs"),
             MsFlags::MS_RDONLY | nosuid_noexec_nodev(),
             Some("size=0"),
-        ),
+        )
+        .map(|()| true),
         Ok(_) => mount(
             Some("/dev/null"),
             path,
             None::<&str>,
             MsFlags::MS_BIND,
             None::<&str>,
-        ),
+        )
+        .map(|()| true),
     }
 }
 

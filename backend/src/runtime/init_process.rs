@@ -331,17 +331,24 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
         return fail(log, e);
     }
     let mut seccomp = None;
+    // Steps recorded without their call text, which is written once the command runs
+    // (formatting some forty calls would otherwise delay its start).
+    let mut deferred: Vec<(usize, &PlannedStep)> = Vec::new();
     for step in &plan.steps {
         let applied = match step {
+            // Attached by the runtime with the group, before PID 1 existed.
+            PlannedStep::DeviceProgram { .. } => Ok(()),
             // Compiled here, once; the command's process installs it (see seccomp.rs).
             PlannedStep::Seccomp { filter } => {
                 super::seccomp::prepare(step, filter.as_ref(), &mut log, &mut facts)
                     .map(|compiled| seccomp = compiled)
             }
-            _ => apply(step, &plan.cgroup, &mut log, &mut facts),
+            _ => {
+                apply(step, &plan.cgroup, &mut log, &mut facts).map(|at| deferred.push((at, step)))
+            }
         };
         if let Err(e) = applied {
-            return fail(log, e);
+            return fail(with_calls(log, &deferred), e);
         }
     }
     if let Some(m) = plan.id_mapping {
@@ -350,12 +357,12 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
     }
     let program = match resolve_program(plan) {
         Ok(p) => p,
-        Err(e) => return fail(log, e),
+        Err(e) => return fail(with_calls(log, &deferred), e),
     };
     let pty = if plan.tty {
         match open_pty(&mut log) {
             Ok(p) => Some(p),
-            Err(e) => return fail(log, e),
+            Err(e) => return fail(with_calls(log, &deferred), e),
         }
     } else {
         None
@@ -371,7 +378,7 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
     // Created carries the setup steps, the isolation facts and the PTY master.
     let report_created = |log: StepLog, facts: IsolationFacts| {
         let created = ControlMessage::Created {
-            steps: log.into_steps(),
+            steps: with_calls(log, &deferred).into_steps(),
             isolation: facts,
             tty_fd_in_init: master.as_ref().map(|m| m.as_raw_fd()),
         };
@@ -391,7 +398,7 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
         ) {
             Ok(child) => child,
             Err(e) => {
-                report_failure(channel, log, e);
+                report_failure(channel, with_calls(log, &deferred), e);
                 return 127;
             }
         };
@@ -435,6 +442,14 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
     }
     let _ = channel.send(&ControlMessage::Exited { code, signal }, &[]);
     code.unwrap_or_else(|| 128 + signal.unwrap_or(0))
+}
+
+/// `log` with the call text of each deferred step written in.
+fn with_calls(mut log: StepLog, deferred: &[(usize, &PlannedStep)]) -> StepLog {
+    for (at, step) in deferred {
+        log.set_call(*at, step.call());
+    }
+    log
 }
 
 /// Finds the program in the container's PATH (after pivot_root, so the lookup sees

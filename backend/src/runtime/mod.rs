@@ -2,7 +2,8 @@
 //! setup steps, which the container's init applies; every applied step is recorded.
 //!
 //! # Layout
-//! - [`cgroup`]: the container's cgroup: detect the layout, make groups, limits, usage.
+//! - [`cgroup`]: the container's cgroup: detect the layout, make groups, limits, usage,
+//!   and the device rules (v1 `devices.allow`, the cgroup2 device program).
 //! - [`steps`]: the recorder of applied setup steps.
 //! - [`plan`]: the host facts the plan needs (read once), and `isolab_shared::plan` re-exported.
 //! - [`channel`]: the runtime <-> init helper messages over a socketpair, with fd passing.
@@ -19,8 +20,8 @@
 //! - [`reaper`]: the container's minimal PID 1: runs the command as PID 2, forwards
 //!   signals, reaps zombies.
 //! - [`security`]: capabilities, no-dumpable, fd hygiene, the cwd check.
-//! - [`seccomp`]: the plan's seccomp policy compiled to BPF by PID 1, installed by the
-//!   command's process just before execve.
+//! - [`seccomp`]: the plan's seccomp policy compiled to BPF by PID 1 (a search tree
+//!   over syscall numbers), installed by the command's process just before execve.
 //! - [`userns_ranges`]: the id ranges of `userns: auto` containers: allocated under a
 //!   lock, recorded in `<state_root>/subuid` and `subgid`, freed with the state dir.
 //! - [`state`]: `state.json` per container under the state root; PID reuse detection.

@@ -39,6 +39,23 @@ impl StepLog {
         result
     }
 
+    /// How many steps are recorded.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether no step is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Writes the call text of step `index`, recorded without it.
+    pub fn set_call(&mut self, index: usize, call: String) {
+        if let Some(step) = self.steps.get_mut(index) {
+            step.call = call;
+        }
+    }
+
     /// Adds steps recorded elsewhere (for example by the container's init process).
     pub fn extend(&mut self, steps: impl IntoIterator<Item = SetupStep>) {
         self.steps.extend(steps);

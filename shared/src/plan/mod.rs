@@ -76,6 +76,17 @@ pub struct HostFacts {
     pub cgroups: HostCgroups,
 }
 
+impl HostFacts {
+    /// Whether the device rules go to a cgroup2 device program: on a pure cgroup2
+    /// host, where every container's group is a cgroup2 one and no v1 `devices`
+    /// controller exists. (On a hybrid host the v1 controller enforces them; the
+    /// runtime attaches the program too where a container gets a cgroup2 group, as a
+    /// second lock, recorded among its cgroup steps.)
+    pub fn v2_devices_apply(&self) -> bool {
+        self.cgroups == HostCgroups::V2
+    }
+}
+
 /// The host's cgroup filesystems under /sys/fs/cgroup.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
@@ -204,6 +215,11 @@ pub fn build(
     let namespaces = spec.effective_namespaces();
     let ns = |k| namespaces.contains(k);
     let mut steps = Vec::new();
+    if host.v2_devices_apply() {
+        steps.push(PlannedStep::DeviceProgram {
+            rules: DEVICE_RULES.iter().map(|r| r.to_string()).collect(),
+        });
+    }
     if ns(NamespaceKind::Mnt) {
         let rootfs = RootfsInputs {
             spec,

@@ -17,6 +17,12 @@ use crate::seccomp::{PlannedFilter, SeccompAction};
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum PlannedStep {
+    /// The device rules ([`super::DEVICE_RULES`]) as a BPF_PROG_TYPE_CGROUP_DEVICE
+    /// program attached to the container's cgroup2 group, the v2 form of the v1
+    /// `devices.allow` list. A creation step: the runtime attaches it when it makes the
+    /// group, before PID 1 exists (loading BPF needs the host's CAP_SYS_ADMIN, which a
+    /// PID 1 born in a user namespace lacks); PID 1 finds it done.
+    DeviceProgram { rules: Vec<String> },
     /// Stop mount events from propagating back to the host: `/` becomes rslave.
     MakeRootSlave,
     /// A fresh tmpfs as the new root (the `host` image).
@@ -112,6 +118,7 @@ impl PlannedStep {
     pub fn phase(&self) -> SetupPhase {
         match self {
             PlannedStep::SetHostname { .. } | PlannedStep::LoopbackUp => SetupPhase::Namespaces,
+            PlannedStep::DeviceProgram { .. } => SetupPhase::Limits,
             PlannedStep::MaskPath { .. }
             | PlannedStep::ReadOnlyPath { .. }
             | PlannedStep::DropCapabilities { .. }
@@ -124,6 +131,7 @@ impl PlannedStep {
     /// What the step does, for people: the recorded step's name.
     pub fn name(&self) -> &'static str {
         match self {
+            PlannedStep::DeviceProgram { .. } => "allow only isolab's devices (cgroup2)",
             PlannedStep::MakeRootSlave => "make / rslave",
             PlannedStep::MountTmpfsRoot { .. } => "tmpfs root",
             PlannedStep::MountOverlayRoot { .. } => "overlay root",
@@ -154,6 +162,11 @@ impl PlannedStep {
     /// The syscalls the step makes, with their arguments: the recorded step's call.
     pub fn call(&self) -> String {
         match self {
+            PlannedStep::DeviceProgram { rules } => format!(
+                "bpf(BPF_PROG_LOAD, CGROUP_DEVICE allowing {}); \
+                 bpf(BPF_PROG_ATTACH, <own cgroup2 group>, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI)",
+                rules.join(", ")
+            ),
             PlannedStep::MakeRootSlave => "mount(NULL, \"/\", NULL, MS_REC|MS_SLAVE)".into(),
             PlannedStep::MountTmpfsRoot { target } => format!(
                 "mount(\"tmpfs\", {target:?}, \"tmpfs\", MS_NOSUID|MS_NODEV, \"mode=755,size=64m\")"

@@ -123,3 +123,26 @@ fn seccomp_unconfined_plans_no_filter() {
         Some(&PlannedStep::Seccomp { filter: None })
     );
 }
+
+#[test]
+fn the_device_program_is_a_step_only_on_a_cgroup2_host() {
+    let spec = ContainerSpec::default();
+    let on = |cgroups: HostCgroups| {
+        let host = HostFacts { cgroups, ..host() };
+        build("c1", &spec, "c1", &paths(), None, &host).steps
+    };
+    let v2 = on(HostCgroups::V2);
+    let rules: Vec<String> = DEVICE_RULES.iter().map(|r| r.to_string()).collect();
+    assert_eq!(v2.first(), Some(&PlannedStep::DeviceProgram { rules }));
+    assert_eq!(v2[0].phase(), crate::SetupPhase::Limits);
+    assert!(v2[0].call().contains("c 136:* rwm"), "{}", v2[0].call());
+    let hybrid = on(HostCgroups::V1 {
+        hierarchies: vec!["devices".into(), "pids".into(), "unified".into()],
+    });
+    let none = on(HostCgroups::None);
+    for steps in [hybrid, none] {
+        assert!(!steps
+            .iter()
+            .any(|s| matches!(s, PlannedStep::DeviceProgram { .. })));
+    }
+}

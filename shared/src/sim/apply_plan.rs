@@ -106,6 +106,10 @@ fn apply(k: &mut Kernel, init: Pid, step: &PlannedStep) -> SysResult<()> {
         )
     };
     match step {
+        PlannedStep::DeviceProgram { rules } => {
+            let group = k.proc(init)?.cgroup;
+            k.cgroups.attach_device_rules(group, rules)
+        }
         PlannedStep::MakeRootSlave => {
             k.change_propagation(init, "/", PropagationChange::Slave, true)
         }

@@ -23,6 +23,8 @@ pub struct Cgroup {
     pub oom_kills: u64,
     /// Removed by rmdir; the slot stays so ids remain stable.
     pub removed: bool,
+    /// The rules of the device program attached here (none: every device).
+    pub device_rules: Vec<String>,
 }
 
 /// The whole hierarchy.
@@ -46,6 +48,17 @@ impl CgroupTree {
     /// The cgroup with id `id`.
     pub fn get(&self, id: CgroupId) -> Option<&Cgroup> {
         self.nodes.get(id).filter(|c| !c.removed)
+    }
+
+    /// Attaches a device program allowing `rules` (BPF_CGROUP_DEVICE).
+    pub fn attach_device_rules(&mut self, id: CgroupId, rules: &[String]) -> SysResult<()> {
+        let group = self
+            .nodes
+            .get_mut(id)
+            .filter(|c| !c.removed)
+            .ok_or(Errno::ENOENT)?;
+        group.device_rules = rules.to_vec();
+        Ok(())
     }
 
     /// The cgroup at `path`, if it exists.

@@ -107,10 +107,8 @@ impl Simulator {
                 .to_string(),
                 seccomp_allowed: filter.map_or(0, |f| f.allowed),
                 seccomp_blocked: filter.map(|f| f.blocked.clone()).unwrap_or_default(),
-                devices: crate::plan::DEVICE_RULES
-                    .iter()
-                    .map(|r| r.to_string())
-                    .collect(),
+                // What the plan's device program attached to the container's group.
+                devices: cg.map(|n| n.device_rules.clone()).unwrap_or_default(),
                 masked_paths: Vec::new(),
                 readonly_paths: vec!["/usr".into(), "/bin".into(), "/lib".into(), "/etc".into()],
                 uid_map: user.map(|u| u.uid_map.clone()).unwrap_or_default(),

@@ -5,17 +5,20 @@
 //! with it, mknod still works and open(2) of such a node fails with EPERM.
 //!
 //! On a host with the v1 `devices` controller, the container gets a group there:
-//! `devices.deny` "a", then each rule to `devices.allow`. A pure cgroup2 host has no
-//! such files: there the rule is a BPF_PROG_TYPE_CGROUP_DEVICE program attached to
-//! the container's group, which isolab does not build yet; on such a host no device
-//! rule applies, no step is recorded and the isolation facts list no `devices`.
+//! `devices.deny` "a", then each rule to `devices.allow`. cgroup2 has no such files:
+//! where the container has a cgroup2 group (always on a pure cgroup2 host; on a
+//! hybrid host when it gets one, as the server's containers do) the same rules
+//! become a BPF_PROG_TYPE_CGROUP_DEVICE program attached to it ([`super::device_bpf`]).
+//! On a hybrid host both then apply, and a device must pass both.
 
 use std::path::PathBuf;
 
-use isolab_shared::plan::DEVICE_RULES;
+use isolab_shared::plan::{PlannedStep, DEVICE_RULES};
 use isolab_shared::SetupPhase;
 
-use super::{mkdir, write_file, CgroupError, CgroupVersion, ContainerCgroup, GroupDir, PARENT};
+use super::{
+    device_bpf, mkdir, write_file, CgroupError, CgroupVersion, ContainerCgroup, GroupDir, PARENT,
+};
 use crate::runtime::steps::StepLog;
 
 /// Where the v1 `devices` hierarchy is mounted, if it is.
@@ -72,10 +75,52 @@ impl ContainerCgroup {
             call,
             || {
                 write_file(&deny, "a")?;
-                DEVICE_RULES
-                    .iter()
-                    .try_for_each(|rule| write_file(&allow, rule))
+                write_each(&allow, &DEVICE_RULES)
             },
         )
     }
+
+    /// Attaches the device program to the container's cgroup2 group, if it has one.
+    /// Recorded under the plan's step ([`PlannedStep::DeviceProgram`]), which the
+    /// plan carries on a pure cgroup2 host; PID 1 finds it done.
+    pub(super) fn attach_device_program(&mut self, log: &mut StepLog) -> Result<(), CgroupError> {
+        let Some(group) = self
+            .dirs
+            .iter()
+            .find(|d| d.version == CgroupVersion::V2)
+            .map(|d| d.path.clone())
+        else {
+            return Ok(());
+        };
+        let step = PlannedStep::DeviceProgram {
+            rules: DEVICE_RULES.iter().map(|r| r.to_string()).collect(),
+        };
+        log.record(step.phase(), step.name(), step.call(), || {
+            device_bpf::restrict(&group)
+        })?;
+        self.device_program = true;
+        Ok(())
+    }
+}
+
+/// Writes each of `values` to the cgroup file at `path` with a write(2) of its own
+/// (the kernel takes one rule per write), through one open file: ten opens of the
+/// same file would cost a path walk each.
+fn write_each(path: &std::path::Path, values: &[&str]) -> Result<(), CgroupError> {
+    use std::io::Write;
+    let failed = |value: &str, source| CgroupError::Write {
+        path: path.to_path_buf(),
+        value: value.to_string(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| failed(values.first().copied().unwrap_or(""), e))?;
+    for value in values {
+        // A single write(2): a cgroup file takes the whole buffer or fails.
+        file.write_all(value.as_bytes())
+            .map_err(|e| failed(value, e))?;
+    }
+    Ok(())
 }

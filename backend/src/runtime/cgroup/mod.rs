@@ -3,7 +3,9 @@
 //! hierarchy, the limits written into them, and the usage read back.
 //!
 //! # Layout
-//! - [`devices`]: the device cgroup: only isolab's devices may be opened.
+//! - [`devices`]: the device cgroup: only isolab's devices may be opened (v1 rules,
+//!   and the cgroup2 program where the container has a cgroup2 group).
+//! - [`device_bpf`]: that cgroup2 program: built, loaded and attached with bpf(2).
 //! - [`layout`]: which hierarchy (v1 mount or cgroup2) holds each controller here.
 //! - [`limits`]: the files a limit is written to, per cgroup version.
 //! - [`usage`]: reading usage and ceilings back, per cgroup version.
@@ -12,6 +14,7 @@
 //! removes its own groups below `isolab/`, and on cgroup2 enables controllers in the
 //! `isolab` group's subtree_control, never in the root's.
 
+pub mod device_bpf;
 pub mod devices;
 pub mod layout;
 pub mod limits;
@@ -67,6 +70,8 @@ pub enum CgroupError {
     Read { path: PathBuf, source: io::Error },
     #[error("cannot remove cgroup {path}: {source}")]
     Rmdir { path: PathBuf, source: io::Error },
+    #[error("{0}")]
+    DeviceProgram(#[from] device_bpf::DeviceProgramError),
     #[error("cgroup {path} still holds {left} processes after SIGKILL")]
     KillIncomplete { path: PathBuf, left: usize },
 }
@@ -93,6 +98,9 @@ impl GroupDir {
 pub struct ContainerCgroup {
     id: String,
     dirs: Vec<GroupDir>,
+    /// Whether isolab's device program is attached to its cgroup2 group.
+    #[serde(default)]
+    device_program: bool,
 }
 
 impl ContainerCgroup {
@@ -132,10 +140,14 @@ impl ContainerCgroup {
         let mut cgroup = ContainerCgroup {
             id: id.to_string(),
             dirs: Vec::new(),
+            device_program: false,
         };
         let mut made = cgroup.make_dirs(&layout, wanted, log);
         if made.is_ok() {
             made = cgroup.restrict_devices(log);
+        }
+        if made.is_ok() {
+            made = cgroup.attach_device_program(log);
         }
         if made.is_ok() {
             made = limits::apply(&cgroup, limits, false, log);
@@ -315,9 +327,11 @@ impl ContainerCgroup {
     /// Whether a device cgroup limits what the container may open.
     pub fn restricts_devices(&self) -> bool {
         // The v1 devices group is the only v1 group made for no controller of ours.
-        self.dirs
-            .iter()
-            .any(|d| d.version == CgroupVersion::V1 && d.controllers.is_empty())
+        self.device_program
+            || self
+                .dirs
+                .iter()
+                .any(|d| d.version == CgroupVersion::V1 && d.controllers.is_empty())
     }
 
     /// The container id it was made for.
@@ -380,6 +394,8 @@ pub fn open_existing(id: &str) -> Option<ContainerCgroup> {
     Some(ContainerCgroup {
         id: id.to_string(),
         dirs,
+        // Attached or not, it goes with the group.
+        device_program: false,
     })
 }
 
