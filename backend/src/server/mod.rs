@@ -15,6 +15,8 @@
 //! - [`events_ws`]: the events WebSocket (snapshot, then events; resume by sequence).
 //! - [`terminal_ws`]: terminal WebSockets (bytes both ways, control in JSON, view mode).
 //! - [`lessons`]: `GET /lessons`, the built-in lessons and a teacher's directory.
+//! - [`lesson_sessions`]: a lesson run by the page on live containers: its setup,
+//!   typed lines, checks, prediction probes, reset and end, each owner-checked.
 //! - [`recordings`]: terminal recordings: the files, their listing, their removal.
 //! - [`origin`]: the WebSocket origin allowlist.
 //! - [`metrics`]: Prometheus text metrics.
@@ -30,6 +32,7 @@ pub mod classroom_api;
 pub mod containers;
 pub mod error;
 pub mod events_ws;
+pub mod lesson_sessions;
 pub mod lessons;
 pub mod metrics;
 pub mod origin;
@@ -100,6 +103,7 @@ struct AppStateInner {
     metrics: Arc<ServerMetrics>,
     live: Arc<Supervisor>,
     classroom: Option<Arc<Classroom>>,
+    lesson_sessions: lesson_sessions::LessonSessions,
 }
 
 impl AppState {
@@ -115,6 +119,7 @@ impl AppState {
                 metrics: Arc::new(ServerMetrics::default()),
                 live,
                 classroom: config.classroom,
+                lesson_sessions: lesson_sessions::LessonSessions::default(),
             }),
         }
     }
@@ -142,6 +147,11 @@ impl AppState {
     /// The live containers.
     pub fn live(&self) -> &Arc<Supervisor> {
         &self.inner.live
+    }
+
+    /// The lessons the page runs on live containers now.
+    pub fn lesson_sessions(&self) -> &lesson_sessions::LessonSessions {
+        &self.inner.lesson_sessions
     }
 
     /// The class, when the server runs one.
