@@ -87,12 +87,12 @@ impl LiveSource {
         &mut self,
         spec: &ContainerSpec,
         options: &CreateOptions,
-    ) -> Result<ContainerState, SourceError> {
+    ) -> Result<ContainerState, LiveError> {
         let mut spec = spec.clone();
         let name = spec.name.clone().unwrap_or_else(|| "box".to_string());
         spec.hostname = spec.hostname.or_else(|| Some(name.clone()));
         spec.name = Some(format!("{name}-{:04x}", rand::random::<u16>()));
-        let state = self.sup.create(spec, options).await.map_err(refused)?;
+        let state = self.sup.create(spec, options).await?;
         self.containers.push(state.id.clone());
         Ok(state)
     }
@@ -155,7 +155,9 @@ impl LessonSource for LiveSource {
     }
 
     async fn create(&mut self, spec: &ContainerSpec) -> Result<ContainerState, SourceError> {
-        self.create_with(spec, &CreateOptions::default()).await
+        self.create_with(spec, &CreateOptions::default())
+            .await
+            .map_err(refused)
     }
 
     async fn remove(&mut self, id: &str) -> Result<(), SourceError> {

@@ -24,7 +24,7 @@ use axum::{Json, Router};
 use isolab_shared::lesson::judge::true_answer;
 use isolab_shared::lesson::model::HOST_TERMINAL;
 use isolab_shared::lesson::{runner, LessonContainers, LessonSource, Probe, SourceKind};
-use isolab_shared::limits::DEFAULT_PIDS_MAX;
+use isolab_shared::limits::{Limits, DEFAULT_PIDS_MAX};
 use isolab_shared::{
     ContainerSpec, ErrorCode, LessonProbeAnswer, LessonSessionInfo, LessonSessionStart,
     LessonStepChecked, LessonTyped, LessonVerdict,
@@ -189,21 +189,29 @@ fn runnable(state: &AppState, caller: &Principal, id: &str) -> Result<Lesson, Ht
     Ok(lesson)
 }
 
-/// The JSON a setup spec would have been sent as: naming the limits the lesson
-/// file sets. The default pids limit counts as not named, so a student's container
-/// gets the class quota there rather than a refusal.
+/// The JSON object of the limits a lesson file names: those it sets. For a student,
+/// what is not named gets the class quota rather than "unlimited", which the quota
+/// refuses; the default pids limit of a setup spec counts as not named.
+fn limits_as_sent(limits: &Limits, default_pids_named: bool) -> serde_json::Value {
+    let mut named = serde_json::Map::new();
+    if let Some(p) = limits
+        .pids
+        .filter(|&p| default_pids_named || p != DEFAULT_PIDS_MAX)
+    {
+        named.insert("pids".into(), p.into());
+    }
+    if let Some(m) = limits.memory_bytes {
+        named.insert("memory_bytes".into(), m.into());
+    }
+    if let Some(c) = limits.cpus {
+        named.insert("cpus".into(), c.into());
+    }
+    serde_json::Value::Object(named)
+}
+
+/// The JSON a setup spec would have been sent as, for the quota's sake.
 fn spec_as_sent(spec: &ContainerSpec) -> serde_json::Value {
-    let mut limits = serde_json::Map::new();
-    if let Some(p) = spec.limits.pids.filter(|&p| p != DEFAULT_PIDS_MAX) {
-        limits.insert("pids".into(), p.into());
-    }
-    if let Some(m) = spec.limits.memory_bytes {
-        limits.insert("memory_bytes".into(), m.into());
-    }
-    if let Some(c) = spec.limits.cpus {
-        limits.insert("cpus".into(), c.into());
-    }
-    serde_json::json!({ "limits": limits })
+    serde_json::json!({ "limits": limits_as_sent(&spec.limits, false) })
 }
 
 /// Makes the lesson's setup containers for `caller` (admitted as `POST /containers`
@@ -218,13 +226,8 @@ async fn set_up(
     for spec in &lesson.setup {
         let name = spec.name.clone().unwrap_or_default();
         let (admitted, options) =
-            classroom_access::admit_spec(state, caller, spec.clone(), &spec_as_sent(spec))
-                .await?;
-        let created = run
-            .source
-            .create_with(&admitted, &options)
-            .await
-            .map_err(|e| HttpError::new(ErrorCode::BadRequest, format!("setup '{name}': {e}")))?;
+            classroom_access::admit_spec(state, caller, spec.clone(), &spec_as_sent(spec)).await?;
+        let created = run.source.create_with(&admitted, &options).await?;
         if let (Some(student), Some(classroom)) = (caller.student(), state.classroom()) {
             classroom.own_container(&created.id, student).await?;
         }
@@ -269,14 +272,17 @@ async fn apply_limits(
             "this step changes no limits",
         ));
     };
-    let id = run.containers.get(&change.container).cloned().ok_or_else(|| {
-        HttpError::new(
-            ErrorCode::BadRequest,
-            format!("no setup container '{}'", change.container),
-        )
-    })?;
-    let body = serde_json::to_value(&change.limits)
-        .map_err(|e| HttpError::new(ErrorCode::Internal, e.to_string()))?;
+    let id = run
+        .containers
+        .get(&change.container)
+        .cloned()
+        .ok_or_else(|| {
+            HttpError::new(
+                ErrorCode::BadRequest,
+                format!("no setup container '{}'", change.container),
+            )
+        })?;
+    let body = limits_as_sent(&change.limits, true);
     let limits = classroom_access::admit_limits(state, caller, change.limits.clone(), &body)?;
     run.source
         .set_limits(&id, &limits)
@@ -319,7 +325,10 @@ async fn running<'a>(
     Ok(run)
 }
 
-fn step_of(session: &LessonSession, n: usize) -> Result<&isolab_shared::lesson::LessonStep, HttpError> {
+fn step_of(
+    session: &LessonSession,
+    n: usize,
+) -> Result<&isolab_shared::lesson::LessonStep, HttpError> {
     n.checked_sub(1)
         .and_then(|i| session.lesson.steps.get(i))
         .ok_or_else(|| {

@@ -8,6 +8,7 @@ mod support;
 
 mod api_doc;
 mod http;
+mod lesson_sessions;
 mod lessons_live;
 mod live;
 mod restart;

@@ -20,6 +20,7 @@ pub mod create_dialog;
 pub mod dashboard;
 pub mod events_feed;
 pub mod lesson;
+pub mod lesson_live;
 pub mod lesson_step;
 pub mod lessons;
 pub mod live;
