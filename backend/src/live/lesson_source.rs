@@ -5,7 +5,10 @@
 //! terminal, or to a root shell on the host ([`HostShell`]); a check's command runs in
 //! a session of its own with its output captured (an exec in pipe mode, or `sh -c` on
 //! the host), never in a terminal. Snapshots are observed at the moment they are asked
-//! for; events come from the hub.
+//! for; events come from the hub. The same source serves `isolab lessons check
+//! --source live` and the server's lesson sessions (`crate::server::lesson_sessions`),
+//! which make their containers with a student's options and type a line without
+//! waiting for it ([`LiveSource::type_now`]).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -123,8 +123,11 @@ impl ClassroomApi {
             step: step.to_string(),
             passed: true,
         };
-        self.done(self.authorized(Request::post(&api("/progress"))).json(&body))
-            .await
+        self.done(
+            self.authorized(Request::post(&api("/progress")))
+                .json(&body),
+        )
+        .await
     }
 
     /// `GET /classroom/students`.

@@ -106,7 +106,10 @@ impl LiveSource {
         }
     }
 
-    pub(super) async fn send(&self, request: Result<Request, gloo_net::Error>) -> ActionResult<Response> {
+    pub(super) async fn send(
+        &self,
+        request: Result<Request, gloo_net::Error>,
+    ) -> ActionResult<Response> {
         let request = request.map_err(|e| format!("the request could not be built: {e}"))?;
         let response = request
             .send()

@@ -31,14 +31,22 @@ impl LiveSource {
             js_sys::encode_uri_component(id)
         ));
         let body = LessonSessionStart { replay };
-        parsed(self.send(self.authorized(Request::post(&path)).json(&body)).await?).await
+        parsed(
+            self.send(self.authorized(Request::post(&path)).json(&body))
+                .await?,
+        )
+        .await
     }
 
     /// `POST /lessons/sessions/{sid}/reset`: new setup containers, `replay` steps done.
     pub async fn reset_lesson(&self, sid: &str, replay: usize) -> ActionResult<LessonSessionInfo> {
         let path = Self::session_path(sid, "/reset");
         let body = LessonSessionStart { replay };
-        parsed(self.send(self.authorized(Request::post(&path)).json(&body)).await?).await
+        parsed(
+            self.send(self.authorized(Request::post(&path)).json(&body))
+                .await?,
+        )
+        .await
     }
 
     /// `DELETE /lessons/sessions/{sid}`: cleanup, and the containers removed.
@@ -65,14 +73,21 @@ impl LiveSource {
     /// `POST /lessons/sessions/{sid}/steps/{n}/check` (`n` 1-based).
     pub async fn check_lesson_step(&self, sid: &str, n: usize) -> ActionResult<LessonStepChecked> {
         let path = Self::session_path(sid, &format!("/steps/{n}/check"));
-        parsed(self.send(self.authorized(Request::post(&path)).build()).await?).await
+        parsed(
+            self.send(self.authorized(Request::post(&path)).build())
+                .await?,
+        )
+        .await
     }
 
     /// `POST /lessons/sessions/{sid}/steps/{n}/probe`: the kernel's true answer.
     pub async fn probe_lesson_step(&self, sid: &str, n: usize) -> ActionResult<String> {
         let path = Self::session_path(sid, &format!("/steps/{n}/probe"));
-        let answer: LessonProbeAnswer =
-            parsed(self.send(self.authorized(Request::post(&path)).build()).await?).await?;
+        let answer: LessonProbeAnswer = parsed(
+            self.send(self.authorized(Request::post(&path)).build())
+                .await?,
+        )
+        .await?;
         Ok(answer.answer)
     }
 

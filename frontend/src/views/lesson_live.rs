@@ -194,7 +194,9 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
             if terminal == "host" {
                 return Some(live.lesson_host_terminal(&info.id).key);
             }
-            info.containers.get(terminal).map(|id| live.terminal(id, terminal).key)
+            info.containers
+                .get(terminal)
+                .map(|id| live.terminal(id, terminal).key)
         }
     };
     let on_try = {
@@ -251,7 +253,9 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
         );
         let (verdicts, answers, sid_ref) = (verdicts.clone(), answers.clone(), sid_ref.clone());
         Callback::from(move |_| {
-            let Some(sid) = sid_ref.borrow().clone() else { return };
+            let Some(sid) = sid_ref.borrow().clone() else {
+                return;
+            };
             progress.dispatch(ProgressAction::ResetFrom {
                 lesson: id.clone(),
                 step,

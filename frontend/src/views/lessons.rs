@@ -13,8 +13,8 @@ use yew::prelude::*;
 use super::lesson::LessonView;
 use super::markdown::render_inline;
 use crate::lesson_state::{load_progress, save_progress, Progress, ProgressAction};
-use crate::source::classroom::ClassroomApi;
 use crate::route::Route;
+use crate::source::classroom::ClassroomApi;
 use crate::source::{LiveSource, SimSource};
 use crate::state::State;
 
