@@ -59,6 +59,8 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
     let answers = use_state(|| None::<(usize, Result<String, String>, KernelAnswer)>);
     let announce = use_state(String::new);
     let active = use_state(|| None::<String>);
+    // Bumped by a reset: the host shell is a new one, so the terminals attach again.
+    let resets = use_state(|| 0u32);
     // The session's id, for the end when the view goes.
     let sid_ref = use_mut_ref(|| None::<String>);
     // The last event's seq, read by the check loop.
@@ -112,13 +114,14 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
     // The check loop of the current step: one run at a time, again on an event or
     // after a second, until the step passes or the view moves on.
     {
-        let (live, verdicts, answers, announce, on_passed, sim) = (
+        let (live, verdicts, answers, announce, on_passed, sim, failure) = (
             props.live.clone(),
             verdicts.clone(),
             answers.clone(),
             announce.clone(),
             props.on_passed.clone(),
             props.sim.clone(),
+            failure.clone(),
         );
         let seq = event_seq.clone();
         let this = lesson.steps.get(step - 1).cloned();
@@ -130,34 +133,37 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
                 wasm_bindgen_futures::spawn_local(async move {
                     while !stop.get() {
                         let seen = *seq.borrow();
-                        if let Ok(checked) = live.check_lesson_step(&sid, step).await {
-                            if stop.get() {
-                                return;
-                            }
-                            let shown = checked
-                                .checks
-                                .into_iter()
-                                .map(|v| CheckResult {
-                                    passed: v.passed,
-                                    reason: v.reason,
-                                })
-                                .collect();
-                            verdicts.set((step, shown));
-                            if checked.passed {
-                                on_passed.emit((id.clone(), step));
-                                announce.set(passed_text(step, count, &this.title));
-                                if this.predict.is_some() {
-                                    let kernel = match live.probe_lesson_step(&sid, step).await {
-                                        Ok(a) => KernelAnswer::Known(a),
-                                        Err(e) => KernelAnswer::Unavailable(e),
-                                    };
-                                    let simulated = match sim.start_lesson(&id, step).await {
-                                        Ok(()) => sim.prediction_answer(step - 1).await,
-                                        Err(e) => Err(e),
-                                    };
-                                    answers.set(Some((step, simulated, kernel)));
+                        match live.check_lesson_step(&sid, step).await {
+                            Err(e) if !stop.get() => failure.set(Some(e)),
+                            Err(_) => return,
+                            Ok(_) if stop.get() => return,
+                            Ok(checked) => {
+                                let shown = checked
+                                    .checks
+                                    .into_iter()
+                                    .map(|v| CheckResult {
+                                        passed: v.passed,
+                                        reason: v.reason,
+                                    })
+                                    .collect();
+                                verdicts.set((step, shown));
+                                if checked.passed {
+                                    on_passed.emit((id.clone(), step));
+                                    announce.set(passed_text(step, count, &this.title));
+                                    if this.predict.is_some() {
+                                        let kernel = match live.probe_lesson_step(&sid, step).await
+                                        {
+                                            Ok(a) => KernelAnswer::Known(a),
+                                            Err(e) => KernelAnswer::Unavailable(e),
+                                        };
+                                        let simulated = match sim.start_lesson(&id, step).await {
+                                            Ok(()) => sim.prediction_answer(step - 1).await,
+                                            Err(e) => Err(e),
+                                        };
+                                        answers.set(Some((step, simulated, kernel)));
+                                    }
+                                    return;
                                 }
-                                return;
                             }
                         }
                         let mut waited = 0;
@@ -251,7 +257,12 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
             failure.clone(),
             busy.clone(),
         );
-        let (verdicts, answers, sid_ref) = (verdicts.clone(), answers.clone(), sid_ref.clone());
+        let (verdicts, answers, sid_ref, resets) = (
+            verdicts.clone(),
+            answers.clone(),
+            sid_ref.clone(),
+            resets.clone(),
+        );
         Callback::from(move |_| {
             let Some(sid) = sid_ref.borrow().clone() else {
                 return;
@@ -264,13 +275,14 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
             answers.set(None);
             let (live, session, failure, busy) =
                 (live.clone(), session.clone(), failure.clone(), busy.clone());
-            let sid_ref = sid_ref.clone();
+            let (sid_ref, resets) = (sid_ref.clone(), resets.clone());
             busy.set(true);
             wasm_bindgen_futures::spawn_local(async move {
                 match live.reset_lesson(&sid, step - 1).await {
                     Ok(info) => {
                         session.set(Some(info));
                         failure.set(None);
+                        resets.set(*resets + 1);
                     }
                     Err(e) => {
                         // A failed reset ended the session.
@@ -306,7 +318,11 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
         step: step + 1,
     });
     // Terminals remount with a new session (a reset makes new containers).
-    let terminals_key = format!("live-terminals-{}", sid.clone().unwrap_or_default());
+    let terminals_key = format!(
+        "live-terminals-{}-{}",
+        sid.clone().unwrap_or_default(),
+        *resets
+    );
     html! {
         <div class="lesson-body">
             <section class="lesson-text card" aria-labelledby="step-title">
