@@ -2,10 +2,13 @@
 // Chromium. The page starts a lesson session (real setup containers), the "try"
 // buttons type into their terminals and into the session's root shell on the host,
 // the steps turn green by themselves, the prediction shows the simulator's and the
-// kernel's answers side by side, and leaving the lesson removes its containers.
+// kernel's answers side by side, and leaving the lesson removes its containers. In a
+// class, a student's passed step reaches the teacher's roster, and a lesson that types
+// into the host's root shell stays on the simulator for the student.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, launchBrowser, artifactsDir } from './support.mjs';
 
@@ -100,4 +103,60 @@ test('a lesson walks on live containers: try buttons, green steps, the kernel an
   assert.deepEqual(await containers(), []);
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test('a student walks a lesson on live: the roster shows the step, host lessons stay on the simulator', { skip: !root && 'live containers need root' }, async () => {
+  const stateRoot = join(tmpdir(), `isolab-e2e-lessons-class-${process.pid}`);
+  const classServer = await startServer({ env: { ISOLAB_CLASSROOM: 'true', ISOLAB_STATE_ROOT: stateRoot } });
+  try {
+    let joinUrl;
+    const deadline = Date.now() + 10000;
+    while (!(joinUrl = classServer.output().match(/http:\/\/\S+\/join\/[A-Z0-9-]+/)?.[0])) {
+      if (Date.now() > deadline) throw new Error(`no join URL printed:\n${classServer.output()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(joinUrl);
+    await page.getByLabel('Your name, as the class knows you').fill('ada');
+    await page.getByRole('button', { name: 'Join' }).click();
+    await page.locator('.class-bar', { hasText: 'In class as ada' }).waitFor({ timeout: 15000 });
+    await page.getByRole('status').filter({ hasText: 'events: live' }).waitFor({ timeout: 15000 });
+
+    // The pid lesson types into the host: the student keeps the simulator, and is told why.
+    await page.evaluate(() => { window.location.hash = '#/lessons/pid/1'; });
+    await page.getByRole('heading', { name: 'Step 1: Start a process inside' }).waitFor({ timeout: 15000 });
+    assert.ok(await page.getByRole('button', { name: 'Live containers' }).isDisabled());
+    await page.getByText('only the teacher runs it on live').waitFor();
+
+    // The limits lesson runs on live, in the student's own containers.
+    await page.evaluate(() => { window.location.hash = '#/lessons/limits/1'; });
+    await page.getByRole('heading', { name: /^Step 1: A fork bomb/ }).waitFor({ timeout: 15000 });
+    await page.getByRole('button', { name: 'Live containers' }).click();
+    await page.getByRole('tab', { name: 'bomb' }).waitFor({ timeout: 15000 });
+    const ms = await clickUntilDone(page, page.getByRole('button', { name: /^Try: type sleep 100 & sleep 100/ }), 1);
+    console.log(`# a student's live step 1 turned green ${ms} ms after its try button`);
+
+    // The teacher's roster shows the passed step.
+    let roster = [];
+    const until = Date.now() + 10000;
+    while (Date.now() < until) {
+      const response = await fetch(`${classServer.base}/api/v1/classroom/students`, {
+        headers: { authorization: `Bearer ${classServer.token}` },
+      });
+      roster = await response.json();
+      if (roster[0]?.steps_passed >= 1) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(roster[0]?.name, 'ada');
+    assert.equal(roster[0]?.steps_passed, 1, JSON.stringify(roster));
+    assert.equal(roster[0]?.containers.length, 2, JSON.stringify(roster));
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    await classServer.stop();
+    rmSync(stateRoot, { recursive: true, force: true });
+  }
 });
