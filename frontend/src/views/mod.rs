@@ -10,6 +10,7 @@
 //! - [`connection_badge`]: the always-visible connection status.
 //! - [`live`], [`simulator`], [`lessons`]: the top-level views.
 //! - [`lesson`], [`lesson_step`]: one lesson: its steps, terminals, picture; a step's text.
+//! - [`lesson_live`]: one lesson on live containers, through a lesson session.
 //! - [`markdown`]: the safe Markdown subset lesson text is written in.
 //! - [`classroom`]: a class's join page, student bar, and the teacher's view.
 
