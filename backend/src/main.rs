@@ -92,6 +92,11 @@ struct RunArgs {
     /// the common JSON format); the default is isolab's own profile.
     #[arg(long = "security-opt", value_name = "OPT")]
     security_opt: Vec<String>,
+    /// auto: a user namespace whose root is a 65536-id host range of its own,
+    /// allocated under the state root (recorded in its subuid file) and freed on
+    /// removal. Without it, --ns user maps root to the one fixed range (100000).
+    #[arg(long, value_name = "MODE")]
+    userns: Option<isolab_shared::UsernsMode>,
     /// Extra environment, KEY=value.
     #[arg(short = 'e', long = "env")]
     env: Vec<String>,
@@ -152,6 +157,55 @@ struct ServeArgs {
     /// are stopped then (not removed); the teacher can extend it from the web UI.
     #[arg(long, env = "ISOLAB_ENDS_AT", requires = "classroom")]
     ends_at: Option<String>,
+    /// Serve HTTPS and WSS with this certificate (PEM, the chain with the leaf first).
+    #[arg(
+        long,
+        env = "ISOLAB_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "ISOLAB_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS and WSS with a self-signed certificate for the bound names, kept in
+    /// the state dir and reused; its SHA-256 fingerprint is printed with the URL.
+    #[arg(long, env = "ISOLAB_TLS_SELF_SIGNED")]
+    tls_self_signed: bool,
+    /// Log lines as `text` or `json` (one object a line, audit events included).
+    #[arg(long, env = "ISOLAB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// How the server writes its log.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line, its fields at the top level.
+    Json,
+}
+
+/// Logs to stderr at `ISOLAB_LOG` (default `info`). The audit log stays on at `info`
+/// unless `ISOLAB_LOG` names its target (`isolab::audit=off`).
+fn init_logging(format: LogFormat) {
+    let mut filter = std::env::var("ISOLAB_LOG").unwrap_or_else(|_| "info".to_string());
+    if !filter.contains(isolab::server::audit::TARGET) {
+        filter.push_str(&format!(",{}=info", isolab::server::audit::TARGET));
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -169,14 +223,8 @@ fn main() -> std::process::ExitCode {
     }
     let cli = Cli::parse();
     // Only the server logs; `run` stays lean (its startup is benchmarked).
-    if matches!(cli.command, Command::Serve(_)) {
-        tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_env("ISOLAB_LOG")
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-            )
-            .with_writer(std::io::stderr)
-            .init();
+    if let Command::Serve(args) = &cli.command {
+        init_logging(args.log_format);
     }
     let state_root = cli.state_root;
     let result = match cli.command {

@@ -279,3 +279,27 @@ fn typed_ahead_input_splits_after_the_first_line_end() {
     assert_eq!(split_after_line_end("ps\nls"), ("ps\n", "ls"));
     assert_eq!(split_after_line_end("echo hi"), ("echo hi", ""));
 }
+
+#[wasm_bindgen_test]
+fn the_user_namespace_row_names_the_range_and_why_host_files_show_as_nobody() {
+    use isolab_frontend::views::steps::compare_with_docker;
+    use isolab_shared::IdMapEntry;
+    let row = |facts: &IsolationFacts| {
+        compare_with_docker(facts)
+            .into_iter()
+            .find(|(what, _, _)| *what == "user namespace")
+            .map(|(_, here, _)| here)
+            .expect("a user namespace row")
+    };
+    let mut facts = IsolationFacts::default();
+    assert_eq!(row(&facts), "none (uid 0 is host root)");
+    facts.uid_map = vec![IdMapEntry {
+        inside: 0,
+        outside: 10_000_000,
+        count: 65_536,
+    }];
+    assert_eq!(
+        row(&facts),
+        "root is host uids 10000000–10065535; host-owned files show as nobody"
+    );
+}

@@ -10,6 +10,8 @@
 //!   given [`plan::HostFacts`]; the runtime and the simulator both apply it.
 //! - [`seccomp`]: the seccomp policy: isolab's default profile, the common JSON profile
 //!   format, and the x86_64 system call table both are counted against.
+//! - [`userns`]: the id ranges of `userns: auto` containers: where they lie, the
+//!   subuid line format they are recorded in, and the choice of a free one.
 //! - [`stream`]: the event stream's messages and [`protocol::Snapshot::apply`].
 //! - [`compact`]: the event stream's compact form of a container (no setup steps, only
 //!   the per-process namespaces that differ) and stats deltas.
@@ -31,6 +33,7 @@ pub mod seccomp;
 pub mod sim;
 pub mod sim_protocol;
 pub mod stream;
+pub mod userns;
 pub mod wire;
 
 pub use namespace::{NamespaceKind, NamespaceSet};

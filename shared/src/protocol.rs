@@ -110,6 +110,46 @@ pub struct ContainerSpec {
     /// Security options beyond the fixed baseline (the seccomp profile).
     #[serde(default, skip_serializing_if = "SecuritySpec::is_default")]
     pub security: SecuritySpec,
+    /// Where the user namespace's ids come from: absent (or `"default"`) maps root to
+    /// the one fixed range when `namespaces` has `user`; `"auto"` adds a user namespace
+    /// with a 65536-id range of the container's own (see [`crate::userns`]).
+    #[serde(default, skip_serializing_if = "UsernsMode::is_default")]
+    pub userns: UsernsMode,
+}
+
+/// A container's user-namespace ids (`--userns`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UsernsMode {
+    /// A user namespace only if `namespaces` names it, mapping root to the fixed range
+    /// every such container shares.
+    #[default]
+    Default,
+    /// A user namespace always, with a range of its own allocated at creation and
+    /// freed at removal.
+    Auto,
+}
+
+impl UsernsMode {
+    /// Whether this is the default (then the field is left out of the JSON).
+    pub fn is_default(&self) -> bool {
+        *self == UsernsMode::Default
+    }
+}
+
+impl std::str::FromStr for UsernsMode {
+    type Err = String;
+
+    /// `auto` or `default`, as `--userns` takes them.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "auto" => Ok(UsernsMode::Auto),
+            "default" => Ok(UsernsMode::Default),
+            other => Err(format!(
+                "unknown --userns mode '{other}': use auto or default"
+            )),
+        }
+    }
 }
 
 /// A container's security options, `{"seccomp": "default" | "unconfined" |
@@ -141,6 +181,7 @@ impl Default for ContainerSpec {
             tty: true,
             env: Vec::new(),
             security: SecuritySpec::default(),
+            userns: UsernsMode::Default,
         }
     }
 }
@@ -161,6 +202,16 @@ pub enum SpecError {
 }
 
 impl ContainerSpec {
+    /// The namespaces the container gets: those named, plus `user` with
+    /// `userns: auto`.
+    pub fn effective_namespaces(&self) -> NamespaceSet {
+        let mut set = self.namespaces.clone();
+        if self.userns == UsernsMode::Auto {
+            set.0.insert(crate::namespace::NamespaceKind::User);
+        }
+        set
+    }
+
     /// Checks what can be checked without the kernel: names, command and limit ranges.
     pub fn validate(&self) -> Result<(), SpecError> {
         if self.command.first().is_none_or(|c| c.is_empty()) {
@@ -654,6 +705,13 @@ pub struct ClassInfo {
     pub taken_over: Vec<String>,
 }
 
+/// What `GET /api/v1/classroom/changes?since=N` answers: the class's change counter,
+/// once it differs from `N` (or after the server's longest wait, unchanged).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClassChanges {
+    pub version: u64,
+}
+
 /// The body of `PATCH /api/v1/classroom`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -762,6 +820,23 @@ pub struct LessonProbeAnswer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn userns_is_optional_and_auto_adds_the_user_namespace() {
+        let old: ContainerSpec = serde_json::from_str(r#"{"namespaces":["pid"]}"#).expect("parses");
+        assert_eq!(old.userns, UsernsMode::Default);
+        assert!(!old.effective_namespaces().contains(NamespaceKind::User));
+        let json = serde_json::to_string(&old).expect("serialises");
+        assert!(!json.contains("userns"), "{json}");
+        let auto: ContainerSpec =
+            serde_json::from_str(r#"{"namespaces":["pid"],"userns":"auto"}"#).expect("parses");
+        assert_eq!(auto.userns, UsernsMode::Auto);
+        assert!(auto.effective_namespaces().contains(NamespaceKind::User));
+        assert!(auto.effective_namespaces().contains(NamespaceKind::Pid));
+        assert!(serde_json::from_str::<ContainerSpec>(r#"{"userns":"host"}"#).is_err());
+        assert_eq!("auto".parse(), Ok(UsernsMode::Auto));
+        assert!("keep-id".parse::<UsernsMode>().is_err());
+    }
 
     #[test]
     fn empty_spec_means_a_shell_on_the_host_image() {

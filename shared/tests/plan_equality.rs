@@ -1,6 +1,8 @@
 //! One plan, two interpreters: for a matrix of specs and host facts, the steps the
 //! simulator records while applying a container's plan are the plan's own steps
 //! (phase, name, call text, order), built here independently with `plan::build`.
+//! The id maps come first: the plan carries them (the range is a host fact, the
+//! allocator's for `userns: auto`), the runtime writes them from outside.
 //! The runtime records `PlannedStep::name()`/`call()` too (backend/src/runtime/apply.rs);
 //! the backend's unit test runs the same comparison with this host's real facts.
 
@@ -10,7 +12,7 @@ use isolab_shared::limits::Limits;
 use isolab_shared::plan::{self, ContainerPaths, HostCgroups, HostDir, HostFacts, IdMapping};
 use isolab_shared::sim::container::{self, default_hostname};
 use isolab_shared::sim::kernel::{Kernel, INIT_PID};
-use isolab_shared::{ContainerSpec, NamespaceKind, NamespaceSet, SetupPhase};
+use isolab_shared::{userns, ContainerSpec, NamespaceKind, NamespaceSet, SetupPhase, UsernsMode};
 
 /// (phase, name, call) of one step, with the state dir written as `<state>`.
 type Step = (SetupPhase, String, String);
@@ -60,7 +62,7 @@ fn specs() -> Vec<(String, ContainerSpec)> {
         "image dir, all".into(),
         ContainerSpec {
             namespaces: NamespaceKind::ALL.into_iter().collect(),
-            ..image
+            ..image.clone()
         },
     ));
     let limits = |l: Limits| ContainerSpec {
@@ -105,7 +107,43 @@ fn specs() -> Vec<(String, ContainerSpec)> {
                 .collect(),
         ),
     ));
+    let auto = |ns: NamespaceSet| ContainerSpec {
+        userns: UsernsMode::Auto,
+        ..with(ns)
+    };
+    out.push(("userns auto".into(), auto(NamespaceSet::default())));
+    out.push(("userns auto, none named".into(), auto(NamespaceSet::none())));
+    out.push((
+        "userns auto, all".into(),
+        auto(NamespaceKind::ALL.into_iter().collect()),
+    ));
+    out.push((
+        "userns auto, mnt only".into(),
+        auto([NamespaceKind::Mnt].into_iter().collect()),
+    ));
+    out.push((
+        "userns auto, image dir".into(),
+        ContainerSpec {
+            userns: UsernsMode::Auto,
+            ..image
+        },
+    ));
     out
+}
+
+/// The range a container's user namespace maps in a fresh model kernel: the fixed
+/// one, or the first of the allocator's.
+fn mapping_for(spec: &ContainerSpec) -> IdMapping {
+    match spec.userns {
+        UsernsMode::Default => IdMapping {
+            outside: container::CONTAINER_UID_BASE,
+            count: container::CONTAINER_UID_COUNT,
+        },
+        UsernsMode::Auto => IdMapping {
+            outside: userns::FIRST_ID,
+            count: userns::RANGE_SIZE,
+        },
+    }
 }
 
 /// What the plan says, for a container `id` whose state dir is `state_dir`.
@@ -120,28 +158,31 @@ fn planned(
         .hostname
         .clone()
         .unwrap_or_else(|| default_hostname(name));
-    let mapping = IdMapping {
-        outside: container::CONTAINER_UID_BASE,
-        count: container::CONTAINER_UID_COUNT,
-    };
     let plan = plan::build(
         id,
         spec,
         &hostname,
         &ContainerPaths::under(state_dir),
-        Some(mapping),
+        Some(mapping_for(spec)),
         host,
     );
     let state = state_dir.display().to_string();
-    plan.steps
-        .iter()
-        .map(|s| {
+    // The id maps are the runtime's to write, before the plan's own steps.
+    let maps = plan.id_mapping.map(|m| {
+        (
+            SetupPhase::Namespaces,
+            plan::ID_MAP_STEP.to_string(),
+            m.call(),
+        )
+    });
+    maps.into_iter()
+        .chain(plan.steps.iter().map(|s| {
             (
                 s.phase(),
                 s.name().to_string(),
                 s.call().replace(&state, "<state>"),
             )
-        })
+        }))
         .collect()
 }
 
@@ -154,8 +195,10 @@ fn simulated(spec: &ContainerSpec, id: &str, name: &str, host: &HostFacts) -> Ve
     let state = isolab_shared::sim::apply_plan::state_dir(id)
         .display()
         .to_string();
-    c.setup[c.plan_steps.clone()]
+    let maps = c.setup[..c.plan_steps.start]
         .iter()
+        .filter(|s| s.name == plan::ID_MAP_STEP);
+    maps.chain(&c.setup[c.plan_steps.clone()])
         .map(|s| (s.phase, s.name.clone(), s.call.replace(&state, "<state>")))
         .collect()
 }

@@ -632,6 +632,45 @@ fn background_jobs_finish_as_logical_time_passes() {
 }
 
 #[test]
+fn a_sleep_behind_unshare_in_the_background_stays_in_its_own_namespace() {
+    let mut s = sim("empty");
+    assert!(s.run_line("unshare -U sleep 30 &").starts_with("[1] "));
+    assert!(s.run_line("unshare -Uf sleep 30 &").starts_with("[2] "));
+    let ps = s.run_line("ps");
+    assert_eq!(ps.matches(" sleep").count(), 2, "both sleeps run: {ps}");
+    assert!(ps.contains(" unshare"), "-f keeps unshare waiting: {ps}");
+    let snapshot = s.snapshot();
+    let sleepers: Vec<_> = snapshot
+        .host
+        .processes
+        .iter()
+        .filter(|p| p.cmdline.starts_with("sleep"))
+        .collect();
+    assert_eq!(sleepers.len(), 2);
+    let shell_user = snapshot
+        .host
+        .processes
+        .iter()
+        .find(|p| p.cmdline == "sh" || p.cmdline.starts_with("sh "))
+        .and_then(|p| p.namespaces.get(&NamespaceKind::User).copied());
+    assert!(shell_user.is_some(), "the shell is listed");
+    for p in sleepers {
+        let user = p.namespaces.get(&NamespaceKind::User).copied();
+        assert!(user.is_some() && user != shell_user, "{p:?}");
+    }
+    let out = s.run_line("sleep 31");
+    assert!(
+        out.contains("Done                    unshare -U sleep 30"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Done                    unshare -Uf sleep 30"),
+        "{out}"
+    );
+    assert!(!s.run_line("ps").contains(" sleep"));
+}
+
+#[test]
 fn every_scenario_starts_and_serialises() {
     for (name, _) in Simulator::scenarios() {
         let s = sim(name);
@@ -722,4 +761,37 @@ fn seccomp_unconfined_lifts_the_filter() {
         s.run_line("unshare -m sh"),
         "unshare: unshare failed: Operation not permitted\n"
     );
+}
+
+/// `userns: auto`: each container's root maps to a range of its own, at the
+/// allocator's first free slot, and a removed container's range is free again.
+#[test]
+fn auto_user_namespaces_get_disjoint_ranges_freed_on_removal() {
+    use isolab_shared::userns::{FIRST_ID, RANGE_SIZE};
+    let mut s = sim("empty");
+    let auto = || ContainerSpec {
+        userns: isolab_shared::UsernsMode::Auto,
+        ..Default::default()
+    };
+    let first_outside = |c: &isolab_shared::ContainerState| {
+        c.isolation.uid_map.first().map(|e| (e.outside, e.count))
+    };
+    let a = s.create_container(auto()).expect("a");
+    let b = s.create_container(auto()).expect("b");
+    assert!(a.spec.namespaces.contains(NamespaceKind::User));
+    assert_eq!(first_outside(&a), Some((FIRST_ID, RANGE_SIZE)));
+    assert_eq!(first_outside(&b), Some((FIRST_ID + RANGE_SIZE, RANGE_SIZE)));
+    // A container without `auto` keeps the fixed range.
+    let plain = s
+        .create_container(ContainerSpec {
+            namespaces: [NamespaceKind::User, NamespaceKind::Pid]
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        })
+        .expect("plain");
+    assert_eq!(first_outside(&plain).map(|m| m.0), Some(100_000));
+    s.remove_container(&a.id).expect("removed");
+    let c = s.create_container(auto()).expect("c");
+    assert_eq!(first_outside(&c), Some((FIRST_ID, RANGE_SIZE)));
 }

@@ -1,10 +1,8 @@
 //! Joining a class: the join code, display names, and the limit on wrong codes per
-//! address (codes are short enough to guess without it).
+//! address (codes are short enough to guess without it), counted by a
+//! [`super::limiter::FailureLimiter`].
 
-use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::Rng;
 use subtle::ConstantTimeEq;
@@ -69,54 +67,6 @@ pub fn check_name(name: &str) -> Result<String, NameError> {
     Ok(name.to_string())
 }
 
-/// Counts wrong codes per address over a sliding window.
-#[derive(Default)]
-pub struct WrongCodeLimiter {
-    wrong: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
-}
-
-impl WrongCodeLimiter {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, VecDeque<Instant>>> {
-        // Each update leaves the map consistent, so a poisoned lock is still usable.
-        self.wrong.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Whether `from` has sent too many wrong codes lately.
-    pub fn is_limited(&self, from: IpAddr, now: Instant) -> bool {
-        let mut wrong = self.lock();
-        let Some(times) = wrong.get_mut(&from) else {
-            return false;
-        };
-        while times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= WRONG_CODE_WINDOW)
-        {
-            times.pop_front();
-        }
-        if times.is_empty() {
-            wrong.remove(&from);
-            return false;
-        }
-        times.len() >= MAX_WRONG_CODES
-    }
-
-    /// Counts one wrong code from `from`.
-    pub fn record_wrong(&self, from: IpAddr, now: Instant) {
-        let mut wrong = self.lock();
-        // Old entries of other addresses go too, so the map stays small.
-        wrong.retain(|_, times| {
-            times
-                .back()
-                .is_some_and(|t| now.duration_since(*t) < WRONG_CODE_WINDOW)
-        });
-        let times = wrong.entry(from).or_default();
-        times.push_back(now);
-        if times.len() > MAX_WRONG_CODES {
-            times.pop_front();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,21 +88,5 @@ mod tests {
         assert_eq!(check_name(&"é".repeat(40)), Ok("é".repeat(40)));
         assert_eq!(check_name(&"x".repeat(41)), Err(NameError::TooLong));
         assert_eq!(check_name("a\u{7}b"), Err(NameError::ControlCharacters));
-    }
-
-    #[test]
-    fn ten_wrong_codes_a_minute_limit_an_address() {
-        let limiter = WrongCodeLimiter::default();
-        let me: IpAddr = [127, 0, 0, 1].into();
-        let other: IpAddr = [127, 0, 0, 2].into();
-        let t0 = Instant::now();
-        for _ in 0..MAX_WRONG_CODES - 1 {
-            limiter.record_wrong(me, t0);
-        }
-        assert!(!limiter.is_limited(me, t0));
-        limiter.record_wrong(me, t0);
-        assert!(limiter.is_limited(me, t0));
-        assert!(!limiter.is_limited(other, t0));
-        assert!(!limiter.is_limited(me, t0 + WRONG_CODE_WINDOW));
     }
 }

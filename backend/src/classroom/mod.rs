@@ -6,20 +6,25 @@
 //!   that", for routes, sockets and the event stream.
 //! - [`policy`]: the students' quota and the namespaces they may not leave out.
 //! - [`join`]: join codes, display names, the limit on wrong codes per address.
+//! - [`limiter`]: failures per address over a sliding window, bounded in memory
+//!   (wrong join codes here, wrong tokens in the server).
 //! - [`store`]: the SQLite database in the state root (roster, token hashes, id
 //!   ranges, ownership, progress, settings), with versioned migrations.
 //! - [`export`]: the progress export as CSV.
 //! - [`stage`]: the teacher's broadcast and the terminals the teacher took control of.
 //! - [`clock`]: the class's end time (`--ends-at`).
+//! - [`changes`]: the change counter pages wait on instead of polling.
 //!
 //! The database is the class's store, not a cache: a restarted server finds its
 //! students logged in, their containers theirs, and the roster whole. Its calls run on
 //! tokio's blocking threads. No axum in here: the server is a thin user of it.
 
 pub mod access;
+pub mod changes;
 pub mod clock;
 pub mod export;
 pub mod join;
+pub mod limiter;
 pub mod policy;
 pub mod stage;
 pub mod store;
@@ -37,16 +42,12 @@ use subtle::ConstantTimeEq;
 use tokio::sync::broadcast;
 
 pub use access::Principal;
-use join::{NameError, WrongCodeLimiter};
+use changes::Changes;
+use join::NameError;
+use limiter::FailureLimiter;
 pub use policy::{PolicyError, StudentPolicy};
 use stage::Stage;
 use store::{Store, StoreError, StudentRow};
-
-/// First host uid/gid of the first student's user namespaces, well above the
-/// teacher's range (100000) and ordinary users.
-pub const STUDENT_ID_BASE: u32 = 1_000_000;
-/// Host ids per student (a whole 16-bit range, as container images expect).
-pub const STUDENT_ID_RANGE: u32 = 65_536;
 
 /// Why a classroom operation failed; each case has one API error code.
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +136,7 @@ const ENDS_AT: &str = "ends_at_ms";
 pub struct Classroom {
     store: Arc<Store>,
     policy: StudentPolicy,
-    limiter: WrongCodeLimiter,
+    limiter: FailureLimiter,
     /// Open sockets per student id (for the roster's "connected").
     sockets: Mutex<HashMap<String, usize>>,
     /// Ids of students removed, for their open sockets to close.
@@ -144,6 +145,8 @@ pub struct Classroom {
     stage: Arc<Stage>,
     /// The end time, as stored (read every second by the class's clock).
     ends_at_ms: Mutex<Option<u64>>,
+    /// Bumped whenever the roster or a student's bar may show something new.
+    changes: Arc<Changes>,
 }
 
 impl std::fmt::Debug for Classroom {
@@ -167,6 +170,9 @@ impl Drop for SocketGuard {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 sockets.remove(&self.student);
+                drop(sockets);
+                // The roster's "connected" changes.
+                self.classroom.changes.bump();
             }
         }
     }
@@ -192,14 +198,16 @@ impl Classroom {
         }
         let ends_at_ms = store.setting(ENDS_AT)?.and_then(|v| v.parse().ok());
         let (revoked, _) = broadcast::channel(64);
+        let changes = Arc::new(Changes::default());
         Ok(Arc::new(Classroom {
             store: Arc::new(store),
             policy,
-            limiter: WrongCodeLimiter::default(),
+            limiter: FailureLimiter::new(join::MAX_WRONG_CODES, join::WRONG_CODE_WINDOW),
             sockets: Mutex::new(HashMap::new()),
             revoked,
-            stage: Arc::new(Stage::default()),
+            stage: Arc::new(Stage::new(changes.clone())),
             ends_at_ms: Mutex::new(ends_at_ms),
+            changes,
         }))
     }
 
@@ -223,6 +231,11 @@ impl Classroom {
     /// The broadcast and the terminals the teacher took control of.
     pub fn stage(&self) -> &Arc<Stage> {
         &self.stage
+    }
+
+    /// The change counter pages wait on.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
     }
 
     /// When the class ends (ms since the Unix epoch), if it has an end time.
@@ -282,7 +295,7 @@ impl Classroom {
             return Err(ClassroomError::JoiningClosed);
         }
         if !join::code_matches(&self.join_code().await?, code) {
-            self.limiter.record_wrong(from, Instant::now());
+            self.limiter.record_failure(from, Instant::now());
             return Err(ClassroomError::BadJoinCode);
         }
         let name = join::check_name(name)?;
@@ -292,16 +305,7 @@ impl Classroom {
         let id = format!("s{:010x}", rand::random::<u64>() & 0xff_ffff_ffff);
         let hash = token_hash(&token);
         let student = self
-            .db(move |s| {
-                s.add_student(
-                    &id,
-                    &name,
-                    &hash,
-                    STUDENT_ID_BASE,
-                    STUDENT_ID_RANGE,
-                    now_ms(),
-                )
-            })
+            .db(move |s| s.add_student(&id, &name, &hash, now_ms()))
             .await?;
         Ok((token, student))
     }
@@ -428,7 +432,15 @@ impl Classroom {
 
     /// Counts an open socket of student `id` until the guard is dropped.
     pub fn socket_opened(self: &Arc<Self>, id: &str) -> SocketGuard {
-        *self.lock_sockets().entry(id.to_string()).or_default() += 1;
+        let first = {
+            let mut sockets = self.lock_sockets();
+            let n = sockets.entry(id.to_string()).or_default();
+            *n += 1;
+            *n == 1
+        };
+        if first {
+            self.changes.bump();
+        }
         SocketGuard {
             classroom: self.clone(),
             student: id.to_string(),

@@ -8,19 +8,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
+use super::changes::Changes;
+
 /// The broadcast and the terminals taken over, of one class.
 pub struct Stage {
     broadcast: watch::Sender<Option<String>>,
     /// Open control-mode sockets of the teacher, per (student id, container id).
     controls: Mutex<HashMap<(String, String), usize>>,
+    /// The class's change counter: students' bars show both of the above.
+    changes: Arc<Changes>,
 }
 
 impl Default for Stage {
     fn default() -> Self {
-        Stage {
-            broadcast: watch::Sender::new(None),
-            controls: Mutex::new(HashMap::new()),
-        }
+        Stage::new(Arc::new(Changes::default()))
     }
 }
 
@@ -37,12 +38,23 @@ impl Drop for ControlGuard {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 controls.remove(&self.key);
+                drop(controls);
+                self.stage.changes.bump();
             }
         }
     }
 }
 
 impl Stage {
+    /// A stage that bumps `changes` when the broadcast or a control changes.
+    pub fn new(changes: Arc<Changes>) -> Self {
+        Stage {
+            broadcast: watch::Sender::new(None),
+            controls: Mutex::new(HashMap::new()),
+            changes,
+        }
+    }
+
     fn lock_controls(&self) -> MutexGuard<'_, HashMap<(String, String), usize>> {
         // Each update is one counter change, so a poisoned lock is still consistent.
         self.controls.lock().unwrap_or_else(|p| p.into_inner())
@@ -55,7 +67,9 @@ impl Stage {
 
     /// Broadcasts container `id` (its real id), or stops broadcasting.
     pub fn set_broadcast(&self, id: Option<String>) {
-        self.broadcast.send_replace(id);
+        if self.broadcast.send_replace(id.clone()) != id {
+            self.changes.bump();
+        }
     }
 
     /// Completes once container `id` is no longer the one broadcast (at once if it
@@ -82,7 +96,15 @@ impl Stage {
     /// the guard is dropped.
     pub fn take_control(self: &Arc<Self>, student: &str, container: &str) -> ControlGuard {
         let key = (student.to_string(), container.to_string());
-        *self.lock_controls().entry(key.clone()).or_default() += 1;
+        let first = {
+            let mut controls = self.lock_controls();
+            let n = controls.entry(key.clone()).or_default();
+            *n += 1;
+            *n == 1
+        };
+        if first {
+            self.changes.bump();
+        }
         ControlGuard {
             stage: self.clone(),
             key,

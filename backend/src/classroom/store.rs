@@ -1,5 +1,5 @@
 //! The server's SQLite database, `classroom.db` in the state root: the roster with
-//! token hashes and id ranges, container ownership, lesson progress and the class's
+//! token hashes, container ownership, lesson progress and the class's
 //! settings, and the index of terminal recordings (kept in every mode, so the file is
 //! opened with or without a class; its classroom tables stay empty outside one).
 //! Versioned by `PRAGMA user_version`; each migration runs once, in order.
@@ -54,6 +54,22 @@ const MIGRATIONS: &[&str] = &[
          truncated INTEGER NOT NULL DEFAULT 0
      );
      CREATE INDEX recordings_by_container ON recordings (container_id, exec_id, started_at_ms);",
+    // 3: students' containers take `userns: auto` ranges from the runtime's allocator
+    // (the state root's subuid file), so the roster keeps no id range. The column is
+    // UNIQUE, which DROP COLUMN refuses: the table is rebuilt, with foreign keys off
+    // (see `migrate`) so the children's rows stay.
+    "CREATE TABLE students_new (
+         id TEXT PRIMARY KEY,
+         name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+         token_hash BLOB NOT NULL UNIQUE,
+         joined_at_ms INTEGER NOT NULL,
+         hand_raised_at_ms INTEGER
+     );
+     INSERT INTO students_new (id, name, token_hash, joined_at_ms, hand_raised_at_ms)
+         SELECT id, name, token_hash, joined_at_ms, hand_raised_at_ms FROM students;
+     DROP TABLE students;
+     ALTER TABLE students_new RENAME TO students;
+     DELETE FROM settings WHERE key = 'next_id_slot';",
 ];
 
 /// Why the store failed.
@@ -74,8 +90,6 @@ pub enum StoreError {
 pub struct StudentRow {
     pub id: String,
     pub name: String,
-    /// First host uid/gid of the student's user namespaces.
-    pub id_map_base: u32,
     pub hand_raised_at_ms: Option<u64>,
     pub steps_passed: u32,
     pub steps_tried: u32,
@@ -96,18 +110,20 @@ pub struct Store {
     conn: Mutex<Connection>,
 }
 
-const STUDENT_COLUMNS: &str = "s.id, s.name, s.id_map_base, s.hand_raised_at_ms,
+const STUDENT_COLUMNS: &str = "s.id, s.name, s.hand_raised_at_ms,
      (SELECT COUNT(*) FROM progress p WHERE p.student_id = s.id AND p.passed_at_ms IS NOT NULL),
      (SELECT COUNT(*) FROM progress p WHERE p.student_id = s.id)";
+
+/// How many columns [`STUDENT_COLUMNS`] selects: a query may add its own after them.
+const STUDENT_COLUMN_COUNT: usize = 5;
 
 fn student_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StudentRow> {
     Ok(StudentRow {
         id: row.get(0)?,
         name: row.get(1)?,
-        id_map_base: row.get(2)?,
-        hand_raised_at_ms: row.get(3)?,
-        steps_passed: row.get(4)?,
-        steps_tried: row.get(5)?,
+        hand_raised_at_ms: row.get(2)?,
+        steps_passed: row.get(3)?,
+        steps_tried: row.get(4)?,
     })
 }
 
@@ -159,14 +175,12 @@ impl Store {
         Ok(())
     }
 
-    /// Adds a student with the next free id range; refuses a name taken (any case).
+    /// Adds a student; refuses a name taken (any case).
     pub fn add_student(
         &self,
         id: &str,
         name: &str,
         token_hash: &[u8],
-        id_base: u32,
-        id_range: u32,
         now_ms: u64,
     ) -> Result<StudentRow, StoreError> {
         let mut conn = self.conn();
@@ -179,32 +193,15 @@ impl Store {
         if taken {
             return Err(StoreError::NameTaken(name.to_string()));
         }
-        // Ranges are never reused: files a removed student's uids owned stay theirs.
-        let slot: u32 = tx
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'next_id_slot'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let base = id_base.saturating_add(slot.saturating_mul(id_range));
         tx.execute(
-            "INSERT INTO students (id, name, token_hash, id_map_base, joined_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, name, token_hash, base, now_ms],
-        )?;
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES ('next_id_slot', ?1)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [(slot + 1).to_string()],
+            "INSERT INTO students (id, name, token_hash, joined_at_ms)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![id, name, token_hash, now_ms],
         )?;
         tx.commit()?;
         Ok(StudentRow {
             id: id.to_string(),
             name: name.to_string(),
-            id_map_base: base,
             hand_raised_at_ms: None,
             steps_passed: 0,
             steps_tried: 0,
@@ -221,7 +218,7 @@ impl Store {
             .query_row(
                 &format!("SELECT {STUDENT_COLUMNS}, s.token_hash FROM students s WHERE s.token_hash = ?1"),
                 [token_hash],
-                |r| Ok((student_row(r)?, r.get::<_, Vec<u8>>(6)?)),
+                |r| Ok((student_row(r)?, r.get::<_, Vec<u8>>(STUDENT_COLUMN_COUNT)?)),
             )
             .optional()?)
     }
@@ -336,11 +333,22 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if version as usize > MIGRATIONS.len() {
         return Err(StoreError::TooNew(version, MIGRATIONS.len()));
     }
+    // Off while migrating, as SQLite's procedure for rebuilding a table asks (a DROP
+    // TABLE would otherwise cascade to the children's rows); checked after.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as u32 + 1)?;
         tx.commit()?;
+    }
+    let broken: bool = conn.prepare("PRAGMA foreign_key_check")?.exists([])?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    if broken {
+        return Err(StoreError::Sql(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+            Some("a migration left rows whose student is gone".into()),
+        )));
     }
     Ok(())
 }
@@ -360,16 +368,10 @@ mod tests {
         let dir = temp_dir("reopen");
         {
             let store = Store::open(&dir).expect("opens");
-            let a = store
-                .add_student("s1", "Ada", b"h1", 1_000_000, 65536, 1)
-                .expect("adds");
-            assert_eq!(a.id_map_base, 1_000_000);
-            let b = store
-                .add_student("s2", "Bob", b"h2", 1_000_000, 65536, 2)
-                .expect("adds");
-            assert_eq!(b.id_map_base, 1_065_536);
+            store.add_student("s1", "Ada", b"h1", 1).expect("adds");
+            store.add_student("s2", "Bob", b"h2", 2).expect("adds");
             assert!(matches!(
-                store.add_student("s3", "ada", b"h3", 1_000_000, 65536, 3),
+                store.add_student("s3", "ada", b"h3", 3),
                 Err(StoreError::NameTaken(_))
             ));
             store.own_container("c1", "s1").expect("owns");
@@ -394,12 +396,44 @@ mod tests {
             store.container_owners().expect("owners"),
             vec![("c1".to_string(), "s1".to_string())]
         );
-        // A removed student's range is not handed out again.
         assert!(store.remove_student("s2").expect("removes"));
-        let c = store
-            .add_student("s4", "Cy", b"h4", 1_000_000, 65536, 4)
-            .expect("adds");
-        assert_eq!(c.id_map_base, 1_131_072);
+        assert!(store.remove_student("s1").expect("removes"));
+        assert!(store.container_owners().expect("owners").is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn schema_3_drops_the_id_ranges_and_keeps_every_student_row() {
+        let dir = temp_dir("migrate3");
+        std::fs::create_dir_all(&dir).expect("dir");
+        {
+            let conn = Connection::open(dir.join(DB_FILE)).expect("opens");
+            conn.execute_batch(MIGRATIONS[0]).expect("schema 1");
+            conn.execute_batch(MIGRATIONS[1]).expect("schema 2");
+            conn.pragma_update(None, "user_version", 2)
+                .expect("version");
+            conn.execute_batch(
+                "INSERT INTO students (id, name, token_hash, id_map_base, joined_at_ms)
+                     VALUES ('s1', 'Ada', x'01', 1000000, 1);
+                 INSERT INTO containers (id, student_id) VALUES ('c1', 's1');
+                 INSERT INTO progress VALUES ('s1', 'l', '1', 2, 5);
+                 INSERT INTO settings VALUES ('next_id_slot', '1');",
+            )
+            .expect("a class of schema 2");
+        }
+        let store = Store::open(&dir).expect("migrates");
+        let students = store.students().expect("lists");
+        assert_eq!(students.len(), 1);
+        assert_eq!((students[0].steps_passed, students[0].steps_tried), (1, 1));
+        assert_eq!(
+            store.container_owners().expect("owners"),
+            vec![("c1".to_string(), "s1".to_string())]
+        );
+        assert!(store
+            .student_by_token_hash(&[1])
+            .expect("looks up")
+            .is_some());
+        // Foreign keys are on again: removing the student takes its rows with it.
         assert!(store.remove_student("s1").expect("removes"));
         assert!(store.container_owners().expect("owners").is_empty());
         let _ = std::fs::remove_dir_all(&dir);

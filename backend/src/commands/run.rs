@@ -27,6 +27,7 @@ fn spec_of(args: &RunArgs) -> anyhow::Result<ContainerSpec> {
         hostname: args.hostname.clone(),
         tty: args.tty,
         env: args.env.clone(),
+        userns: args.userns.unwrap_or_default(),
         ..Default::default()
     };
     if let Some(ns) = &args.ns {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use isolab::classroom::{Classroom, StudentPolicy};
-use isolab::server::{self, auth::AccessToken, AppState, ServerConfig};
+use isolab::server::{self, auth::AccessToken, tls, AppState, ServerConfig};
 use isolab::sysinfo;
 
 use crate::ServeArgs;
@@ -26,6 +26,14 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
     server::lessons::install(catalog);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        // A bad certificate stops the server before it listens.
+        let certificate = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::load(cert, key)?),
+            _ if args.tls_self_signed => {
+                Some(tls::self_signed(&state_root, &tls::names_for(args.bind))?)
+            }
+            _ => None,
+        };
         let addr = SocketAddr::new(args.bind, args.port);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -65,6 +73,12 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
         }
         if !args.bind.is_loopback() {
             tracing::warn!("listening on {local}: anyone who can reach it and has the token controls containers");
+            if certificate.is_none() {
+                tracing::warn!(
+                    "no TLS: the token travels in clear over the network \
+                     (use --tls-cert/--tls-key or --tls-self-signed)"
+                );
+            }
         }
         let shutdown = shutdown_signal()?;
         let host = match local.ip() {
@@ -74,17 +88,38 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
         let classroom = config.classroom.clone();
         let state = AppState::new(config);
         state.start_background().await;
-        println!("isolab is serving at:\n    http://{host}:{}/?token={}", local.port(), token.as_str());
+        let scheme = if certificate.is_some() { "https" } else { "http" };
+        let fingerprint = certificate
+            .as_ref()
+            .map(|c| format!("\n    certificate SHA-256 {}", c.fingerprint))
+            .unwrap_or_default();
+        println!(
+            "isolab is serving at:\n    {scheme}://{host}:{}/?token={}{fingerprint}",
+            local.port(),
+            token.as_str()
+        );
         if let Some(classroom) = classroom {
             let code = classroom
                 .join_code()
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot read the join code: {e}"))?;
-            println!("students join at:\n    http://{host}:{}/join/{code}", local.port());
+            println!(
+                "students join at:\n    {scheme}://{host}:{}/join/{code}{fingerprint}",
+                local.port()
+            );
         }
-        server::run(listener, state.clone(), shutdown)
-            .await
-            .context("the server failed")?;
+        if let Some(certificate) = &certificate {
+            tracing::info!(cert = %certificate.cert_path.display(), "serving HTTPS");
+        }
+        match certificate {
+            Some(certificate) => {
+                let listener = tls::TlsListener::new(listener, certificate.config)
+                    .context("cannot start TLS")?;
+                server::run(listener, state.clone(), shutdown).await
+            }
+            None => server::run(listener, state.clone(), shutdown).await,
+        }
+        .context("the server failed")?;
         if args.keep {
             tracing::info!("leaving the containers running (--keep)");
         } else {

@@ -47,6 +47,16 @@ impl Supervisor {
             }
         }
         self.remove_orphans().await;
+        // The id ranges of containers that left nothing else behind.
+        let root = self.config.runtime.state_root.clone();
+        match blocking(move || runtime::userns_ranges::release_unclaimed(&root)).await {
+            Ok(Ok(freed)) if !freed.is_empty() => {
+                tracing::info!(?freed, "freed the id ranges of containers that are gone")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("cannot free unclaimed id ranges: {e}"),
+            Err(e) => tracing::warn!("cannot free unclaimed id ranges: {e}"),
+        }
     }
 
     /// Kills what runs in isolab's cgroups with no state dir anywhere (the same test as

@@ -60,9 +60,6 @@ impl LiveConfig {
 pub struct CreateOptions {
     /// The owning student's id; `None` for the teacher's or the admin's.
     pub owner: Option<String>,
-    /// Host ids (first, count) its user namespace maps to instead of the runtime's
-    /// default range, so that each student's root is a different host uid.
-    pub id_map: Option<(u32, u32)>,
     /// Most containers this owner may have at once, when lower than the per-token cap.
     pub max_containers: Option<usize>,
 }
@@ -225,11 +222,7 @@ impl Supervisor {
         // Bad input is answered before a slot is taken; the runtime checks again.
         runtime::check_spec(&spec)?;
         self.reserve(options)?;
-        let mut config = self.config.runtime.clone();
-        if let Some((first, count)) = options.id_map {
-            config.id_map_base = first;
-            config.id_map_count = count;
-        }
+        let config = self.config.runtime.clone();
         let owner = &options.owner;
         let made = blocking(move || -> Result<(Container, CommandIo), RuntimeError> {
             // Without a terminal the command gets pipes, so its output still reaches

@@ -1,5 +1,6 @@
 //! Removing containers from any process (`isolab rm`) and collecting leftovers whose
-//! init is dead or whose state dir is gone (`isolab gc`, a restarted server).
+//! init is dead or whose state dir is gone (`isolab gc`, a restarted server), with
+//! their `userns: auto` id ranges.
 
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::path::Path;
@@ -121,6 +122,8 @@ fn collect(config: &RuntimeConfig, dry_run: bool) -> Result<GcReport, RuntimeErr
     if dry_run {
         return Ok(report);
     }
+    // Ranges of containers that left nothing (a create killed before its record).
+    super::userns_ranges::release_unclaimed(&config.state_root)?;
     for id in cgroup::leftover_ids() {
         if live.contains(&id) || !owned_by_gc(&config.state_root, &id) {
             continue;

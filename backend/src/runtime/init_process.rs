@@ -201,11 +201,8 @@ fn enter_own_namespaces(
         let ok = matches!(channel.recv(), Ok((ControlMessage::UidMapped, _)));
         log.extend([SetupStep {
             phase: SetupPhase::Namespaces,
-            name: "id maps (by the runtime)".into(),
-            call: format!(
-                "write /proc/PID/setgroups \"deny\"; uid_map and gid_map \"0 {} {}\"",
-                m.outside, m.count
-            ),
+            name: super::plan::ID_MAP_STEP.into(),
+            call: m.call(),
             error: (!ok).then(|| "the runtime did not write the maps".to_string()),
             duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         }]);

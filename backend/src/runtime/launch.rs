@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use isolab_shared::{
     limits::Limits, ContainerSpec, ContainerStatus, IsolationFacts, NamespaceKind, SetupPhase,
-    SetupStep, HOST_IMAGE,
+    SetupStep, UsernsMode, HOST_IMAGE,
 };
 use nix::sys::signal::Signal;
 use nix::sys::wait::waitpid;
@@ -22,6 +22,7 @@ use super::plan::{self, ContainerPaths, IdMapping, PlannedStep};
 use super::preflight::preflight;
 use super::state::{self, made_up_name, make_dir, new_id, ContainerRecord};
 use super::steps::StepLog;
+use super::userns_ranges;
 use super::{RuntimeConfig, RuntimeError, INIT_ARGV0};
 
 /// Where the command's stdin, stdout and stderr go when it has no terminal.
@@ -113,6 +114,8 @@ pub(super) fn launch(
 ) -> Result<Launched, RuntimeError> {
     preflight(config, spec)?;
     let mut spec = spec.clone();
+    // Recorded with the namespaces it gets: `userns: auto` adds the user namespace.
+    spec.namespaces = spec.effective_namespaces();
     if spec.image != HOST_IMAGE {
         spec.image = std::fs::canonicalize(&spec.image)
             .map_err(|_| RuntimeError::ImageMissing(spec.image.clone()))?
@@ -143,10 +146,21 @@ pub(super) fn launch(
     };
     let paths = ContainerPaths::under(&state_dir);
     let user_ns = spec.namespaces.contains(NamespaceKind::User);
-    let mapping = user_ns.then_some(IdMapping {
-        outside: config.id_map_base,
-        count: config.id_map_count,
-    });
+    let mapping = match (user_ns, spec.userns) {
+        (false, _) => None,
+        (true, UsernsMode::Default) => Some(IdMapping {
+            outside: config.id_map_base,
+            count: config.id_map_count,
+        }),
+        // Taken now that the state dir exists; the guard's removal of it gives it back.
+        (true, UsernsMode::Auto) => {
+            let range = userns_ranges::allocate(&config.state_root, &id)?;
+            Some(IdMapping {
+                outside: range.start,
+                count: range.count,
+            })
+        }
+    };
     let mut owned_dirs = Vec::new();
     if spec.namespaces.contains(NamespaceKind::Mnt) && spec.image != HOST_IMAGE {
         for dir in [&paths.upper, &paths.work] {

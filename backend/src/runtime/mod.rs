@@ -21,6 +21,8 @@
 //! - [`security`]: capabilities, no-dumpable, fd hygiene, the cwd check.
 //! - [`seccomp`]: the plan's seccomp policy compiled to BPF by PID 1, installed by the
 //!   command's process just before execve.
+//! - [`userns_ranges`]: the id ranges of `userns: auto` containers: allocated under a
+//!   lock, recorded in `<state_root>/subuid` and `subgid`, freed with the state dir.
 //! - [`state`]: `state.json` per container under the state root; PID reuse detection.
 //! - [`cleanup`]: `remove` from any process, and `gc` of leftovers.
 //! - [`orphans`]: processes in isolab's cgroups that no state dir accounts for.
@@ -65,6 +67,7 @@ pub mod seccomp;
 pub mod security;
 pub mod state;
 pub mod steps;
+pub mod userns_ranges;
 
 use std::path::PathBuf;
 
@@ -92,7 +95,8 @@ pub struct RuntimeConfig {
     pub helper_exe: PathBuf,
     /// One dir per container lives here (default [`DEFAULT_STATE_ROOT`]).
     pub state_root: PathBuf,
-    /// First host uid/gid that container root maps to in a user namespace.
+    /// First host uid/gid that container root maps to in a user namespace (unless the
+    /// spec asks for `userns: auto`, which gets a range of its own).
     pub id_map_base: u32,
     /// How many ids the user namespace maps.
     pub id_map_count: u32,
@@ -160,6 +164,8 @@ pub enum RuntimeError {
     NotRunning(String),
     #[error("{0}: {1}")]
     Sys(&'static str, nix::Error),
+    #[error("no free range of subordinate ids is left for `userns: auto`")]
+    NoIdRange,
 }
 
 impl RuntimeError {
@@ -183,7 +189,8 @@ impl RuntimeError {
             | RuntimeError::Cgroup(_)
             | RuntimeError::NoCgroup(_)
             | RuntimeError::StateDir(..)
-            | RuntimeError::Sys(..) => ErrorCode::Internal,
+            | RuntimeError::Sys(..)
+            | RuntimeError::NoIdRange => ErrorCode::Internal,
         }
     }
 

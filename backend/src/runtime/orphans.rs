@@ -78,13 +78,21 @@ pub fn groups_without_state(state_root: &Path) -> Vec<GroupWithoutState> {
         .collect()
 }
 
-/// Kills everything in an orphan's group and removes the group in every hierarchy.
+/// Kills everything in an orphan's group, removes the group in every hierarchy, and
+/// gives back the `userns: auto` range its state root recorded for it (its processes,
+/// which ran with those ids, are gone now).
 pub fn remove(orphan: &GroupWithoutState) -> Result<(), RuntimeError> {
-    let Some(cg) = cgroup::open_existing(&orphan.id) else {
-        return Ok(()); // Already gone.
-    };
-    cg.kill_all()?;
-    cg.remove()?;
+    if let Some(cg) = cgroup::open_existing(&orphan.id) {
+        cg.kill_all()?;
+        cg.remove()?;
+    }
+    if let Owner::Gone(dirs) = &orphan.owner {
+        for dir in dirs {
+            if let Some((root, id)) = super::userns_ranges::root_and_id(dir) {
+                super::userns_ranges::release(&root, &id)?;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -102,7 +102,11 @@ mod tests {
             tty: true,
             ..Default::default()
         };
-        for spec in [ContainerSpec::default(), all] {
+        let auto = ContainerSpec {
+            userns: isolab_shared::UsernsMode::Auto,
+            ..Default::default()
+        };
+        for spec in [ContainerSpec::default(), all, auto] {
             let id = "0123456789ab";
             let state_dir = config.state_root.join(id);
             let mapping = IdMapping {

@@ -13,7 +13,8 @@ use super::{RuntimeConfig, RuntimeError};
 /// takes a slot; every create runs it again through [`preflight`].
 pub fn check_spec(spec: &ContainerSpec) -> Result<(), RuntimeError> {
     spec.validate()?;
-    for kind in spec.namespaces.iter() {
+    // `userns: auto` adds a user namespace, which the kernel must have too.
+    for kind in spec.effective_namespaces().iter() {
         // lstat: the link's presence says the kernel has the kind; following it into
         // nsfs would cost more than the rest of this check.
         if std::fs::symlink_metadata(Path::new("/proc/self/ns").join(kind.name())).is_err() {

@@ -192,10 +192,21 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Removes a container's host directories and its state dir. Its mounts live in its
-/// own mount namespace and are gone with it; should one be left on the host (removal
-/// fails with EBUSY), it is detached and the removal tried again.
+/// Removes a container's host directories and its state dir, then gives back its
+/// `userns: auto` id range, if it has one: every removal (rm, gc, a failed create, a
+/// server's clean-up) comes through here, after the container's processes are gone.
 pub fn remove_state_dir(state_dir: &Path) -> Result<(), RuntimeError> {
+    remove_dir_and_mounts(state_dir)?;
+    match super::userns_ranges::root_and_id(state_dir) {
+        Some((root, id)) => super::userns_ranges::release(&root, &id),
+        None => Ok(()),
+    }
+}
+
+/// Removes the state dir. Its mounts live in the container's own mount namespace and
+/// are gone with it; should one be left on the host (removal fails with EBUSY), it is
+/// detached and the removal tried again.
+fn remove_dir_and_mounts(state_dir: &Path) -> Result<(), RuntimeError> {
     // Never widen the mount sweep below to the whole tree by accident.
     if !state_dir.is_absolute() || state_dir.components().count() < 3 {
         return Err(RuntimeError::StateDir(

@@ -1,8 +1,15 @@
 //! The access token: made at start, printed in the URL, required on every API call.
 //! The middleware turns the token presented into the caller's [`Principal`] (admin,
 //! teacher, or a student by their own token), which every handler and socket gets.
+//! Wrong tokens are counted per address: after [`MAX_AUTH_FAILURES`] (by default) within
+//! [`AUTH_FAILURE_WINDOW`], every request with a token from that address gets `429
+//! rate_limited` until the window has passed (a right token too, so the answer tells
+//! a guesser nothing).
 
-use axum::extract::{Query, Request, State};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -14,6 +21,12 @@ use subtle::ConstantTimeEq;
 use super::error::HttpError;
 use super::AppState;
 use crate::classroom::Principal;
+
+/// The default of [`super::ServerConfig::max_auth_failures`]: wrong tokens one
+/// address may present per [`AUTH_FAILURE_WINDOW`].
+pub const MAX_AUTH_FAILURES: usize = 20;
+/// The window of [`MAX_AUTH_FAILURES`].
+pub const AUTH_FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 /// A secret that grants full access to the API.
 #[derive(Clone, PartialEq, Eq)]
@@ -93,32 +106,58 @@ async fn principal_of(state: &AppState, token: &str) -> Result<Option<Principal>
     Ok(student.map(|s| Principal::Student { id: s.id }))
 }
 
-/// Middleware: lets the request through only with a known token, else 401; the
-/// request carries the caller's [`Principal`] from here on.
+/// The address a request came from; a router driven without a listener (tests)
+/// has none, and all its requests count as one address.
+pub fn peer_ip(req: &Request) -> IpAddr {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(a)| a.ip())
+}
+
+/// Middleware: lets the request through only with a known token, else 401 (429
+/// once its address has presented too many wrong ones); the request carries the
+/// caller's [`Principal`] from here on, and so does the response (for the audit log).
 pub async fn require_token(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    match presented_token(&req) {
-        Some(t) => match principal_of(&state, &t).await {
-            Ok(Some(principal)) => {
-                req.extensions_mut().insert(principal);
-                next.run(req).await
-            }
-            Ok(None) => HttpError::new(
-                ErrorCode::Unauthorized,
-                "the token is wrong: open the URL that `isolab serve` printed",
-            )
-            .into_response(),
-            Err(e) => e.into_response(),
-        },
-        None => HttpError::new(
+    let Some(token) = presented_token(&req) else {
+        return HttpError::new(
             ErrorCode::Unauthorized,
             "a token is needed: open the URL that `isolab serve` printed (it ends in ?token=…), \
              or send Authorization: Bearer TOKEN",
         )
-        .into_response(),
+        .into_response();
+    };
+    let from = peer_ip(&req);
+    let failures = state.auth_failures();
+    if failures.is_limited(from, Instant::now()) {
+        return HttpError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "too many wrong tokens from this address: wait a minute (at most {} a minute)",
+                failures.max()
+            ),
+        )
+        .into_response();
+    }
+    match principal_of(&state, &token).await {
+        Ok(Some(principal)) => {
+            req.extensions_mut().insert(principal.clone());
+            let mut response = next.run(req).await;
+            response.extensions_mut().insert(principal);
+            response
+        }
+        Ok(None) => {
+            failures.record_failure(from, Instant::now());
+            HttpError::new(
+                ErrorCode::Unauthorized,
+                "the token is wrong: open the URL that `isolab serve` printed",
+            )
+            .into_response()
+        }
+        Err(e) => e.into_response(),
     }
 }
 

@@ -137,10 +137,13 @@ pub async fn admit_spec(
     spec.namespaces = policy
         .admit_namespaces(&spec.namespaces)
         .map_err(ClassroomError::from)?;
-    let row = classroom.student(student).await?;
+    // Root inside is an unprivileged host uid of the container's own range, so no
+    // student's container shares ids with another's (or the teacher's).
+    spec.userns = isolab_shared::UsernsMode::Auto;
+    // The student must still be on the roster.
+    classroom.student(student).await?;
     let options = CreateOptions {
         owner: Some(student.to_string()),
-        id_map: Some((row.id_map_base, crate::classroom::STUDENT_ID_RANGE)),
         max_containers: Some(policy.quota.containers),
     };
     Ok((spec, options))

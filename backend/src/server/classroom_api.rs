@@ -12,10 +12,11 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use isolab_shared::{
-    BroadcastRequest, ClassInfo, ClassRole, ClassSettings, ErrorCode, JoinAnswer, JoinRequest,
-    ProgressReport, RosterEntry, StudentInfo,
+    BroadcastRequest, ClassChanges, ClassInfo, ClassRole, ClassSettings, ErrorCode, JoinAnswer,
+    JoinRequest, ProgressReport, RosterEntry, StudentInfo,
 };
 
+use super::audit::AuditContainer;
 use super::classroom_access::{require_teacher, Caller};
 use super::containers::ApiJson;
 use super::error::HttpError;
@@ -44,7 +45,56 @@ pub fn routes() -> Router<AppState> {
         .route("/classroom", get(info))
         .route("/classroom/hand", post(raise_hand).delete(lower_hand))
         .route("/classroom/progress", post(report_progress))
+        .route("/classroom/changes", get(changes))
         .merge(teacher_only)
+}
+
+/// Bumps the class's change counter after every request that changed something (a
+/// successful call other than GET): a join, a hand, a container made or removed, a
+/// setting. Pages waiting on `/classroom/changes` then fetch what they show again.
+pub async fn note_class_changes(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let reads = matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let response = next.run(request).await;
+    if !reads && response.status().is_success() {
+        if let Some(classroom) = state.classroom() {
+            classroom.changes().bump();
+        }
+    }
+    response
+}
+
+/// `GET /classroom/changes?since=N`: answers with the change counter as soon as it
+/// differs from `N`, or after [`LONGEST_WAIT`](crate::classroom::changes::LONGEST_WAIT)
+/// with `N` again. A page loops on it instead of polling.
+async fn changes(
+    State(state): State<AppState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Json<ClassChanges>, HttpError> {
+    let classroom = classroom(&state)?;
+    let since = match query
+        .as_deref()
+        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("since=")))
+    {
+        None => 0,
+        Some(n) => n.parse::<u64>().map_err(|_| {
+            HttpError::new(
+                ErrorCode::BadRequest,
+                format!("since must be a whole number, not '{n}'"),
+            )
+        })?,
+    };
+    let version = classroom
+        .changes()
+        .after(since, crate::classroom::changes::LONGEST_WAIT)
+        .await;
+    Ok(Json(ClassChanges { version }))
 }
 
 /// The route that needs no token: `POST /classroom/join`.
@@ -69,7 +119,7 @@ async fn join(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     ApiJson(body): ApiJson<JoinRequest>,
-) -> Result<(StatusCode, Json<JoinAnswer>), HttpError> {
+) -> Result<(StatusCode, Extension<Principal>, Json<JoinAnswer>), HttpError> {
     let classroom = classroom(&state)?;
     // Without a peer address (a router driven in a test) all share one count.
     let from = peer.map_or(
@@ -80,6 +130,10 @@ async fn join(
     tracing::info!(id = %student.id, name = %student.name, "a student joined");
     Ok((
         StatusCode::CREATED,
+        // The audit log names the student who joined.
+        Extension(Principal::Student {
+            id: student.id.clone(),
+        }),
         Json(JoinAnswer {
             token,
             student: StudentInfo {
@@ -269,7 +323,7 @@ async fn start_broadcast(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiJson(body): ApiJson<BroadcastRequest>,
-) -> Result<Json<ClassInfo>, HttpError> {
+) -> Result<(Extension<AuditContainer>, Json<ClassInfo>), HttpError> {
     let classroom = classroom(&state)?;
     let (id, owner) = state.live().owner(&body.container)?;
     if owner.is_some() {
@@ -278,8 +332,11 @@ async fn start_broadcast(
             "only the teacher's own containers can be broadcast",
         ));
     }
-    classroom.stage().set_broadcast(Some(id));
-    Ok(Json(class_info(classroom, &caller).await?))
+    classroom.stage().set_broadcast(Some(id.clone()));
+    Ok((
+        Extension(AuditContainer(id)),
+        Json(class_info(classroom, &caller).await?),
+    ))
 }
 
 /// `DELETE /classroom/broadcast`: students' views of it close.

@@ -12,7 +12,7 @@ use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use isolab_shared::limits::Limits;
 use isolab_shared::{ContainerSpec, ContainerState, ErrorCode};
@@ -20,6 +20,7 @@ use nix::sys::signal::Signal;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::audit::AuditContainer;
 use super::classroom_access::{self, guard_container, Caller};
 use super::error::HttpError;
 use super::terminal_ws::{terminal_socket, TerminalQuery};
@@ -109,7 +110,7 @@ async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiJson(body): ApiJson<serde_json::Value>,
-) -> Result<(StatusCode, Json<ContainerState>), HttpError> {
+) -> Result<(StatusCode, Extension<AuditContainer>, Json<ContainerState>), HttpError> {
     let spec: ContainerSpec = parse_body(&body)?;
     let (spec, options) = classroom_access::admit_spec(&state, &caller, spec, &body).await?;
     let created = state.live().create(spec, &options).await?;
@@ -120,7 +121,11 @@ async fn create(
             return Err(e.into());
         }
     }
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok((
+        StatusCode::CREATED,
+        Extension(AuditContainer(created.id.clone())),
+        Json(created),
+    ))
 }
 
 async fn inspect(

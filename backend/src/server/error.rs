@@ -49,6 +49,10 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        // The code rides along for the audit log, which does not read bodies.
+        let code = self.body.error.code;
+        let mut response = (self.status, Json(self.body)).into_response();
+        response.extensions_mut().insert(code);
+        response
     }
 }

@@ -46,8 +46,9 @@ pub fn routes() -> Router<AppState> {
         .route("/lessons/sessions/{sid}", delete(end))
         .route("/lessons/sessions/{sid}/reset", post(reset))
         .route("/lessons/sessions/{sid}/type", post(type_line))
-        .route("/lessons/sessions/{sid}/steps/{n}/check", post(check))
-        .route("/lessons/sessions/{sid}/steps/{n}/probe", post(probe))
+        // Reads: they change nothing the student sees (so the audit log skips them).
+        .route("/lessons/sessions/{sid}/steps/{n}/check", get(check))
+        .route("/lessons/sessions/{sid}/steps/{n}/probe", get(probe))
         .route("/lessons/sessions/{sid}/steps/{n}/limits", post(set_limits))
         .route("/lessons/sessions/{sid}/host/terminal", get(host_terminal))
 }

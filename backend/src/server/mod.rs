@@ -9,6 +9,7 @@
 //!   broadcast, and the clock that ends a class on time.
 //! - [`assets`]: the frontend, embedded in the binary.
 //! - [`error`]: the typed JSON error every failing request gets.
+//! - [`audit`]: the audit log, one event per state-changing call, from one middleware.
 //! - [`api`]: the REST handlers of the server itself (version, host, metrics).
 //! - [`containers`]: the REST handlers and terminal sockets of containers.
 //! - [`steps`]: a container's setup steps and isolation facts, on demand.
@@ -20,12 +21,15 @@
 //! - [`recordings`]: terminal recordings: the files, their listing, their removal.
 //! - [`origin`]: the WebSocket origin allowlist.
 //! - [`metrics`]: Prometheus text metrics.
+//! - [`tls`]: HTTPS/WSS: the certificate (given or self-signed) and a TLS listener.
 //!
 //! [`app`] builds the router without binding a port, so tests drive it with
-//! `tower::ServiceExt::oneshot`; [`run`] serves it on a listener the caller made.
+//! `tower::ServiceExt::oneshot`; [`run`] serves it on a listener the caller made
+//! (plain TCP, or [`tls::TlsListener`]).
 
 pub mod api;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod classroom_access;
 pub mod classroom_api;
@@ -39,6 +43,7 @@ pub mod origin;
 pub mod recordings;
 pub mod steps;
 pub mod terminal_ws;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -47,8 +52,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use tokio::net::TcpListener;
 
+use crate::classroom::limiter::FailureLimiter;
 use crate::classroom::Classroom;
 use crate::live::hub::EventHub;
 use auth::AccessToken;
@@ -74,6 +79,8 @@ pub struct ServerConfig {
     pub live_status: LiveStatus,
     /// The class, with `--classroom`: the token above is then the teacher's.
     pub classroom: Option<Arc<Classroom>>,
+    /// Wrong tokens one address may present per minute before it gets 429.
+    pub max_auth_failures: usize,
 }
 
 impl ServerConfig {
@@ -86,6 +93,7 @@ impl ServerConfig {
             live: LiveConfig::new(RuntimeConfig::new(helper_exe)),
             live_status: crate::sysinfo::live_status(),
             classroom: None,
+            max_auth_failures: auth::MAX_AUTH_FAILURES,
         }
     }
 }
@@ -104,6 +112,7 @@ struct AppStateInner {
     live: Arc<Supervisor>,
     classroom: Option<Arc<Classroom>>,
     lesson_sessions: lesson_sessions::LessonSessions,
+    auth_failures: FailureLimiter,
 }
 
 impl AppState {
@@ -120,6 +129,10 @@ impl AppState {
                 live,
                 classroom: config.classroom,
                 lesson_sessions: lesson_sessions::LessonSessions::default(),
+                auth_failures: FailureLimiter::new(
+                    config.max_auth_failures,
+                    auth::AUTH_FAILURE_WINDOW,
+                ),
             }),
         }
     }
@@ -152,6 +165,11 @@ impl AppState {
     /// The lessons the page runs on live containers now.
     pub fn lesson_sessions(&self) -> &lesson_sessions::LessonSessions {
         &self.inner.lesson_sessions
+    }
+
+    /// Wrong tokens per address.
+    pub fn auth_failures(&self) -> &FailureLimiter {
+        &self.inner.auth_failures
     }
 
     /// The class, when the server runs one.
@@ -191,19 +209,42 @@ pub fn app(state: AppState) -> Router {
     let api = api::routes(&state).fallback(api::unknown_route).layer(
         axum::middleware::from_fn_with_state(state.clone(), auth::require_token),
     );
+    // Outside auth, so it also sees the requests auth refuses.
+    let api = classroom_api::open_routes()
+        .merge(api)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            classroom_api::note_class_changes,
+        ))
+        .layer(axum::middleware::from_fn(audit::record));
     Router::new()
-        .nest("/api/v1", classroom_api::open_routes().merge(api))
+        .nest("/api/v1", api)
         .fallback(assets::serve)
         .with_state(state)
 }
 
-/// Serves `app(state)` on `listener` until `shutdown` completes, then drains connections.
-pub async fn run(
-    listener: TcpListener,
+/// Serves `app(state)` on `listener` (a [`tokio::net::TcpListener`], or a [`tls::TlsListener`]
+/// for HTTPS) until `shutdown` completes, then drains connections.
+pub async fn run<L>(
+    listener: L,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    // The peer's address counts wrong join codes per address.
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
+    // Pending waits on the class's changes answer at once when the server stops, so
+    // the drain below does not wait out a whole wait.
+    let classroom = state.classroom().cloned();
+    let shutdown = async move {
+        shutdown.await;
+        if let Some(classroom) = classroom {
+            classroom.changes().close();
+        }
+    };
+    // The peer's address counts wrong tokens and join codes per address; axum hands
+    // it to handlers of any listener wrapped by `tap_io`.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |_: &mut L::Io| {});
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)

@@ -23,7 +23,7 @@ async fn check_until_passed(
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let path = format!("/lessons/sessions/{sid}/steps/{n}/check");
-        let (status, body) = call(server, who, Method::POST, &path, None).await;
+        let (status, body) = call(server, who, Method::GET, &path, None).await;
         assert_eq!(status, 200, "check step {n}: {body}");
         if body["passed"] == json!(true) || tokio::time::Instant::now() >= deadline {
             return body;
@@ -94,12 +94,12 @@ async fn a_students_lesson_session_is_theirs_and_checks_the_real_kernel() {
         json!({"in": "bomb", "run": "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max"});
     for (method, path, body) in [
         (
-            Method::POST,
+            Method::GET,
             format!("/lessons/sessions/{sid}/steps/1/check"),
             None,
         ),
         (
-            Method::POST,
+            Method::GET,
             format!("/lessons/sessions/{sid}/steps/1/probe"),
             None,
         ),
@@ -131,7 +131,7 @@ async fn a_students_lesson_session_is_theirs_and_checks_the_real_kernel() {
 
     // Step 1 fails on the fresh setup and passes once the fork bomb ran.
     let check1 = format!("/lessons/sessions/{sid}/steps/1/check");
-    let (status, before) = call(&server, &a.who(), Method::POST, &check1, None).await;
+    let (status, before) = call(&server, &a.who(), Method::GET, &check1, None).await;
     assert_eq!(status, 200, "{before}");
     assert_eq!(before["passed"], json!(false), "{before}");
     let bomb = json!({"in": "bomb", "run": "sleep 100 & sleep 100 & sleep 100 & sleep 100 & sleep 100 & sleep 100 & sleep 100 & sleep 100 & sleep 100 &"});
@@ -150,7 +150,7 @@ async fn a_students_lesson_session_is_theirs_and_checks_the_real_kernel() {
     assert_eq!(after["passed"], json!(true), "{after}");
 
     // The teacher reaches the student's session.
-    let (status, body) = call(&server, &Who::Teacher, Method::POST, &check1, None).await;
+    let (status, body) = call(&server, &Who::Teacher, Method::GET, &check1, None).await;
     assert_eq!(status, 200, "{body}");
 
     // DELETE removes its containers.
@@ -163,7 +163,7 @@ async fn a_students_lesson_session_is_theirs_and_checks_the_real_kernel() {
         "{:?}",
         server.leftover_state_dirs()
     );
-    let (status, _) = call(&server, &a.who(), Method::POST, &check1, None).await;
+    let (status, _) = call(&server, &a.who(), Method::GET, &check1, None).await;
     assert_eq!(status, 404);
     server.shutdown().await;
 }
@@ -194,7 +194,7 @@ async fn removing_a_student_ends_their_lesson_session() {
     .await;
     assert_eq!(status, 201, "{newer}");
     let check_old = format!("/lessons/sessions/{sid}/steps/1/check");
-    let (status, _) = call(&server, &a.who(), Method::POST, &check_old, None).await;
+    let (status, _) = call(&server, &a.who(), Method::GET, &check_old, None).await;
     assert_eq!(status, 404);
     assert_eq!(listed(&server, &Who::Teacher).await.len(), 2);
 
@@ -209,7 +209,7 @@ async fn removing_a_student_ends_their_lesson_session() {
     );
     let sid = newer["id"].as_str().expect("a session id");
     let check = format!("/lessons/sessions/{sid}/steps/1/check");
-    let (status, _) = call(&server, &Who::Teacher, Method::POST, &check, None).await;
+    let (status, _) = call(&server, &Who::Teacher, Method::GET, &check, None).await;
     assert_eq!(status, 404);
     server.shutdown().await;
 }

@@ -95,6 +95,39 @@ async fn a_student_gets_only_their_own_recordings_and_only_the_teacher_deletes()
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_removed_students_recordings_stay_for_the_teacher() {
+    let server = class_server("rec-removed", None).await;
+    let ada = join(&server, "Ada").await;
+    create_as(
+        &server,
+        &ada.who(),
+        json!({"command": ["/bin/sh", "-c", "echo before-ada-left"], "tty": true}),
+    )
+    .await;
+    let ada_list = listed(&server, &ada.who()).await;
+    let [rid] = ada_list.as_slice() else {
+        panic!("Ada has one recording: {ada_list:?}")
+    };
+    wait_ended(&server, rid, WITHIN).await;
+    let (status, body) = call(
+        &server,
+        &Who::Teacher,
+        Method::DELETE,
+        &format!("/classroom/students/{}", ada.id),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    // Her token is gone with her; what she did is still there to review.
+    assert_eq!(get_as(&server, &ada.who(), "/recordings").await.0, 401);
+    assert!(listed(&server, &Who::Teacher).await.contains(rid));
+    let (status, body) = get_as(&server, &Who::Teacher, &format!("/recordings/{rid}")).await;
+    assert_eq!(status, 200);
+    assert!(Cast::parse(&body).output().contains("before-ada-left"));
+    server.shutdown().await;
+}
+
 /// Removes, whatever happens, the containers left in a state root and the root.
 struct StateRootGuard(std::path::PathBuf);
 

@@ -155,6 +155,7 @@ async fn students_stay_within_their_quota_and_namespaces() {
     );
     let namespaces = first["spec"]["namespaces"].as_array().expect("a list");
     assert!(namespaces.contains(&json!("user")), "{namespaces:?}");
+    assert_eq!(first["spec"]["userns"], "auto", "the allocator's range");
     assert!(!namespaces.contains(&json!("uts")), "{namespaces:?}");
 
     // Each student's root is another host uid range, disjoint from the other's.
@@ -163,7 +164,8 @@ async fn students_stay_within_their_quota_and_namespaces() {
     let (inside_b, outside_b, count_b) = uid_map(&theirs);
     assert_eq!((inside_a, inside_b), (0, 0));
     assert!(
-        outside_a >= 1_000_000 && outside_b >= 1_000_000,
+        outside_a >= isolab_shared::userns::FIRST_ID as u64
+            && outside_b >= isolab_shared::userns::FIRST_ID as u64,
         "{outside_a} {outside_b}"
     );
     assert!(

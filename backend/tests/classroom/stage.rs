@@ -276,3 +276,104 @@ async fn the_join_url_serves_the_web_ui() {
     assert!(kind.is_some_and(|k| k.starts_with("text/html")), "{kind:?}");
     server.shutdown().await;
 }
+
+/// Starts a wait on `/classroom/changes?since=N` as `who`.
+fn wait_for_change(
+    server: &TestServer,
+    who: &Who,
+    since: u64,
+) -> tokio::task::JoinHandle<(u16, Value)> {
+    let (server_http, url, who) = (
+        server.http.clone(),
+        server.url(&format!("/classroom/changes?since={since}")),
+        who.clone(),
+    );
+    tokio::spawn(async move {
+        let mut request = server_http.get(url);
+        request = match &who {
+            Who::Teacher => request.bearer_auth(support::TOKEN),
+            Who::Student(t) => request.bearer_auth(t),
+            _ => request,
+        };
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    })
+}
+
+/// The change counter now, as `who` reads it (a wait with since=0 answers at once).
+async fn class_version(server: &TestServer, who: &Who) -> u64 {
+    let (status, body) = call(server, who, Method::GET, "/classroom/changes?since=0", None).await;
+    assert_eq!(status, 200, "{body}");
+    body["version"].as_u64().expect("a version")
+}
+
+/// Waits at most 1 s for a pending wait to answer; returns the new version.
+async fn answered(wait: tokio::task::JoinHandle<(u16, Value)>, since: u64, what: &str) -> u64 {
+    let (status, body) = tokio::time::timeout(Duration::from_secs(1), wait)
+        .await
+        .unwrap_or_else(|_| panic!("the wait did not answer within 1 s of {what}"))
+        .expect("the wait task");
+    assert_eq!(status, 200, "{body}");
+    let version = body["version"].as_u64().expect("a version");
+    assert_ne!(version, since, "{what} moved the counter");
+    version
+}
+
+#[tokio::test]
+async fn waits_on_the_class_answer_within_a_second_of_a_change_and_not_before() {
+    let server = class_server("stage-changes", None).await;
+    let teacher = Who::Teacher;
+    let v = class_version(&server, &teacher).await;
+
+    // Nothing happens: the wait stays pending.
+    let wait = wait_for_change(&server, &teacher, v);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!wait.is_finished(), "a wait answered with no change");
+
+    // A student joins: the teacher's wait answers.
+    let ada = join(&server, "Ada").await;
+    let v = answered(wait, v, "a join").await;
+
+    // The student's own wait answers when the teacher starts a broadcast, and a
+    // raised hand wakes the teacher's.
+    let student_wait = wait_for_change(&server, &ada.who(), v);
+    let teacher_wait = wait_for_change(&server, &teacher, v);
+    let (status, body) = call(&server, &ada.who(), Method::POST, "/classroom/hand", None).await;
+    assert_eq!(status, 204, "{body}");
+    let before = v;
+    let v = answered(teacher_wait, before, "a raised hand").await;
+    answered(student_wait, before, "a raised hand").await;
+
+    // A student's socket opening and closing changes "connected".
+    let wait = wait_for_change(&server, &teacher, v);
+    let ws = socket_as(&server, &ada.who(), "/events")
+        .await
+        .expect("the events socket opens");
+    let v = answered(wait, v, "a student's socket opening").await;
+    let wait = wait_for_change(&server, &teacher, v);
+    drop(ws);
+    answered(wait, v, "a student's socket closing").await;
+
+    // A refused request changes nothing; a bad `since` is a typed 400.
+    let v = class_version(&server, &teacher).await;
+    let wait = wait_for_change(&server, &teacher, v);
+    let (status, _) = call(&server, &ada.who(), Method::POST, "/classroom/code", None).await;
+    assert_eq!(status, 403);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!wait.is_finished(), "a refused request moved the counter");
+    wait.abort();
+    let (status, body) = call(
+        &server,
+        &teacher,
+        Method::GET,
+        "/classroom/changes?since=soon",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, classroom_support::code(&body)),
+        (400, "bad_request")
+    );
+    server.shutdown().await;
+}

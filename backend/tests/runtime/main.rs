@@ -18,3 +18,4 @@ mod limits;
 mod observe;
 mod seccomp;
 mod sim_cli;
+mod userns;

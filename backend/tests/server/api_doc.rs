@@ -123,3 +123,29 @@ fn every_error_code_is_documented_with_its_status() {
         assert!(doc.contains(&row), "docs/api.md lacks the row {row}");
     }
 }
+
+#[test]
+fn every_documented_state_changing_route_has_a_documented_audit_action() {
+    let doc = doc();
+    let audit_section = doc
+        .split("## Audit log")
+        .nth(1)
+        .expect("docs/api.md has an audit log section");
+    let mut checked = 0;
+    for (method, path) in documented_routes(&doc) {
+        if method == Method::GET {
+            continue;
+        }
+        let action = isolab::server::audit::action_name(&method, &path)
+            .unwrap_or_else(|| panic!("{method} {path} has no audit action name"));
+        assert!(
+            audit_section.contains(&format!("`{action}`")),
+            "the audit action {action} of {method} {path} is not documented"
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 15,
+        "the state-changing routes were not found: {checked}"
+    );
+}

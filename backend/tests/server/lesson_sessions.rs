@@ -19,10 +19,17 @@ async fn post(server: &TestServer, path: &str, body: Option<Value>) -> (u16, Val
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+async fn get(server: &TestServer, path: &str) -> (u16, Value) {
+    let response = server.get(path).send().await.expect("the server answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 async fn passes_within(server: &TestServer, path: &str, within: Duration) -> Value {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        let (status, body) = post(server, path, None).await;
+        let (status, body) = get(server, path).await;
         assert_eq!(status, 200, "{path}: {body}");
         if body["passed"] == json!(true) || tokio::time::Instant::now() >= deadline {
             return body;
@@ -58,7 +65,7 @@ async fn a_lesson_session_checks_types_and_probes_on_the_kernel() {
     let _ = host.close(None).await;
 
     let check1 = format!("/lessons/sessions/{sid}/steps/1/check");
-    let (_, before) = post(&server, &check1, None).await;
+    let (_, before) = get(&server, &check1).await;
     assert_eq!(before["passed"], json!(false), "{before}");
     let typed = format!("/lessons/sessions/{sid}/type");
     let (status, body) = post(
@@ -72,7 +79,7 @@ async fn a_lesson_session_checks_types_and_probes_on_the_kernel() {
     assert_eq!(after["passed"], json!(true), "{after}");
 
     let check2 = format!("/lessons/sessions/{sid}/steps/2/check");
-    let (_, before) = post(&server, &check2, None).await;
+    let (_, before) = get(&server, &check2).await;
     assert_eq!(before["passed"], json!(false), "{before}");
     let kill = json!({"in": "host", "run": "kill -9 {pid:box}"});
     let (status, body) = post(&server, &typed, Some(kill)).await;
@@ -92,7 +99,7 @@ async fn a_lesson_session_checks_types_and_probes_on_the_kernel() {
         "{:?}",
         server.leftover_state_dirs()
     );
-    let (status, _) = post(&server, &check1, None).await;
+    let (status, _) = get(&server, &check1).await;
     assert_eq!(status, 404);
     let _ = box_id;
 
@@ -100,12 +107,7 @@ async fn a_lesson_session_checks_types_and_probes_on_the_kernel() {
     let (status, info) = post(&server, "/lessons/pid/sessions", Some(json!({"replay": 1}))).await;
     assert_eq!(status, 201, "{info}");
     let sid = info["id"].as_str().expect("an id").to_string();
-    let (status, answer) = post(
-        &server,
-        &format!("/lessons/sessions/{sid}/steps/1/probe"),
-        None,
-    )
-    .await;
+    let (status, answer) = get(&server, &format!("/lessons/sessions/{sid}/steps/1/probe")).await;
     assert_eq!(
         (status, answer["answer"].as_str()),
         (200, Some("isolab-init")),

@@ -1,5 +1,6 @@
 //! A real server on port 0: HTTP, the event stream, terminals, restarts, scale, lessons
-//! on live containers, and the API document's truth.
+//! on live containers, the API document's truth, TLS, the limit on wrong tokens and
+//! the audit log.
 //!
 //! One test binary per group, so the crate links once per group, not once per file.
 
@@ -7,10 +8,14 @@
 mod support;
 
 mod api_doc;
+mod audit;
 mod http;
 mod lesson_sessions;
 mod lessons_live;
 mod live;
+mod rate_limit;
 mod restart;
 mod scale;
+mod serve_process;
 mod terminal;
+mod tls;

@@ -4,7 +4,8 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use isolab_shared::{
-    ApiError, BroadcastRequest, ClassInfo, ClassSettings, JoinAnswer, JoinRequest, RosterEntry,
+    ApiError, BroadcastRequest, ClassChanges, ClassInfo, ClassSettings, JoinAnswer, JoinRequest,
+    RosterEntry,
 };
 use serde::de::DeserializeOwned;
 
@@ -104,6 +105,15 @@ impl ClassroomApi {
     /// `GET /classroom`: who the caller is, and the class's settings.
     pub async fn info(&self) -> Result<ClassInfo, ClassError> {
         json(send(self.authorized(Request::get(&api(""))).build()).await?).await
+    }
+
+    /// `GET /classroom/changes?since=N`: the class's change counter, once it differs
+    /// from `since` (the server answers unchanged after a long wait).
+    pub async fn changes(&self, since: u64) -> Result<u64, ClassError> {
+        let path = api(&format!("/changes?since={since}"));
+        let answer: ClassChanges =
+            json(send(self.authorized(Request::get(&path)).build()).await?).await?;
+        Ok(answer.version)
     }
 
     /// `POST /classroom/hand` or `DELETE /classroom/hand`.

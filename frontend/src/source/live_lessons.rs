@@ -70,21 +70,21 @@ impl LiveSource {
             .map(drop)
     }
 
-    /// `POST /lessons/sessions/{sid}/steps/{n}/check` (`n` 1-based).
+    /// `GET /lessons/sessions/{sid}/steps/{n}/check` (`n` 1-based).
     pub async fn check_lesson_step(&self, sid: &str, n: usize) -> ActionResult<LessonStepChecked> {
         let path = Self::session_path(sid, &format!("/steps/{n}/check"));
         parsed(
-            self.send(self.authorized(Request::post(&path)).build())
+            self.send(self.authorized(Request::get(&path)).build())
                 .await?,
         )
         .await
     }
 
-    /// `POST /lessons/sessions/{sid}/steps/{n}/probe`: the kernel's true answer.
+    /// `GET /lessons/sessions/{sid}/steps/{n}/probe`: the kernel's true answer.
     pub async fn probe_lesson_step(&self, sid: &str, n: usize) -> ActionResult<String> {
         let path = Self::session_path(sid, &format!("/steps/{n}/probe"));
         let answer: LessonProbeAnswer = parsed(
-            self.send(self.authorized(Request::post(&path)).build())
+            self.send(self.authorized(Request::get(&path)).build())
                 .await?,
         )
         .await?;

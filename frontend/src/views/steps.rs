@@ -22,15 +22,19 @@ fn phase_name(p: SetupPhase) -> &'static str {
 
 /// Rows comparing `facts` with Docker's defaults: (what, this container, Docker).
 pub fn compare_with_docker(facts: &IsolationFacts) -> Vec<(&'static str, String, String)> {
-    let uid = if facts.uid_map.is_empty() {
-        "none (uid 0 is host root)".to_string()
-    } else {
-        facts
-            .uid_map
+    let uid = match facts.uid_map.as_slice() {
+        [] => "none (uid 0 is host root)".to_string(),
+        // Host ids outside the range (host root's files) have no name inside.
+        [m] if m.inside == 0 => format!(
+            "root is host uids {}–{}; host-owned files show as nobody",
+            m.outside,
+            u64::from(m.outside) + u64::from(m.count).saturating_sub(1)
+        ),
+        maps => maps
             .iter()
             .map(|m| format!("{}→{} ×{}", m.inside, m.outside, m.count))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", "),
     };
     vec![
         (

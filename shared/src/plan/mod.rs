@@ -102,7 +102,18 @@ pub struct IdMapping {
     pub count: u32,
 }
 
+/// The name of the recorded step in which the runtime writes the id maps.
+pub const ID_MAP_STEP: &str = "id maps (by the runtime)";
+
 impl IdMapping {
+    /// The recorded call of [`ID_MAP_STEP`], the same from the runtime and the simulator.
+    pub fn call(&self) -> String {
+        format!(
+            "write /proc/PID/setgroups \"deny\"; uid_map and gid_map \"0 {} {}\"",
+            self.outside, self.count
+        )
+    }
+
     /// The same mapping as a uid_map/gid_map entry.
     pub fn entry(&self) -> IdMapEntry {
         IdMapEntry {
@@ -180,6 +191,8 @@ impl ContainerPaths {
 
 /// Builds the plan for `spec`. `hostname` is the one to set (with a UTS namespace);
 /// `host` says which host directories a `host` image binds and its resolv.conf.
+/// `id_mapping` is where the user namespace's ids lie on this host (the fixed range,
+/// or the range allocated to a `userns: auto` container): a host fact like `host`.
 pub fn build(
     id: &str,
     spec: &ContainerSpec,
@@ -188,7 +201,8 @@ pub fn build(
     id_mapping: Option<IdMapping>,
     host: &HostFacts,
 ) -> Plan {
-    let ns = |k| spec.namespaces.contains(k);
+    let namespaces = spec.effective_namespaces();
+    let ns = |k| namespaces.contains(k);
     let mut steps = Vec::new();
     if ns(NamespaceKind::Mnt) {
         let rootfs = RootfsInputs {
@@ -222,7 +236,7 @@ pub fn build(
     });
     Plan {
         id: id.to_string(),
-        namespaces: spec.namespaces.iter().collect(),
+        namespaces: namespaces.iter().collect(),
         id_mapping: id_mapping.filter(|_| ns(NamespaceKind::User)),
         cgroup: CgroupJoin::default(),
         steps,

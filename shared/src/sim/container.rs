@@ -4,7 +4,7 @@
 //! model ([`crate::sim::apply_plan`]), then the command.
 
 use crate::namespace::NamespaceKind;
-use crate::protocol::{ContainerSpec, ExitStatus, SetupPhase, SetupStep};
+use crate::protocol::{ContainerSpec, ExitStatus, SetupPhase, SetupStep, UsernsMode};
 
 use crate::plan::{self, ContainerPaths, HostFacts, IdMapping};
 use crate::sim::apply_plan::{apply_steps, model_host_facts, state_dir, StepRecorder};
@@ -68,6 +68,28 @@ fn cpu_quota_us(cpus: f64) -> u64 {
     ((cpus * 100_000.0).round() as u64).max(1_000)
 }
 
+/// The range a `userns: auto` container gets: the runtime's choice
+/// ([`crate::userns::first_free`]) against the ranges the model's live user namespaces
+/// map (a namespace goes with its last process, which frees its range as the runtime's
+/// removal does). The model host has no users or subuid lines that high.
+pub fn auto_range(k: &Kernel) -> Option<IdMapping> {
+    let taken: Vec<crate::userns::IdRange> = k
+        .userns
+        .values()
+        // Children of the initial namespace: their maps are in host ids.
+        .filter(|u| u.level == 1)
+        .flat_map(|u| u.uid_map.iter().chain(&u.gid_map))
+        .map(|e| crate::userns::IdRange {
+            start: e.outside,
+            count: e.count,
+        })
+        .collect();
+    crate::userns::first_free(&taken, &[]).map(|r| IdMapping {
+        outside: r.start,
+        count: r.count,
+    })
+}
+
 /// Creates a container as a child of `runtime` (the `isolab` process), on the
 /// simulator's model host ([`model_host_facts`]).
 pub fn create(
@@ -92,15 +114,23 @@ pub fn create_on(
     host: &HostFacts,
 ) -> SysResult<SimContainer> {
     spec.validate().map_err(|_| Errno::EINVAL)?;
+    // Recorded with the namespaces it gets, as the runtime records it.
+    let spec = &ContainerSpec {
+        namespaces: spec.effective_namespaces(),
+        ..spec.clone()
+    };
     let mut s = StepRecorder::default();
     let cgroup = make_cgroup(k, id, spec, &mut s)?;
     let hostname = spec
         .hostname
         .clone()
         .unwrap_or_else(|| default_hostname(name));
-    let mapping = IdMapping {
-        outside: CONTAINER_UID_BASE,
-        count: CONTAINER_UID_COUNT,
+    let mapping = match spec.userns {
+        UsernsMode::Default => IdMapping {
+            outside: CONTAINER_UID_BASE,
+            count: CONTAINER_UID_COUNT,
+        },
+        UsernsMode::Auto => auto_range(k).ok_or(Errno::ENOSPC)?,
     };
     let plan = plan::build(
         id,
@@ -125,15 +155,7 @@ pub fn create_on(
         let user = k.proc(init)?.ns.user;
         let map = vec![m.entry()];
         let r = k.set_id_maps(runtime, user, map.clone(), map);
-        s.record(
-            SetupPhase::Namespaces,
-            "id maps (by the runtime)",
-            format!(
-                "write /proc/PID/setgroups \"deny\"; uid_map and gid_map \"0 {} {}\"",
-                m.outside, m.count
-            ),
-            r,
-        )?;
+        s.record(SetupPhase::Namespaces, plan::ID_MAP_STEP, m.call(), r)?;
         let p = k.proc_mut(init)?;
         p.uid = m.outside;
         p.gid = m.outside;

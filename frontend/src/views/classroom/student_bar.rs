@@ -2,12 +2,11 @@
 //! countdown, a notice while the teacher types in their terminal, and the teacher's
 //! broadcast (read-only) while there is one. A removed student is told so.
 
-use gloo_timers::callback::Interval;
 use isolab_shared::ClassInfo;
 use yew::prelude::*;
 
 use super::countdown::Countdown;
-use super::{local_now_ms, POLL_MS};
+use super::{local_now_ms, use_class_changes};
 use crate::source::classroom::{ClassError, ClassroomApi};
 use crate::source::{TerminalTab, TerminalTarget};
 use crate::terminal::TerminalPane;
@@ -30,25 +29,27 @@ struct Heard {
 pub fn student_bar(props: &StudentBarProps) -> Html {
     let heard = use_state_eq(|| None::<Heard>);
     let refresh = use_state(|| 0u32);
+    let changed = use_class_changes(&props.api);
     let hand_error = use_state(|| None::<String>);
     {
         let heard = heard.clone();
-        use_effect_with((props.api.clone(), *refresh), move |(api, _)| {
-            let api = api.clone();
-            let fetch = move || {
-                let (api, heard) = (api.clone(), heard.clone());
-                wasm_bindgen_futures::spawn_local(async move {
-                    let info = api.info().await;
-                    let skew_ms = info
-                        .as_ref()
-                        .map_or(0.0, |i| i.now_ms as f64 - local_now_ms());
-                    heard.set(Some(Heard { info, skew_ms }));
-                });
-            };
-            fetch();
-            let poll = Interval::new(POLL_MS, fetch);
-            move || drop(poll)
-        });
+        use_effect_with(
+            (props.api.clone(), *refresh, changed),
+            move |(api, _, _)| {
+                let api = api.clone();
+                let fetch = move || {
+                    let (api, heard) = (api.clone(), heard.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let info = api.info().await;
+                        let skew_ms = info
+                            .as_ref()
+                            .map_or(0.0, |i| i.now_ms as f64 - local_now_ms());
+                        heard.set(Some(Heard { info, skew_ms }));
+                    });
+                };
+                fetch();
+            },
+        );
     }
     let Some(Heard { info, skew_ms }) = (*heard).clone() else {
         return html! {};

@@ -1,9 +1,9 @@
 //! [`TeacherView`]: the teacher's Classroom tab: the join link and code (rotate, close
 //! or open joining), the end time (set, extend, remove; end the class), the
 //! broadcast of one of the teacher's containers, the progress export, the roster and
-//! the grid of students' terminals. The roster and class are polled every 2 s.
+//! the grid of students' terminals. The roster and class are fetched again whenever the
+//! class changes (see [`use_class_changes`]).
 
-use gloo_timers::callback::Interval;
 use isolab_shared::{ClassInfo, ClassSettings, ContainerStatus, RosterEntry};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -12,7 +12,7 @@ use yew::prelude::*;
 use super::countdown::Countdown;
 use super::grid::{grid_entries, TerminalGrid};
 use super::roster::Roster;
-use super::{confirmed, local_now_ms, POLL_MS};
+use super::{confirmed, local_now_ms, use_class_changes};
 use crate::source::classroom::ClassroomApi;
 use crate::state::State;
 
@@ -59,37 +59,39 @@ fn save_file(name: &str, bytes: &[u8]) -> Result<(), String> {
 pub fn teacher_view(props: &TeacherViewProps) -> Html {
     let class = use_state_eq(Class::default);
     let refresh = use_state(|| 0u32);
+    let changed = use_class_changes(&props.api);
     let said = use_state(String::new);
     let minutes = use_node_ref();
     let broadcast_pick = use_node_ref();
     {
         let class = class.clone();
-        use_effect_with((props.api.clone(), *refresh), move |(api, _)| {
-            let api = api.clone();
-            let fetch = move || {
-                let (api, class) = (api.clone(), class.clone());
-                wasm_bindgen_futures::spawn_local(async move {
-                    let (info, roster) = (api.info().await, api.roster().await);
-                    let error = info
-                        .as_ref()
-                        .err()
-                        .or(roster.as_ref().err())
-                        .map(|e| e.message());
-                    let skew_ms = info
-                        .as_ref()
-                        .map_or(0.0, |i| i.now_ms as f64 - local_now_ms());
-                    class.set(Class {
-                        info: info.ok(),
-                        students: roster.unwrap_or_default(),
-                        skew_ms,
-                        error,
+        use_effect_with(
+            (props.api.clone(), *refresh, changed),
+            move |(api, _, _)| {
+                let api = api.clone();
+                let fetch = move || {
+                    let (api, class) = (api.clone(), class.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let (info, roster) = (api.info().await, api.roster().await);
+                        let error = info
+                            .as_ref()
+                            .err()
+                            .or(roster.as_ref().err())
+                            .map(|e| e.message());
+                        let skew_ms = info
+                            .as_ref()
+                            .map_or(0.0, |i| i.now_ms as f64 - local_now_ms());
+                        class.set(Class {
+                            info: info.ok(),
+                            students: roster.unwrap_or_default(),
+                            skew_ms,
+                            error,
+                        });
                     });
-                });
-            };
-            fetch();
-            let poll = Interval::new(POLL_MS, fetch);
-            move || drop(poll)
-        });
+                };
+                fetch();
+            },
+        );
     }
     let on_result = {
         let said = said.clone();

@@ -215,7 +215,9 @@ pub fn sleep(ctx: &mut Ctx, args: &[String]) -> i32 {
         return 1;
     };
     let _ = ctx.k.set_timer(ctx.pid, ms);
-    ctx.k.advance(ms);
+    if !ctx.background {
+        ctx.k.advance(ms);
+    }
     0
 }
 

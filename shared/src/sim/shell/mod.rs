@@ -63,6 +63,9 @@ pub struct Ctx<'a> {
     pub out: String,
     /// Set by `unshare`/`nsenter` when they start an interactive shell.
     pub new_shell: Option<NewShell>,
+    /// The line ended in `&`: a `sleep` reached through `unshare`/`nsenter` starts its
+    /// timer and stays, instead of passing the time at once.
+    pub background: bool,
 }
 
 impl Ctx<'_> {
@@ -319,6 +322,7 @@ impl Shell {
             pid: child,
             out: std::mem::take(out),
             new_shell: None,
+            background: false,
         };
         let status = command(&mut ctx, args);
         let new_shell = ctx.new_shell.take();
@@ -349,17 +353,25 @@ impl Shell {
                 .unwrap_or(0);
             let _ = k.set_timer(child, secs);
         } else {
-            // Other commands run to completion at once, their output shown now.
+            // Other commands run to completion at once, their output shown now, but
+            // for a `sleep` they end in (`unshare -U sleep 300 &`), which stays.
             let mut ctx = Ctx {
                 k,
                 pid: child,
                 out: String::new(),
                 new_shell: None,
+                background: true,
             };
             if let Some(f) = external(words[0].rsplit('/').next().unwrap_or("")) {
                 let status = f(&mut ctx, &words[1..]);
                 out.push_str(&ctx.out);
-                k.exit(child, WaitStatus::Exited(status));
+                let stays = k
+                    .procs
+                    .get(&child)
+                    .is_some_and(|p| p.is_alive() && p.exits_at_ms.is_some());
+                if !stays {
+                    k.exit(child, WaitStatus::Exited(status));
+                }
             }
         }
         let number = self.next_job;

@@ -87,6 +87,19 @@ pub fn run_command_as(ctx: &mut Ctx, runner: Pid, cmd: &[String]) -> i32 {
     ctx.pid = runner;
     let status = f(ctx, &cmd[1..]);
     ctx.pid = saved;
+    // In the background, a forked child still sleeping stays, and so does the
+    // wrapper waiting for it (until the same moment), as `unshare -f sleep 300 &` does.
+    let sleeping_until = ctx
+        .k
+        .procs
+        .get(&runner)
+        .filter(|p| ctx.background && p.is_alive())
+        .and_then(|p| p.exits_at_ms);
+    if let (Some(at), true) = (sleeping_until, runner != saved) {
+        let left = at.saturating_sub(ctx.k.now_ms);
+        let _ = ctx.k.set_timer(saved, left);
+        return status;
+    }
     if runner != saved {
         let mut out = String::new();
         let status = finish_child(ctx.k, runner, status, &mut out);
