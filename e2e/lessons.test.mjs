@@ -44,7 +44,8 @@ test('a lesson walks on the simulator: try buttons, green steps, step URLs, pred
   await page.getByRole('link', { name: PID_TITLE }).click();
   assert.match(page.url(), /#\/lessons\/pid\/1$/);
   await page.getByRole('heading', { name: 'Step 1: Start a process inside' }).waitFor();
-  await page.getByText('Lessons run on the simulator in this page').waitFor();
+  // With a server, the lesson can run on live containers; it opens on the simulator.
+  await page.getByRole('button', { name: 'Simulator', pressed: true }).waitFor();
 
   // Step 1 asks first: the try buttons wait for the answer.
   const tryBox = page.getByRole('button', { name: 'Try: type sleep 1000 & into the box terminal' });
@@ -58,10 +59,10 @@ test('a lesson walks on the simulator: try buttons, green steps, step URLs, pred
   await page.getByText('✓ Done: the machine shows it.').waitFor();
   // The command went through the box's terminal, as typed keys.
   await page.locator('.term-body:not([hidden]) .xterm-rows').filter({ hasText: 'sleep 1000 &' }).waitFor();
-  // The prediction: the student's, the simulator's, the kernel's (a server is connected,
-  // but it cannot run lesson probes for the page yet).
+  // The prediction: the student's, the simulator's, the kernel's (asked when the lesson
+  // runs on live containers: lessons-live.test.mjs).
   await page.locator('.sim-answer').filter({ hasText: 'isolab-init' }).waitFor();
-  assert.match(await page.locator('.kernel-answer').innerText(), /not asked/);
+  assert.match(await page.locator('.kernel-answer').innerText(), /live containers/);
   await page.getByText('your prediction differs from the simulator').waitFor();
   // A screen reader hears the step turn green.
   await page.locator('[aria-live="polite"]').filter({ hasText: 'Step 1 done' }).waitFor();

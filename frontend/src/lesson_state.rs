@@ -1,6 +1,7 @@
 //! A student's lesson progress: the steps done and the predictions given, per lesson.
 //! Reducer-shaped ([`ProgressAction`], `impl Reducible`) and kept in localStorage, so
-//! a reload or a later visit keeps it (with no classroom to keep it elsewhere).
+//! a reload or a later visit keeps it. In a class, a student's passed steps are also
+//! reported to the server (`views::lessons` does it), which keeps the teacher's roster.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;

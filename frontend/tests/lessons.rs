@@ -167,6 +167,7 @@ fn a_later_catalog_replaces_lessons_by_id_and_keeps_errors() {
         summary: String::new(),
         terminals: Vec::new(),
         steps: Vec::new(),
+        live: false,
     };
     let mut all = LessonMenu {
         lessons: vec![lesson("pid", "old"), lesson("uts", "uts")],

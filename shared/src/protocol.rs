@@ -757,6 +757,66 @@ pub struct ProgressReport {
     pub passed: bool,
 }
 
+/// The body of `POST /api/v1/lessons/{id}/sessions` and of a session's `reset`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LessonSessionStart {
+    /// How many steps' solutions to type first, so the lesson opens where step
+    /// `replay + 1` begins.
+    #[serde(default)]
+    pub replay: usize,
+}
+
+/// A lesson running on live containers for one caller: what starting (or resetting)
+/// it answers.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct LessonSessionInfo {
+    /// The session's id, for its routes.
+    pub id: String,
+    /// The lesson's id.
+    pub lesson: String,
+    /// The setup containers: lesson-local name to container id.
+    pub containers: std::collections::BTreeMap<String, String>,
+    /// Whether the lesson has a `host` terminal (a root shell on the host, for the
+    /// admin or the teacher only).
+    pub host: bool,
+}
+
+/// A line the page types through `POST /lessons/sessions/{sid}/type`: one of the
+/// lesson's own `try` or `solution` commands, never any other text.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LessonTyped {
+    /// `host` or a setup container's lesson-local name.
+    #[serde(rename = "in")]
+    pub terminal: String,
+    /// The line as the lesson writes it (`{pid:…}` placeholders unexpanded).
+    pub run: String,
+}
+
+/// One check's verdict.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct LessonVerdict {
+    pub passed: bool,
+    pub reason: String,
+}
+
+/// What `POST /lessons/sessions/{sid}/steps/{n}/check` answers.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct LessonStepChecked {
+    /// All checks passed.
+    pub passed: bool,
+    /// Each check's verdict, in the lesson's order.
+    pub checks: Vec<LessonVerdict>,
+}
+
+/// What `POST /lessons/sessions/{sid}/steps/{n}/probe` answers: the real kernel's
+/// true answer to the step's prediction.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct LessonProbeAnswer {
+    pub answer: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

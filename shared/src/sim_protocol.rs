@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lesson::{Lesson, TerminalCommand};
+use crate::lesson::{Lesson, SetLimits, TerminalCommand};
 use crate::protocol::{ContainerSpec, Event, Snapshot};
 
 /// The scenario a fresh simulator starts from.
@@ -106,6 +106,9 @@ pub struct LessonOutline {
     /// The setup containers' names: each is a terminal, like `host`.
     pub terminals: Vec<String>,
     pub steps: Vec<StepOutline>,
+    /// The lesson runs on live containers too (its `sources` has `live`).
+    #[serde(default)]
+    pub live: bool,
 }
 
 /// What the page shows of a step.
@@ -119,6 +122,19 @@ pub struct StepOutline {
     /// The question and its choices (empty: a free answer).
     pub predict: Option<(String, Vec<String>)>,
     pub solution: Vec<TerminalCommand>,
+    /// The limits change that completes the step after `solution`, if any.
+    #[serde(default)]
+    pub set_limits: Option<SetLimits>,
+}
+
+impl LessonOutline {
+    /// Whether a step types into the `host` terminal, a root shell on the host.
+    pub fn types_on_host(&self) -> bool {
+        self.steps
+            .iter()
+            .flat_map(|s| s.try_commands.iter().chain(&s.solution))
+            .any(|c| c.terminal == crate::lesson::model::HOST_TERMINAL)
+    }
 }
 
 impl From<&Lesson> for LessonOutline {
@@ -140,8 +156,10 @@ impl From<&Lesson> for LessonOutline {
                         .as_ref()
                         .map(|p| (p.question.clone(), p.choices.clone())),
                     solution: s.solution.clone(),
+                    set_limits: s.set_limits.clone(),
                 })
                 .collect(),
+            live: lesson.runs_on(crate::lesson::SourceKind::Live),
         }
     }
 }

@@ -5,7 +5,10 @@
 //! terminal, or to a root shell on the host ([`HostShell`]); a check's command runs in
 //! a session of its own with its output captured (an exec in pipe mode, or `sh -c` on
 //! the host), never in a terminal. Snapshots are observed at the moment they are asked
-//! for; events come from the hub.
+//! for; events come from the hub. The same source serves `isolab lessons check
+//! --source live` and the server's lesson sessions (`crate::server::lesson_sessions`),
+//! which make their containers with a student's options and type a line without
+//! waiting for it ([`LiveSource::type_now`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,7 +79,45 @@ impl LiveSource {
         }
     }
 
-    fn host_terminal(&mut self) -> Result<Arc<TerminalSession>, SourceError> {
+    /// The ids of the containers this source made and has not removed, in creation order.
+    pub fn container_ids(&self) -> &[String] {
+        &self.containers
+    }
+
+    /// Creates and starts a setup container made with `options` (a student's
+    /// ownership, id range and quota), under a name of its own.
+    pub async fn create_with(
+        &mut self,
+        spec: &ContainerSpec,
+        options: &CreateOptions,
+    ) -> Result<ContainerState, LiveError> {
+        let mut spec = spec.clone();
+        let name = spec.name.clone().unwrap_or_else(|| "box".to_string());
+        spec.hostname = spec.hostname.or_else(|| Some(name.clone()));
+        spec.name = Some(format!("{name}-{:04x}", rand::random::<u16>()));
+        let state = self.sup.create(spec, options).await?;
+        self.containers.push(state.id.clone());
+        Ok(state)
+    }
+
+    /// Types `line` into the terminal at `target` as a "try" button of the page does,
+    /// without waiting for it: the student watches it run in that terminal.
+    pub async fn type_now(&mut self, target: &Target, line: &str) -> Result<(), SourceError> {
+        let terminal = match target {
+            Target::Host => self.host_terminal()?,
+            Target::Container(id) => self.sup.terminal(id).map_err(refused)?,
+        };
+        if terminal.has_ended() {
+            return Err(SourceError("the terminal has ended".to_string()));
+        }
+        terminal
+            .write_input(format!("{line}\n").as_bytes())
+            .await
+            .map_err(|e| refused(format!("typing into the terminal: {e}")))
+    }
+
+    /// The terminal of the root shell on the host (started now if it is not running).
+    pub fn host_terminal(&mut self) -> Result<Arc<TerminalSession>, SourceError> {
         if let Some(shell) = self.host_shell.as_mut() {
             if shell.is_running() {
                 return Ok(shell.terminal().clone());
@@ -117,17 +158,9 @@ impl LessonSource for LiveSource {
     }
 
     async fn create(&mut self, spec: &ContainerSpec) -> Result<ContainerState, SourceError> {
-        let mut spec = spec.clone();
-        let name = spec.name.clone().unwrap_or_else(|| "box".to_string());
-        spec.hostname = spec.hostname.or_else(|| Some(name.clone()));
-        spec.name = Some(format!("{name}-{:04x}", rand::random::<u16>()));
-        let state = self
-            .sup
-            .create(spec, &CreateOptions::default())
+        self.create_with(spec, &CreateOptions::default())
             .await
-            .map_err(refused)?;
-        self.containers.push(state.id.clone());
-        Ok(state)
+            .map_err(refused)
     }
 
     async fn remove(&mut self, id: &str) -> Result<(), SourceError> {

@@ -167,7 +167,7 @@ impl Supervisor {
         &self.config
     }
 
-    pub(super) fn require_live(&self) -> Result<(), LiveError> {
+    pub fn require_live(&self) -> Result<(), LiveError> {
         match &self.status.reason {
             Some(why) if !self.status.available => Err(LiveError::Unavailable(why.clone())),
             _ => Ok(()),

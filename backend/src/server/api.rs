@@ -26,6 +26,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(super::containers::routes(state))
         .merge(super::classroom_api::routes())
         .merge(super::lessons::routes())
+        .merge(super::lesson_sessions::routes())
         .merge(super::recordings::routes())
 }
 

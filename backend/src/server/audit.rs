@@ -58,6 +58,12 @@ pub fn action_name(method: &Method, route: &str) -> Option<&'static str> {
         ("POST", "/classroom/hand") => "classroom.raise_hand",
         ("DELETE", "/classroom/hand") => "classroom.lower_hand",
         ("POST", "/classroom/progress") => "classroom.progress",
+        ("POST", "/lessons/{id}/sessions") => "lesson.start",
+        ("POST", "/lessons/sessions/{sid}/type") => "lesson.type",
+        ("POST", "/lessons/sessions/{sid}/steps/{n}/limits") => "lesson.limits",
+        ("POST", "/lessons/sessions/{sid}/reset") => "lesson.reset",
+        ("DELETE", "/lessons/sessions/{sid}") => "lesson.end",
+        ("GET", "/lessons/sessions/{sid}/host/terminal") => "lesson.host_terminal",
         _ => return None,
     };
     Some(name)

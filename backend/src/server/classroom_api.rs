@@ -242,6 +242,7 @@ async fn remove_student(
 ) -> Result<StatusCode, HttpError> {
     // The token goes first, so nothing new is made while the containers go.
     classroom(&state)?.remove_student(&student_id).await?;
+    super::lesson_sessions::end_sessions_of(&state, &student_id).await;
     remove_containers_of(&state, &student_id).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -249,6 +250,7 @@ async fn remove_student(
 async fn end_class(State(state): State<AppState>) -> Result<StatusCode, HttpError> {
     let classroom = classroom(&state)?;
     for student in classroom.students().await? {
+        super::lesson_sessions::end_sessions_of(&state, &student.id).await;
         for id in remove_containers_of(&state, &student.id).await {
             classroom.disown_container(&id).await?;
         }

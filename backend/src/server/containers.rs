@@ -229,7 +229,9 @@ async fn exec(
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
-fn upgrade_terminal(
+/// Upgrades `ws` to a terminal socket on `session`, with the lease `caller` gets on
+/// `container` (also used by a lesson session's host terminal).
+pub(super) fn upgrade_terminal(
     state: AppState,
     caller: &Principal,
     headers: &HeaderMap,

@@ -16,6 +16,8 @@
 //! - [`events_ws`]: the events WebSocket (snapshot, then events; resume by sequence).
 //! - [`terminal_ws`]: terminal WebSockets (bytes both ways, control in JSON, view mode).
 //! - [`lessons`]: `GET /lessons`, the built-in lessons and a teacher's directory.
+//! - [`lesson_sessions`]: a lesson run by the page on live containers: its setup,
+//!   typed lines, checks, prediction probes, reset and end, each owner-checked.
 //! - [`recordings`]: terminal recordings: the files, their listing, their removal.
 //! - [`websocket`]: WebSocket upgrades, compressed (permessage-deflate) when the
 //!   client offers it; the sockets above are served through it.
@@ -36,6 +38,7 @@ pub mod classroom_api;
 pub mod containers;
 pub mod error;
 pub mod events_ws;
+pub mod lesson_sessions;
 pub mod lessons;
 pub mod metrics;
 pub mod origin;
@@ -111,6 +114,7 @@ struct AppStateInner {
     metrics: Arc<ServerMetrics>,
     live: Arc<Supervisor>,
     classroom: Option<Arc<Classroom>>,
+    lesson_sessions: lesson_sessions::LessonSessions,
     auth_failures: FailureLimiter,
 }
 
@@ -127,6 +131,7 @@ impl AppState {
                 metrics: Arc::new(ServerMetrics::default()),
                 live,
                 classroom: config.classroom,
+                lesson_sessions: lesson_sessions::LessonSessions::default(),
                 auth_failures: FailureLimiter::new(
                     config.max_auth_failures,
                     auth::AUTH_FAILURE_WINDOW,
@@ -158,6 +163,11 @@ impl AppState {
     /// The live containers.
     pub fn live(&self) -> &Arc<Supervisor> {
         &self.inner.live
+    }
+
+    /// The lessons the page runs on live containers now.
+    pub fn lesson_sessions(&self) -> &lesson_sessions::LessonSessions {
+        &self.inner.lesson_sessions
     }
 
     /// Wrong tokens per address.

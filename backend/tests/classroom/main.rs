@@ -7,6 +7,7 @@
 mod support;
 
 mod access;
+mod lessons;
 mod recordings;
 mod recordings_access;
 mod restart;

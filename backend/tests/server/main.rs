@@ -11,6 +11,7 @@ mod api_doc;
 mod audit;
 mod compression;
 mod http;
+mod lesson_sessions;
 mod lessons_live;
 mod live;
 mod rate_limit;

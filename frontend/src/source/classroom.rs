@@ -126,6 +126,20 @@ impl ClassroomApi {
         self.done(self.authorized(builder).build()).await
     }
 
+    /// `POST /classroom/progress`: a lesson step this student passed.
+    pub async fn report_passed(&self, lesson: &str, step: usize) -> ActionResult<()> {
+        let body = isolab_shared::ProgressReport {
+            lesson: lesson.to_string(),
+            step: step.to_string(),
+            passed: true,
+        };
+        self.done(
+            self.authorized(Request::post(&api("/progress")))
+                .json(&body),
+        )
+        .await
+    }
+
     /// `GET /classroom/students`.
     pub async fn roster(&self) -> Result<Vec<RosterEntry>, ClassError> {
         json(send(self.authorized(Request::get(&api("/students"))).build()).await?).await

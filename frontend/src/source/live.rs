@@ -94,14 +94,22 @@ impl LiveSource {
         self.stopped.set(true);
     }
 
-    fn authorized(&self, builder: RequestBuilder) -> RequestBuilder {
+    /// The session's token.
+    pub fn token(&self) -> Option<String> {
+        self.token.clone()
+    }
+
+    pub(super) fn authorized(&self, builder: RequestBuilder) -> RequestBuilder {
         match &self.token {
             Some(t) => builder.header("Authorization", &format!("Bearer {t}")),
             None => builder,
         }
     }
 
-    async fn send(&self, request: Result<Request, gloo_net::Error>) -> ActionResult<Response> {
+    pub(super) async fn send(
+        &self,
+        request: Result<Request, gloo_net::Error>,
+    ) -> ActionResult<Response> {
         let request = request.map_err(|e| format!("the request could not be built: {e}"))?;
         let response = request
             .send()
@@ -117,7 +125,7 @@ impl LiveSource {
         })
     }
 
-    fn api(path: &str) -> String {
+    pub(super) fn api(path: &str) -> String {
         format!("/api/v1{path}")
     }
 

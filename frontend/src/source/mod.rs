@@ -5,12 +5,14 @@
 //! - [`classroom`]: the class's routes (join, roster, hands, broadcast, end time).
 //! - [`simulated`]: the model kernel of `isolab_shared::sim`, running in a Web Worker
 //!   started when the Simulator is first opened.
+//! - [`live_lessons`]: a lesson on live containers: a lesson session on the server.
 //! - [`sim_lessons`]: a lesson on the simulator: parsing, steps, checks, predictions.
 //!
 //! Both feed the same reducer ([`crate::state`]) with snapshots and events.
 
 pub mod classroom;
 pub mod live;
+pub mod live_lessons;
 pub mod sim_lessons;
 pub mod simulated;
 

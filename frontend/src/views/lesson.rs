@@ -1,5 +1,8 @@
-//! One lesson on the simulator: the step list, then two columns: the step's text
-//! ([`StepPanel`]) and the lesson's machine (its terminals and the live picture).
+//! One lesson: the step list, then two columns: the step's text ([`StepPanel`]) and
+//! the lesson's machine (its terminals and the live picture). With a server connected,
+//! a lesson marked `live` can run on live containers instead of the simulator
+//! ([`LiveLessonView`]); in a class, a lesson that types into the host's root shell
+//! runs there for the teacher only.
 //!
 //! The lesson starts on a machine of its own in the worker, with the solutions of the
 //! steps before the URL's step replayed, so a link to step N lands where N begins. The
@@ -11,6 +14,7 @@ use isolab_shared::sim_protocol::{CheckResult, LessonOutline};
 use yew::prelude::*;
 
 use super::dashboard::Dashboard;
+use super::lesson_live::{passed_text, LiveLessonView};
 use super::lesson_step::{KernelAnswer, StepPanel};
 use super::map::NamespaceMap;
 use super::markdown::render_inline;
@@ -19,7 +23,7 @@ use super::terminals::Terminals;
 use super::ViewProps;
 use crate::lesson_state::{Progress, ProgressAction};
 use crate::route::Route;
-use crate::source::{SimSource, Source, TerminalTab};
+use crate::source::{LiveSource, SimSource, Source, TerminalTab};
 use crate::state::{Severity, State};
 
 /// What the picture beside the terminals shows.
@@ -53,8 +57,14 @@ pub struct LessonViewProps {
     /// The lesson machine's state.
     pub state: UseReducerHandle<State>,
     pub progress: UseReducerHandle<Progress>,
-    /// An isolab server is connected (the kernel could answer predictions).
-    pub server: bool,
+    /// The isolab server, when one is connected: lessons marked `live` can run there.
+    pub live: Option<LiveSource>,
+    /// The live server's state (its events wake a live lesson's checks).
+    pub live_state: UseReducerHandle<State>,
+    /// The caller is a student of a class (host lessons are the teacher's on live).
+    pub student: bool,
+    /// A passed step (lesson, 1-based step), to keep and to report.
+    pub on_passed: Callback<(String, usize)>,
 }
 
 /// A check's outcome for one step, kept with the step it is about.
@@ -78,6 +88,10 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
     let began = use_mut_ref(|| ((0usize, 0u32), 0u64));
     let current = use_mut_ref(|| 0usize);
     *current.borrow_mut() = step;
+    let host_only = props.student && lesson.types_on_host();
+    let live_possible = props.live.is_some() && lesson.live;
+    let on_live = use_state(|| false);
+    let on_live_now = *on_live && live_possible && !host_only;
 
     // (Re)start the lesson's machine: on open, and on Reset.
     {
@@ -102,9 +116,9 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
     let done = props.progress.is_done(&id, step);
     // Judge the current step whenever the machine changed.
     {
-        let (sim, progress, verdicts, truth, announce, current) = (
+        let (sim, on_passed, verdicts, truth, announce, current) = (
             props.sim.clone(),
-            props.progress.clone(),
+            props.on_passed.clone(),
             verdicts.clone(),
             truth.clone(),
             announce.clone(),
@@ -115,9 +129,9 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
         let (id, count) = (id.clone(), lesson.steps.len());
         let lines = props.sim.lines_run();
         use_effect_with(
-            (*ready, step, seq, lines, generation, done),
-            move |&(ready, step, ..)| {
-                let Some(this) = this.filter(|_| ready && !done) else {
+            (*ready, step, seq, lines, generation, done, on_live_now),
+            move |&(ready, step, .., on_live_now)| {
+                let Some(this) = this.filter(|_| ready && !done && !on_live_now) else {
                     return;
                 };
                 wasm_bindgen_futures::spawn_local(async move {
@@ -136,19 +150,8 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
                     if this.predict.is_some() {
                         truth.set(Some((step, sim.prediction_answer(step - 1).await)));
                     }
-                    progress.dispatch(ProgressAction::StepPassed {
-                        lesson: id.clone(),
-                        step,
-                    });
-                    announce.set(if step < count {
-                        format!(
-                            "Step {step} done: {}. Step {} is open.",
-                            this.title,
-                            step + 1
-                        )
-                    } else {
-                        format!("Step {step} done: {}. The lesson is complete.", this.title)
-                    });
+                    on_passed.emit((id.clone(), step));
+                    announce.set(passed_text(step, count, &this.title));
                 });
             },
         );
@@ -263,12 +266,25 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
                 { p.label() }</button>
         }
     });
-    let kernel = if props.server {
-        KernelAnswer::Unavailable(
-            "not asked: the server cannot run lesson probes for the page yet".to_string(),
-        )
+    let kernel = if live_possible && !host_only {
+        KernelAnswer::Unavailable("run the lesson on live containers to ask it".to_string())
     } else {
         KernelAnswer::NoServer
+    };
+    let source_switch = {
+        let choose = |live: bool| {
+            let on_live = on_live.clone();
+            Callback::from(move |_| on_live.set(live))
+        };
+        html! {
+            <div class="sub-tabs" role="group" aria-label="where the lesson runs">
+                <button class={classes!("sub-tab", (!on_live_now).then_some("current"))}
+                    aria-pressed={(!on_live_now).to_string()} onclick={choose(false)}>{"Simulator"}</button>
+                <button class={classes!("sub-tab", on_live_now.then_some("current"))}
+                    aria-pressed={on_live_now.to_string()} disabled={host_only} onclick={choose(true)}>
+                    {"Live containers"}</button>
+            </div>
+        }
     };
     let step_verdicts = if verdicts.0 == step {
         verdicts.1.clone()
@@ -290,10 +306,20 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
                 <a href={Route::Lessons.to_hash()}>{"← All lessons"}</a>
                 <h2>{ &lesson.title }</h2>
                 <p class="muted">{ render_inline(&lesson.summary) }</p>
-                <p class="muted">{"Lessons run on the simulator in this page; checks on live \
-                    containers come later."}</p>
+                if live_possible {
+                    { source_switch }
+                    if host_only {
+                        <p class="muted" role="note">{"This lesson types into a root shell on the \
+                            server's host, so in a class only the teacher runs it on live \
+                            containers: run it here on the simulator."}</p>
+                    }
+                }
                 <nav aria-label="steps of this lesson"><ol class="step-list">{ for step_list }</ol></nav>
             </header>
+            if let (true, Some(live)) = (on_live_now, props.live.clone()) {
+                <LiveLessonView lesson={lesson.clone()} {step} {live} live_state={props.live_state.clone()}
+                    sim={props.sim.clone()} progress={props.progress.clone()} on_passed={props.on_passed.clone()} />
+            } else {
             <div class="lesson-body">
                 <section class="lesson-text card" aria-labelledby="step-title">
                     <h2 id="step-title" tabindex="-1">{"Step "}{ step }{": "}{ &this.title }</h2>
@@ -322,6 +348,7 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
                     } }
                 </section>
             </div>
+            }
             <div class="sr-only" aria-live="polite" role="status">{ (*announce).clone() }</div>
         </div>
     }

@@ -58,6 +58,9 @@ pub struct StepPanelProps {
     pub on_answer: Callback<String>,
     /// Types a command into its terminal.
     pub on_try: Callback<TerminalCommand>,
+    /// Makes the step's `set_limits` change, where the source can (live).
+    #[prop_or_default]
+    pub on_set_limits: Option<Callback<()>>,
 }
 
 /// The step's text column.
@@ -98,9 +101,31 @@ pub fn step_panel(props: &StepPanelProps) -> Html {
             <ul class="try-list solution" id={format!("solution-{}", props.number)} hidden={!*show_solution}>
                 { for solution }
             </ul>
+            if let (Some(change), Some(apply)) = (&step.set_limits, &props.on_set_limits) {
+                <button class="try" disabled={waiting} onclick={apply.reform(|_: MouseEvent| ())}>
+                    <span class="try-verb">{"Set limits"}</span>
+                    <span class="try-where">{ &change.container }</span>
+                    <code>{ limits_text(&change.limits) }</code>
+                </button>
+            }
             <Checks verdicts={props.verdicts.clone()} done={props.done} />
         </div>
     }
+}
+
+/// A limits change in words: `pids 64, memory 67108864 bytes`.
+fn limits_text(limits: &isolab_shared::limits::Limits) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = limits.pids {
+        parts.push(format!("pids {p}"));
+    }
+    if let Some(m) = limits.memory_bytes {
+        parts.push(format!("memory {m} bytes"));
+    }
+    if let Some(c) = limits.cpus {
+        parts.push(format!("cpus {c}"));
+    }
+    parts.join(", ")
 }
 
 /// A button that types `cmd` into its terminal.

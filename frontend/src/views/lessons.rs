@@ -12,8 +12,9 @@ use yew::prelude::*;
 
 use super::lesson::LessonView;
 use super::markdown::render_inline;
-use crate::lesson_state::{load_progress, save_progress, Progress};
+use crate::lesson_state::{load_progress, save_progress, Progress, ProgressAction};
 use crate::route::Route;
+use crate::source::classroom::ClassroomApi;
 use crate::source::{LiveSource, SimSource};
 use crate::state::State;
 
@@ -38,6 +39,11 @@ pub struct LessonsViewProps {
     pub state: UseReducerHandle<State>,
     /// The live server, when one is connected.
     pub live: Option<LiveSource>,
+    /// The live server's state (its events wake a live lesson's checks).
+    pub live_state: UseReducerHandle<State>,
+    /// The class, when the caller is one of its students: passed steps are reported.
+    #[prop_or_default]
+    pub class: Option<ClassroomApi>,
 }
 
 /// The Lessons view: the list, or one lesson.
@@ -74,11 +80,31 @@ pub fn lessons_view(props: &LessonsViewProps) -> Html {
     let Some(list) = (*catalog).clone() else {
         return html! { <p class="muted" role="status">{"Loading the lessons…"}</p> };
     };
+    // A passed step is kept in this browser and, for a student, reported to the class
+    // (the teacher's roster shows it).
+    let on_passed = {
+        let (progress, class) = (progress.clone(), props.class.clone());
+        Callback::from(move |(lesson, step): (String, usize)| {
+            if progress.is_done(&lesson, step) {
+                return;
+            }
+            progress.dispatch(ProgressAction::StepPassed {
+                lesson: lesson.clone(),
+                step,
+            });
+            if let Some(class) = class.clone() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = class.report_passed(&lesson, step).await;
+                });
+            }
+        })
+    };
     if let Route::Lesson { id, step } = &props.route {
         return match list.lessons.iter().find(|l| &l.id == id) {
             Some(lesson) => html! {
                 <LessonView lesson={lesson.clone()} step={*step} sim={props.sim.clone()}
-                    state={props.state.clone()} {progress} server={props.live.is_some()} />
+                    state={props.state.clone()} {progress} live={props.live.clone()}
+                    live_state={props.live_state.clone()} student={props.class.is_some()} {on_passed} />
             },
             None => html! {
                 <section class="card notice" role="alert">
@@ -143,7 +169,8 @@ pub fn lessons_view(props: &LessonsViewProps) -> Html {
         <section class="lessons card" aria-labelledby="lessons-title">
             <h2 id="lessons-title">{"Lessons"}</h2>
             <p class="muted">{"Each lesson sets up its containers on the simulator in this page \
-                and checks every step itself: a step turns green when the machine shows it was done."}</p>
+                (or, with a server, on live containers) and checks every step itself: a step \
+                turns green when the machine shows it was done."}</p>
             <ol class="lesson-list">
                 { for list.lessons.iter().map(|l| lesson_item(l, &progress)) }
             </ol>

@@ -10,6 +10,7 @@
 //! - [`connection_badge`]: the always-visible connection status.
 //! - [`live`], [`simulator`], [`lessons`]: the top-level views.
 //! - [`lesson`], [`lesson_step`]: one lesson: its steps, terminals, picture; a step's text.
+//! - [`lesson_live`]: one lesson on live containers, through a lesson session.
 //! - [`markdown`]: the safe Markdown subset lesson text is written in.
 //! - [`classroom`]: a class's join page, student bar, and the teacher's view.
 
@@ -20,6 +21,7 @@ pub mod create_dialog;
 pub mod dashboard;
 pub mod events_feed;
 pub mod lesson;
+pub mod lesson_live;
 pub mod lesson_step;
 pub mod lessons;
 pub mod live;

@@ -1,0 +1,162 @@
+// A lesson on live containers, end to end: the real `isolab serve` as root, headless
+// Chromium. The page starts a lesson session (real setup containers), the "try"
+// buttons type into their terminals and into the session's root shell on the host,
+// the steps turn green by themselves, the prediction shows the simulator's and the
+// kernel's answers side by side, and leaving the lesson removes its containers. In a
+// class, a student's passed step reaches the teacher's roster, and a lesson that types
+// into the host's root shell stays on the simulator for the student.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, launchBrowser, artifactsDir } from './support.mjs';
+
+const root = process.getuid?.() === 0;
+let server;
+let browser;
+
+before(async () => {
+  if (!root) return;
+  mkdirSync(artifactsDir, { recursive: true });
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const PID_TITLE = "PID namespaces: PID 1 inside, the host's view outside";
+
+/// The server's containers, as the admin's API lists them.
+async function containers() {
+  const response = await fetch(`${server.base}/api/v1/containers`, {
+    headers: { authorization: `Bearer ${server.token}` },
+  });
+  assert.equal(response.status, 200);
+  return response.json();
+}
+
+/// Clicks a button and resolves with the ms until step `n` is marked done in the list.
+async function clickUntilDone(page, button, n) {
+  const started = Date.now();
+  await button.click();
+  await page.locator(`.step-list li.done:nth-child(${n})`).waitFor({ timeout: 15000 });
+  return Date.now() - started;
+}
+
+test('a lesson walks on live containers: try buttons, green steps, the kernel answers', { skip: !root && 'live containers need root' }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(server.url);
+  await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 15000 });
+  await page.getByRole('button', { name: 'Lessons' }).click();
+  await page.getByRole('link', { name: PID_TITLE }).click();
+  await page.getByRole('heading', { name: 'Step 1: Start a process inside' }).waitFor();
+  assert.deepEqual(await containers(), []);
+
+  await page.getByRole('button', { name: 'Live containers' }).click();
+  await page.getByRole('button', { name: 'Live containers', pressed: true }).waitFor();
+  // The session's setup container is a real one, and its terminal a tab.
+  await page.getByRole('tab', { name: 'box' }).waitFor({ timeout: 15000 });
+  await page.getByRole('tab', { name: 'host' }).waitFor();
+  const made = await containers();
+  assert.equal(made.length, 1, JSON.stringify(made));
+
+  await page.getByRole('radio', { name: '/bin/sh' }).check();
+  await page.getByRole('button', { name: 'Answer', exact: true }).click();
+  const step1 = await clickUntilDone(
+    page, page.getByRole('button', { name: 'Try: type sleep 1000 & into the box terminal' }), 1);
+  console.log(`# live step 1 turned green ${step1} ms after its try button`);
+  // The line went into the box's own terminal.
+  await page.locator('.term-body:not([hidden]) .xterm-rows').filter({ hasText: 'sleep 1000 &' }).waitFor();
+  // The kernel's answer and the simulator's, side by side: here they agree.
+  await page.locator('.kernel-answer').filter({ hasText: 'isolab-init' }).waitFor({ timeout: 15000 });
+  await page.locator('.sim-answer').filter({ hasText: 'isolab-init' }).waitFor();
+  assert.equal(await page.locator('.finding').count(), 0);
+  await page.screenshot({ path: join(artifactsDir, 'lessons-live-step1.png') });
+
+  await page.getByRole('link', { name: 'Next step →' }).click();
+  await page.getByRole('heading', { name: /^Step 2:/ }).waitFor();
+  const step2 = await clickUntilDone(
+    page, page.getByRole('button', { name: 'Try: type sleep 2000 & into the host terminal' }), 2);
+  console.log(`# live step 2 turned green ${step2} ms after its try button`);
+
+  await page.getByRole('link', { name: 'Next step →' }).click();
+  await page.getByRole('heading', { name: 'Step 3: One process, two PIDs' }).waitFor();
+  await page.getByRole('button', { name: 'Show me' }).click();
+  await clickUntilDone(
+    page, page.getByRole('button', { name: /^Type it: type kill \{pid:box:sleep 1000\}/ }), 3);
+  await page.locator('[aria-live="polite"]').filter({ hasText: 'The lesson is complete' }).waitFor();
+  await page.screenshot({ path: join(artifactsDir, 'lessons-live-step3.png') });
+
+  // Leaving the lesson ends its session: its container goes.
+  await page.getByRole('link', { name: '← All lessons' }).click();
+  const deadline = Date.now() + 10000;
+  while ((await containers()).length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.deepEqual(await containers(), []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a student walks a lesson on live: the roster shows the step, host lessons stay on the simulator', { skip: !root && 'live containers need root' }, async () => {
+  const stateRoot = join(tmpdir(), `isolab-e2e-lessons-class-${process.pid}`);
+  const classServer = await startServer({ env: { ISOLAB_CLASSROOM: 'true', ISOLAB_STATE_ROOT: stateRoot } });
+  try {
+    let joinUrl;
+    const deadline = Date.now() + 10000;
+    while (!(joinUrl = classServer.output().match(/http:\/\/\S+\/join\/[A-Z0-9-]+/)?.[0])) {
+      if (Date.now() > deadline) throw new Error(`no join URL printed:\n${classServer.output()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(joinUrl);
+    await page.getByLabel('Your name, as the class knows you').fill('ada');
+    await page.getByRole('button', { name: 'Join' }).click();
+    await page.locator('.class-bar', { hasText: 'In class as ada' }).waitFor({ timeout: 15000 });
+    await page.getByRole('status').filter({ hasText: 'events: live' }).waitFor({ timeout: 15000 });
+
+    // The pid lesson types into the host: the student keeps the simulator, and is told why.
+    await page.evaluate(() => { window.location.hash = '#/lessons/pid/1'; });
+    await page.getByRole('heading', { name: 'Step 1: Start a process inside' }).waitFor({ timeout: 15000 });
+    assert.ok(await page.getByRole('button', { name: 'Live containers' }).isDisabled());
+    await page.getByText('only the teacher runs it on live').waitFor();
+
+    // The limits lesson runs on live, in the student's own containers.
+    await page.evaluate(() => { window.location.hash = '#/lessons/limits/1'; });
+    await page.getByRole('heading', { name: /^Step 1: A fork bomb/ }).waitFor({ timeout: 15000 });
+    await page.getByRole('button', { name: 'Live containers' }).click();
+    await page.getByRole('tab', { name: 'bomb' }).waitFor({ timeout: 15000 });
+    const ms = await clickUntilDone(page, page.getByRole('button', { name: /^Try: type sleep 100 & sleep 100/ }), 1);
+    console.log(`# a student's live step 1 turned green ${ms} ms after its try button`);
+
+    // The teacher's roster shows the passed step.
+    let roster = [];
+    const until = Date.now() + 10000;
+    while (Date.now() < until) {
+      const response = await fetch(`${classServer.base}/api/v1/classroom/students`, {
+        headers: { authorization: `Bearer ${classServer.token}` },
+      });
+      roster = await response.json();
+      if (roster[0]?.steps_passed >= 1) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(roster[0]?.name, 'ada');
+    assert.equal(roster[0]?.steps_passed, 1, JSON.stringify(roster));
+    assert.equal(roster[0]?.containers.length, 2, JSON.stringify(roster));
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    await classServer.stop();
+    rmSync(stateRoot, { recursive: true, force: true });
+  }
+});
