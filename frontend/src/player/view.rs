@@ -290,7 +290,7 @@ pub fn player(props: &PlayerProps) -> Html {
                 </div>
                 <div class="player-timeline-wrap">
                     <div class="player-ticks" aria-hidden="true">{ for ticks }</div>
-                    <input type="range" class="player-timeline" min="0" max={duration.to_string()} step="0.01"
+                    <input type="range" class="player-timeline" min="0" max={duration.to_string()} step="any"
                            value={clock.position.to_string()} {oninput}
                            aria-label="position in the recording" aria-valuetext={now_text} />
                 </div>
