@@ -72,8 +72,9 @@ test('a container recording plays, scrubs, jumps to markers and shows the limits
   // To the end: all lines, and the limits as changed.
   await timeline.fill(String(max));
   await rows.filter({ hasText: 'last-line' }).waitFor({ timeout: 5000 }).catch(async (e) => {
+    // What the player showed instead, for the failure's report.
     await page.screenshot({ path: join(artifactsDir, 'player-failed.png') });
-    console.log('DEBUG', await timeline.inputValue(), JSON.stringify(await player.innerText()));
+    console.log(`# at ${await timeline.inputValue()} s the player showed:`, JSON.stringify(await player.innerText()));
     throw e;
   });
   assert.match(await rows.innerText(), /first-line[\s\S]*second-line/);
