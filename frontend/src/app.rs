@@ -8,11 +8,11 @@ use yew::prelude::*;
 use isolab_shared::ClassRole;
 
 use crate::connection::{check_backend, join_code_in_path, take_token, Connection};
+use crate::on_demand::OnDemand;
 use crate::route::{go, use_route, Route};
 use crate::source::classroom::ClassroomApi;
 use crate::source::{simulated::DEFAULT_SCENARIO, LiveSource, SimSource, Source};
 use crate::state::{Action, Severity, State, StreamStatus};
-use crate::views::classroom::{JoinPage, StudentBar, TeacherView};
 use crate::views::{ConnectionBadge, LessonsView, LiveView, SimulatorView};
 
 /// The views a person can switch between.
@@ -77,7 +77,8 @@ pub fn stream_text(status: &StreamStatus) -> Option<String> {
 #[function_component(Root)]
 pub fn root() -> Html {
     match join_code_in_path() {
-        Some(code) => html! { <JoinPage {code} /> },
+        // The join page comes with the views fetched on demand.
+        Some(code) => html! { <OnDemand view="join" token={None::<String>} arg={code} /> },
         None => html! { <App /> },
     }
 }
@@ -157,6 +158,12 @@ pub fn app() -> Html {
         });
     }
     let teacher = *class_role == Some(ClassRole::Teacher);
+    // The teacher's view stays mounted once opened, like the other tabs.
+    let classroom_opened = use_mut_ref(|| false);
+    if teacher && tab == Tab::Classroom {
+        *classroom_opened.borrow_mut() = true;
+    }
+    let classroom_opened = *classroom_opened.borrow();
     let tabs = Tab::ALL.iter().chain(teacher.then_some(&Tab::Classroom));
     let nav = tabs.map(|&t| {
         let onclick = Callback::from(move |_| go(&t.route()));
@@ -187,7 +194,7 @@ pub fn app() -> Html {
                 </span>
             </header>
             if *class_role == Some(ClassRole::Student) {
-                <StudentBar api={ClassroomApi::new((*token).clone())} />
+                <OnDemand view="student-bar" token={(*token).clone()} />
             }
             <main class="view">
                 <div class="pane-live" hidden={tab != Tab::Live}>
@@ -209,7 +216,10 @@ pub fn app() -> Html {
                 </div>
                 if teacher {
                     <div class="pane-classroom" hidden={tab != Tab::Classroom}>
-                        <TeacherView api={ClassroomApi::new((*token).clone())} state={live_state.clone()} />
+                        // Fetched on demand, the first time the teacher opens the tab.
+                        if tab == Tab::Classroom || classroom_opened {
+                            <OnDemand view="teacher" token={(*token).clone()} />
+                        }
                     </div>
                 }
             </main>

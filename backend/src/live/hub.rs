@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use isolab_shared::{CgroupUsage, Event, EventKind, HostState, Snapshot};
+use isolab_shared::{CgroupUsage, ContainerState, Event, EventKind, HostState, Snapshot};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -203,6 +203,11 @@ impl EventHub {
     /// The current snapshot.
     pub fn snapshot(&self) -> Snapshot {
         self.lock().snapshot.clone()
+    }
+
+    /// One container of the current snapshot.
+    pub fn container(&self, id: &str) -> Option<ContainerState> {
+        self.lock().snapshot.container(id).cloned()
     }
 
     /// The current snapshot's frame (a `StreamMessage::Snapshot`), shared until the

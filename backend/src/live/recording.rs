@@ -10,6 +10,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::hub::EventHub;
 use super::supervisor::{Entry, Supervisor};
 use super::terminal::TerminalSession;
+use crate::recording::cast::marker_data;
 use crate::recording::{RecordingConfig, RecordingSubject, Recordings};
 
 /// Opens the recordings of `state_root` and starts marking `hub`'s events in them;
@@ -49,12 +50,14 @@ impl Supervisor {
             owner: entry.owner.clone(),
             exec_id: exec_id.map(str::to_string),
             size: session.size(),
+            state: self.hub.container(&entry.id),
         });
         session.record(recorder);
     }
 }
 
-/// Marks each container event in that container's recordings under way.
+/// Marks each container event in that container's recordings under way: the label,
+/// and the event itself for players that rebuild the container at each moment.
 fn spawn_markers(hub: &EventHub, recordings: Arc<Recordings>) {
     let mut live = hub.subscribe(None).live;
     tokio::spawn(async move {
@@ -63,8 +66,9 @@ fn spawn_markers(hub: &EventHub, recordings: Arc<Recordings>) {
         loop {
             match live.recv().await {
                 Ok(event) => {
-                    if let Some((container, label)) = marker_of(&event.event.kind, &mut commands) {
-                        recordings.marker(container, &label);
+                    let kind = &event.event.kind;
+                    if let Some((container, label)) = marker_of(kind, &mut commands) {
+                        recordings.marker(container, &marker_data(&label, kind));
                     }
                 }
                 // Markers are notes beside the output: missing a few is no harm.
@@ -82,6 +86,12 @@ fn marker_of<'a>(
     commands: &mut HashMap<u32, String>,
 ) -> Option<(&'a str, String)> {
     match kind {
+        // Carries the whole container: a recording that began with its creation has
+        // no container in its header.
+        EventKind::ContainerCreated { container } => Some((
+            &container.id,
+            format!("container created ({})", container.spec.image),
+        )),
         EventKind::ContainerStarted { id, init_pid } => {
             Some((id, format!("container started (init: host pid {init_pid})")))
         }

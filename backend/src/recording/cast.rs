@@ -5,7 +5,15 @@
 //! they do not know. Its `truncated` is written as `false` and, should the cap be
 //! reached, overwritten in place with `true ` (the same length; JSON allows the space),
 //! so a header never has to be rewritten whole.
+//!
+//! So that a player can rebuild the container as it was at any moment, the header's
+//! `x_isolab.container` holds the container's state when the recording began (when the
+//! server knew it then), and each marker's text is its label, then a newline and
+//! `{"x_isolab":EVENT}` with the event it marks ([`marker_data`]). Players of the format
+//! show the text as the marker's label; the label alone is what a file written before
+//! had.
 
+use isolab_shared::{ContainerState, EventKind};
 use serde::Serialize;
 
 /// The media type recordings are served as.
@@ -26,6 +34,9 @@ pub struct CastHeader {
     pub timestamp: u64,
     pub title: String,
     pub cap_bytes: u64,
+    /// The container as the server knew it when the recording began; `None` for a
+    /// container being created (its `container created` marker carries it then).
+    pub container: Option<ContainerState>,
 }
 
 #[derive(Serialize)]
@@ -36,7 +47,7 @@ struct HeaderJson<'a> {
     timestamp: u64,
     title: &'a str,
     env: Env,
-    x_isolab: Extension,
+    x_isolab: Extension<'a>,
 }
 
 #[derive(Serialize)]
@@ -46,7 +57,10 @@ struct Env {
 }
 
 #[derive(Serialize)]
-struct Extension {
+struct Extension<'a> {
+    // Before `truncated`, so the last `"truncated":false` of the line is the extension's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container: Option<&'a ContainerState>,
     cap_bytes: u64,
     truncated: bool,
 }
@@ -65,6 +79,7 @@ impl CastHeader {
                 term: "xterm-256color",
             },
             x_isolab: Extension {
+                container: self.container.as_ref(),
                 cap_bytes: self.cap_bytes,
                 truncated: false,
             },
@@ -90,6 +105,19 @@ pub fn event_line(seconds: f64, kind: &str, data: &str) -> Vec<u8> {
     let t = format!("{seconds:.6}");
     let data = serde_json::to_string(data).unwrap_or_else(|_| "\"\"".to_string());
     format!("[{t}, \"{kind}\", {data}]\n").into_bytes()
+}
+
+/// The text of a marker: `label`, then a newline and `{"x_isolab":EVENT}` with the
+/// event it marks, from which a player rebuilds the container's state at that moment.
+pub fn marker_data(label: &str, event: &EventKind) -> String {
+    #[derive(Serialize)]
+    struct Payload<'a> {
+        x_isolab: &'a EventKind,
+    }
+    match serde_json::to_string(&Payload { x_isolab: event }) {
+        Ok(payload) => format!("{label}\n{payload}"),
+        Err(_) => label.to_string(),
+    }
 }
 
 /// Turns terminal bytes into text across chunk boundaries: a character split between
@@ -155,6 +183,7 @@ mod tests {
             timestamp: 1_700_000_000,
             title: "web \"truncated\":false".into(),
             cap_bytes: 16 << 20,
+            container: None,
         };
         let (mut line, at) = header.line();
         assert_eq!(line.last(), Some(&b'\n'));
@@ -168,6 +197,66 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&line).expect("still json");
         assert_eq!(v["x_isolab"]["truncated"], true);
         assert_eq!(v["title"], "web \"truncated\":false");
+    }
+
+    #[test]
+    fn the_header_carries_the_container_before_its_truncated_flag() {
+        let mut container = isolab_shared::ContainerState {
+            id: "c1".into(),
+            name: "web".into(),
+            spec: Default::default(),
+            status: isolab_shared::ContainerStatus::Running,
+            exit: None,
+            init_pid: Some(42),
+            created_at_ms: 1,
+            started_at_ms: Some(2),
+            processes: vec![],
+            namespaces: Default::default(),
+            cgroup: None,
+            interfaces: vec![],
+            setup: vec![],
+            isolation: Default::default(),
+            setup_us: 0,
+            owner: None,
+        };
+        container.spec.hostname = Some("\"truncated\":false".into());
+        let header = CastHeader {
+            width: 80,
+            height: 24,
+            timestamp: 1,
+            title: "web".into(),
+            cap_bytes: 1024,
+            container: Some(container.clone()),
+        };
+        let (mut line, at) = header.line();
+        let at = at as usize;
+        line[at..at + 5].copy_from_slice(TRUNCATED_MARK);
+        let v: serde_json::Value = serde_json::from_slice(&line).expect("still json");
+        assert_eq!(v["x_isolab"]["truncated"], true);
+        let back: isolab_shared::ContainerState =
+            serde_json::from_value(v["x_isolab"]["container"].clone()).expect("a container");
+        assert_eq!(back, container);
+    }
+
+    #[test]
+    fn a_marker_is_its_label_then_the_event_it_marks() {
+        let event = EventKind::LimitsChanged {
+            id: "c1".into(),
+            limits: isolab_shared::limits::Limits {
+                pids: Some(64),
+                memory_bytes: Some(1 << 26),
+                cpus: Some(0.5),
+            },
+        };
+        let data = marker_data("limits changed", &event);
+        let (label, payload) = data.split_once('\n').expect("two lines");
+        assert_eq!(label, "limits changed");
+        let v: serde_json::Value = serde_json::from_str(payload).expect("json");
+        let back: EventKind = serde_json::from_value(v["x_isolab"].clone()).expect("an event");
+        assert_eq!(back, event);
+        // As an asciicast line, the marker stays one line of JSON.
+        let line = event_line(0.5, "m", &data);
+        assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
     }
 
     #[test]

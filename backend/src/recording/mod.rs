@@ -179,6 +179,9 @@ pub struct RecordingSubject {
     pub exec_id: Option<String>,
     /// The terminal's size (columns, rows) at the start.
     pub size: (u16, u16),
+    /// The container as the server knows it now, for the header (so a player can
+    /// rebuild it); `None` while it is being created.
+    pub state: Option<isolab_shared::ContainerState>,
 }
 
 impl Recordings {
@@ -231,6 +234,7 @@ impl Recordings {
             timestamp: started_ms / 1000,
             title,
             cap_bytes: self.config.cap_bytes,
+            container: subject.state,
         }
         .line();
         let full = Arc::new(AtomicBool::new(false));
@@ -267,7 +271,8 @@ impl Recordings {
         }
     }
 
-    /// Adds a marker to every recording under way of `container`.
+    /// Adds a marker to every recording under way of `container`; `label` is the
+    /// marker's whole text ([`cast::marker_data`] adds the event to it).
     pub fn marker(&self, container: &str, label: &str) {
         for a in self
             .lock_active()

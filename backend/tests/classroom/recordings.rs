@@ -89,6 +89,14 @@ async fn the_cast_holds_exactly_what_the_terminal_sent_across_a_reconnect() {
             "no marker {wanted:?} in {markers:?}"
         );
     }
+    // Every marker carries its event: the container is created in the recording (so
+    // the header has none), and rebuilt from the markers it ends exited, with code 3.
+    assert!(cast.header["x_isolab"].get("container").is_none());
+    assert_eq!(cast.marked_events().len(), markers.len(), "{markers:?}");
+    let rebuilt = cast.rebuilt();
+    let container = rebuilt.container(&id).expect("the container, rebuilt");
+    assert_eq!(container.status, isolab_shared::ContainerStatus::Exited);
+    assert_eq!(container.exit.as_ref().and_then(|e| e.code), Some(3));
     // The same file by its id, and as asciinema's own reader prints it.
     let (status, _, by_id) = fetch(&server, &format!("/recordings/{rid}")).await;
     assert_eq!((status, &by_id), (200, &body));
@@ -119,7 +127,13 @@ async fn an_exec_session_has_a_recording_of_its_own() {
     loop {
         let (status, _, body) = fetch(&server, &path).await;
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-        if Cast::parse(&body).output().contains("in-the-exec") {
+        let cast = Cast::parse(&body);
+        if cast.output().contains("in-the-exec") {
+            // Begun in a running container, it starts from the container as it was.
+            let state = cast.rebuilt();
+            let container = state.containers.first().expect("the header's container");
+            assert_eq!(container.id, id);
+            assert!(container.spec.limits.pids.is_some(), "{container:?}");
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "no exec output");

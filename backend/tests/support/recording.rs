@@ -82,6 +82,38 @@ impl Cast {
             .collect()
     }
 
+    /// The events the markers carry after their label (`{"x_isolab":EVENT}` on the
+    /// marker's second line), in order; panics on a payload that is not one.
+    pub fn marked_events(&self) -> Vec<isolab_shared::EventKind> {
+        self.markers()
+            .into_iter()
+            .filter_map(|m| m.split_once('\n'))
+            .map(|(_, payload)| {
+                let v: Value = serde_json::from_str(payload).expect("a marker's payload is JSON");
+                serde_json::from_value(v["x_isolab"].clone())
+                    .expect("a marker's payload is an event")
+            })
+            .collect()
+    }
+
+    /// The container as the header and the markers' events rebuild it at the end.
+    pub fn rebuilt(&self) -> isolab_shared::Snapshot {
+        let mut snapshot = isolab_shared::Snapshot::default();
+        if let Some(c) = self.header["x_isolab"].get("container") {
+            snapshot
+                .containers
+                .push(serde_json::from_value(c.clone()).expect("the header's container"));
+        }
+        for (n, kind) in self.marked_events().into_iter().enumerate() {
+            snapshot.apply(&isolab_shared::Event {
+                seq: n as u64 + 1,
+                at_ms: 0,
+                kind,
+            });
+        }
+        snapshot
+    }
+
     /// The data of the resizes.
     pub fn resizes(&self) -> Vec<&str> {
         self.events

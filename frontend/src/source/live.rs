@@ -89,6 +89,11 @@ impl LiveSource {
         source
     }
 
+    /// The session's token (for the views fetched on demand).
+    pub fn token(&self) -> Option<String> {
+        self.token.clone()
+    }
+
     /// Stops following (the loop ends at its next message or retry).
     pub fn close(&self) {
         self.stopped.set(true);

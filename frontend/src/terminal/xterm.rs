@@ -64,6 +64,9 @@ extern "C" {
     pub fn reset(this: &XTerm);
 
     #[wasm_bindgen(method)]
+    pub fn resize(this: &XTerm, cols: u16, rows: u16);
+
+    #[wasm_bindgen(method)]
     pub fn dispose(this: &XTerm);
 
     #[wasm_bindgen(method, getter)]

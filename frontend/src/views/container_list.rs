@@ -7,6 +7,7 @@ use isolab_shared::{ContainerState, ContainerStatus};
 use yew::prelude::*;
 
 use super::sparkline::Sparkline;
+use super::workbench::ShowRecordings;
 use super::ViewProps;
 use crate::state::{js_now_ms, Action, Severity};
 
@@ -54,6 +55,7 @@ pub fn filter_containers<'a>(all: &'a [ContainerState], query: &str) -> Vec<&'a 
 pub fn container_list(props: &ViewProps) -> Html {
     let query = use_state(String::new);
     let page = use_state(|| 0usize);
+    let show_recordings = use_context::<ShowRecordings>();
     // Uptimes move on between events: re-render once a second (only one page is drawn).
     let refresh = use_force_update();
     use_effect_with((), move |_| {
@@ -93,7 +95,7 @@ pub fn container_list(props: &ViewProps) -> Html {
         .enumerate()
         .skip(first)
         .take(PAGE_SIZE)
-        .map(|(i, c)| container_row(props, c, now, i + 2));
+        .map(|(i, c)| container_row(props, c, now, i + 2, show_recordings.clone()));
     html! {
         <>
             <div class="list-tools">
@@ -138,7 +140,13 @@ pub fn container_list(props: &ViewProps) -> Html {
 
 /// One container's row; `row_index` is its 1-based position among the table's rows
 /// (the head is 1), so a screen reader knows where a page sits in the whole list.
-fn container_row(props: &ViewProps, c: &ContainerState, now: u64, row_index: usize) -> Html {
+fn container_row(
+    props: &ViewProps,
+    c: &ContainerState,
+    now: u64,
+    row_index: usize,
+    show_recordings: Option<ShowRecordings>,
+) -> Html {
     let state = &props.state;
     let history = state.history.get(&c.id);
     let series = |f: fn(&crate::state::Sample) -> f64| -> Vec<f64> {
@@ -231,6 +239,13 @@ fn container_row(props: &ViewProps, c: &ContainerState, now: u64, row_index: usi
         let open = props.on_open_terminal.clone();
         Callback::from(move |_| open.emit(tab.clone()))
     };
+    // A live workbench gives the way to a container's recordings.
+    let recordings = show_recordings
+        .filter(|_| !props.source.is_simulated())
+        .map(|show| {
+            let id = c.id.clone();
+            Callback::from(move |_| show.0.emit(id.clone()))
+        });
     let steps = {
         let show = props.on_show_steps.clone();
         let id = c.id.clone();
@@ -259,6 +274,9 @@ fn container_row(props: &ViewProps, c: &ContainerState, now: u64, row_index: usi
                 }
                 { act("Remove", |s, id| Box::pin(async move { s.remove(&id).await })) }
                 <button class="act act-steps" onclick={steps} aria-label={format!("creation steps of {}", c.name)}>{"Steps"}</button>
+                if let Some(onclick) = recordings {
+                    <button class="act act-recording" {onclick} aria-label={format!("recordings of {}", c.name)}>{"Recording"}</button>
+                }
             </td>
         </tr>
     }

@@ -1,5 +1,7 @@
 //! The sub-views of one source, switched by tabs: Dashboard, Namespace map,
-//! Containers vs VMs, Creation steps, Terminals.
+//! Containers vs VMs, Creation steps, Terminals, and on a live server Recordings (the
+//! player, fetched on demand). A container's row opens its recordings through the
+//! [`ShowRecordings`] context.
 
 use yew::prelude::*;
 
@@ -10,6 +12,7 @@ use super::steps::SetupSteps;
 use super::terminals::{save_tabs, saved_tabs, Terminals};
 use super::vms::VmCompare;
 use super::ViewProps;
+use crate::on_demand::OnDemand;
 use crate::source::{Source, TerminalTab, TerminalTarget};
 use crate::state::State;
 
@@ -21,16 +24,23 @@ pub enum SubView {
     Vms,
     Steps,
     Terminals,
+    /// Terminal recordings and their player (a live server's only).
+    Recordings,
 }
+
+/// Opens the recordings of a container (by id); given by the live workbench.
+#[derive(Clone, PartialEq)]
+pub struct ShowRecordings(pub Callback<String>);
 
 impl SubView {
     /// Every sub-view, in tab order.
-    pub const ALL: [SubView; 5] = [
+    pub const ALL: [SubView; 6] = [
         SubView::Dashboard,
         SubView::Map,
         SubView::Vms,
         SubView::Steps,
         SubView::Terminals,
+        SubView::Recordings,
     ];
 
     /// The tab's label.
@@ -41,6 +51,7 @@ impl SubView {
             SubView::Vms => "Containers vs VMs",
             SubView::Steps => "Creation steps",
             SubView::Terminals => "Terminals",
+            SubView::Recordings => "Recordings",
         }
     }
 }
@@ -70,6 +81,8 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
     let tabs = use_state(|| props.initial_tabs.clone());
     let active_tab = use_state(|| None::<String>);
     let steps_for = use_state(|| None::<String>);
+    // Whose recordings show (`None`: all), and a count that remounts the list.
+    let recordings_for = use_state(|| (None::<String>, 0u32));
 
     let live = !props.source.is_simulated();
     // Close live tabs whose container is gone (a removed container's socket would retry forever).
@@ -123,6 +136,13 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
             sub.set(SubView::Steps);
         })
     };
+    let show_recordings = {
+        let (recordings_for, sub) = (recordings_for.clone(), sub.clone());
+        ShowRecordings(Callback::from(move |id: String| {
+            recordings_for.set((Some(id), recordings_for.1 + 1));
+            sub.set(SubView::Recordings);
+        }))
+    };
     let on_select = {
         let active_tab = active_tab.clone();
         Callback::from(move |key: String| active_tab.set(Some(key)))
@@ -141,10 +161,16 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
         on_open_terminal,
         on_show_steps,
     };
-    let nav = SubView::ALL.iter().map(|&v| {
+    let nav = SubView::ALL.iter().filter(|&&v| live || v != SubView::Recordings).map(|&v| {
         let sub = sub.clone();
         let current = *sub == v;
-        let onclick = Callback::from(move |_| sub.set(v));
+        let recordings_for = recordings_for.clone();
+        let onclick = Callback::from(move |_| {
+            if v == SubView::Recordings && *sub != v {
+                recordings_for.set((None, recordings_for.1 + 1));
+            }
+            sub.set(v)
+        });
         let count = if v == SubView::Terminals && !tabs.is_empty() {
             format!(" ({})", tabs.len())
         } else {
@@ -163,8 +189,16 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
             html! { <SetupSteps view={view.clone()} selected={(*steps_for).clone()} /> }
         }
         SubView::Terminals => html! {},
+        SubView::Recordings => match &props.source {
+            Source::Live(l) => {
+                let (container, n) = (*recordings_for).clone();
+                html! { <OnDemand key={n.to_string()} view="recordings" token={l.token()} arg={container} /> }
+            }
+            Source::Simulated(_) => html! {},
+        },
     };
     html! {
+        <ContextProvider<ShowRecordings> context={show_recordings}>
         <div class="workbench">
             <nav class="sub-tabs" aria-label="views of this source">{ for nav }</nav>
             <Notifications state={props.state.clone()} />
@@ -174,5 +208,6 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
                 <Terminals tabs={(*tabs).clone()} active={(*active_tab).clone()} {on_select} {on_close} />
             </div>
         </div>
+        </ContextProvider<ShowRecordings>>
     }
 }
