@@ -14,8 +14,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -513,7 +511,7 @@ async fn host_terminal(
     Path(sid): Path<String>,
     Query(query): Query<TerminalQuery>,
     headers: HeaderMap,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    ws: super::websocket::Upgrade,
 ) -> Result<Response, HttpError> {
     let session = state.lesson_sessions().get(&caller, &sid)?;
     if !caller.is_staff() || !types_on_host(&session.lesson) {
