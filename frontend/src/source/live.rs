@@ -89,7 +89,7 @@ impl LiveSource {
         source
     }
 
-    /// The session's token (for the views fetched on demand).
+    /// The session's token (for lesson sessions and the views fetched on demand).
     pub fn token(&self) -> Option<String> {
         self.token.clone()
     }
@@ -97,11 +97,6 @@ impl LiveSource {
     /// Stops following (the loop ends at its next message or retry).
     pub fn close(&self) {
         self.stopped.set(true);
-    }
-
-    /// The session's token.
-    pub fn token(&self) -> Option<String> {
-        self.token.clone()
     }
 
     pub(super) fn authorized(&self, builder: RequestBuilder) -> RequestBuilder {
