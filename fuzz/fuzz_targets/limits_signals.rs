@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
             memory_bytes: Some(bytes),
             ..Limits::default()
         };
-        assert!(set.validate().is_ok(), "{text:?} parsed to {bytes}, out of range");
+        assert!(
+            set.validate().is_ok(),
+            "{text:?} parsed to {bytes}, out of range"
+        );
         // The CLI prints sizes as it takes them; a whole size must read back exactly.
         let shown = limits::format_bytes(bytes);
         if !shown.contains('.') {
@@ -31,7 +34,10 @@ fuzz_target!(|data: &[u8]| {
             cpus: Some(cpus),
             ..Limits::default()
         };
-        assert!(set.validate().is_ok(), "{text:?} parsed to {cpus}, out of range");
+        assert!(
+            set.validate().is_ok(),
+            "{text:?} parsed to {cpus}, out of range"
+        );
         assert_eq!(limits::parse_cpus(&cpus.to_string()), Ok(cpus));
     }
     if let Ok(pids) = limits::parse_pids(text) {

@@ -10,9 +10,7 @@ use isolab::live::ExecSpec;
 use isolab::server::containers::{parse_signal, SignalRequest};
 use isolab_fuzz::{assert_round_trip, parse_as_server};
 use isolab_shared::limits::Limits;
-use isolab_shared::{
-    BroadcastRequest, ClassSettings, ContainerSpec, JoinRequest, ProgressReport,
-};
+use isolab_shared::{BroadcastRequest, ClassSettings, ContainerSpec, JoinRequest, ProgressReport};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -18,14 +18,17 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Some(message) = parse_as_server::<ClientMessage>(&value) {
         assert_round_trip(&message);
-        // The direct reading (no intermediate value) must agree.
-        let direct = serde_json::from_str::<ClientMessage>(text).ok();
-        assert_eq!(direct.as_ref(), Some(&message), "{text}");
+        // A direct reading (no intermediate value) agrees when it accepts; it refuses
+        // a repeated key, where the socket's reading keeps the last one.
+        if let Ok(direct) = serde_json::from_str::<ClientMessage>(text) {
+            assert_eq!(direct, message, "{text}");
+        }
     }
     if let Some(control) = parse_as_server::<TerminalControl>(&value) {
         assert_round_trip(&control);
-        let direct = serde_json::from_str::<TerminalControl>(text).ok();
-        assert_eq!(direct.as_ref(), Some(&control), "{text}");
+        if let Ok(direct) = serde_json::from_str::<TerminalControl>(text) {
+            assert_eq!(direct, control, "{text}");
+        }
     }
     // The type name the error message quotes back is read from the value as is.
     let _ = value.get("type").map(ToString::to_string);
