@@ -32,6 +32,10 @@ use rand::{Rng, SeedableRng};
 use tokio_tungstenite::tungstenite::Message;
 
 const TOKEN: &str = "bench-token-soak";
+/// The longest a WebSocket upgrade, send or close, or an API call, may take before the
+/// client counts it as stuck and goes on.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 const EVENT_CLIENTS: usize = 200;
 const TERMINALS: usize = 50;
 /// The terminals' program: bursts of 100 numbered lines, four a second (about 5 KB/s,
@@ -186,11 +190,21 @@ async fn read_terminal(url: String, seed: u64, stop: Arc<AtomicBool>) -> Termina
     let mut log = TerminalLog::default();
     while !stop.load(Ordering::Relaxed) {
         let asked = log.bytes.len() as u64;
-        let connect = tokio_tungstenite::connect_async(format!("{url}&offset={asked}")).await;
+        let connect = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            tokio_tungstenite::connect_async(format!("{url}&offset={asked}")),
+        )
+        .await;
         let mut ws = match connect {
-            Ok((ws, _)) => ws,
-            Err(e) => {
+            Ok(Ok((ws, _))) => ws,
+            Ok(Err(e)) => {
                 log.errors.push(format!("connect: {e}"));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(_) => {
+                log.errors
+                    .push("the upgrade was not answered in 10 s".into());
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
@@ -234,7 +248,7 @@ async fn read_terminal(url: String, seed: u64, stop: Arc<AtomicBool>) -> Termina
             }
         }
         if rng.random_bool(0.5) {
-            let _ = ws.close(None).await;
+            let _ = tokio::time::timeout(CONNECT_TIMEOUT, ws.close(None)).await;
         }
         drop(ws);
         if !stop.load(Ordering::Relaxed) {
@@ -292,7 +306,11 @@ async fn read_events(url: String, seed: u64, stop: Arc<AtomicBool>) -> (u64, u64
     let mut rng = StdRng::seed_from_u64(seed);
     let (mut frames, mut bytes, mut drops) = (0u64, 0u64, 0u64);
     while !stop.load(Ordering::Relaxed) {
-        let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url.as_str()).await else {
+        let connect = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            tokio_tungstenite::connect_async(url.as_str()),
+        );
+        let Ok(Ok((mut ws, _))) = connect.await else {
             drops += 1;
             tokio::time::sleep(Duration::from_millis(500)).await;
             continue;
@@ -315,14 +333,18 @@ async fn read_events(url: String, seed: u64, stop: Arc<AtomicBool>) -> (u64, u64
                 _ = ping.tick() => {
                     let message = if rng.random_range(0..3) == 0 { "resync" } else { "ping" };
                     let text = format!("{{\"type\":\"{message}\"}}");
-                    if ws.send(Message::Text(text.into())).await.is_err() {
+                    let sent = tokio::time::timeout(
+                        CONNECT_TIMEOUT,
+                        ws.send(Message::Text(text.into())),
+                    );
+                    if !matches!(sent.await, Ok(Ok(()))) {
                         drops += 1;
                         break;
                     }
                 }
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {
                     if stop.load(Ordering::Relaxed) {
-                        let _ = ws.close(None).await;
+                        let _ = tokio::time::timeout(CONNECT_TIMEOUT, ws.close(None)).await;
                         return (frames, bytes, drops);
                     }
                 }
@@ -428,7 +450,10 @@ fn leftovers(state_root: &std::path::Path, ids: &[String]) -> Vec<String> {
 }
 
 async fn run(server: &Server, seconds: u64) -> Result<Vec<String>, String> {
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .timeout(CALL_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())?;
     let lat = Arc::new(Latencies::default());
     let t0 = Instant::now();
     let (fds_idle, threads_idle) = server.fds_and_threads();
@@ -505,19 +530,39 @@ async fn run(server: &Server, seconds: u64) -> Result<Vec<String>, String> {
     let rss_end = server.rss_mib();
     stop.store(true, Ordering::Relaxed);
 
+    // Every client stops within seconds; one that does not is stuck, and counted.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut stuck = 0;
     let mut logs = Vec::new();
     for t in terminals {
-        logs.push(t.await.map_err(|e| e.to_string())?);
+        match tokio::time::timeout_at(deadline, t).await {
+            Ok(log) => logs.push(log.map_err(|e| e.to_string())?),
+            Err(_) => stuck += 1,
+        }
     }
     let (mut frames, mut event_bytes, mut drops) = (0, 0, 0);
     for e in events {
-        let (f, b, d) = e.await.map_err(|e| e.to_string())?;
-        frames += f;
-        event_bytes += b;
-        drops += d;
+        match tokio::time::timeout_at(deadline, e).await {
+            Ok(counts) => {
+                let (f, b, d) = counts.map_err(|e| e.to_string())?;
+                frames += f;
+                event_bytes += b;
+                drops += d;
+            }
+            Err(_) => stuck += 1,
+        }
     }
-    let (cycles, mut made) = churner.await.map_err(|e| e.to_string())?;
-    let _ = poller.await;
+    let (cycles, mut made) = match tokio::time::timeout_at(deadline, churner).await {
+        Ok(churned) => churned.map_err(|e| e.to_string())?,
+        Err(_) => {
+            stuck += 1;
+            (0, Vec::new())
+        }
+    };
+    let _ = tokio::time::timeout_at(deadline, poller).await;
+    if stuck > 0 {
+        println!("soak: {stuck} clients were still waiting on the server a minute after the end");
+    }
     for id in &terminal_ids {
         let url = format!("{}/api/v1/containers/{id}", server.base);
         let _ = call(&lat, t0, http.delete(&url), 204).await;
