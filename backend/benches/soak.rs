@@ -323,6 +323,11 @@ async fn read_events(url: String, seed: u64, stop: Arc<AtomicBool>) -> (u64, u64
                     Some(Ok(Message::Text(t))) => {
                         frames += 1;
                         bytes += t.len() as u64;
+                        // Frames come faster than the timer below ever fires.
+                        if stop.load(Ordering::Relaxed) {
+                            let _ = tokio::time::timeout(CONNECT_TIMEOUT, ws.close(None)).await;
+                            return (frames, bytes, drops);
+                        }
                     }
                     Some(Ok(_)) => {}
                     Some(Err(_)) | None => {
