@@ -665,7 +665,7 @@ fn main() {
     });
     drop(runtime);
     drop(server);
-    let made = outcome.as_ref().map(Vec::clone).unwrap_or_default();
+    let made = outcome.clone().unwrap_or_default();
     let left = leftovers(&state_root, &made);
     if left.is_empty() {
         println!("soak: nothing was left on the host");
