@@ -173,7 +173,7 @@ mod tests {
         let text = serde_json::to_string(&given).expect("limits serialise");
         let again: Limits = serde_json::from_str(&text).expect("written limits parse");
         assert_eq!(again, given, "{text}");
-        for cpus in [0.01, 0.1, 0.3, 1.0 / 3.0, 2.675, 1023.999_999_999_999_9] {
+        for cpus in [0.01, 0.1, 0.3, 1.0 / 3.0, 2.675, 1_023.999_999_999_999_9] {
             let given = Limits {
                 cpus: Some(cpus),
                 ..Limits::default()
