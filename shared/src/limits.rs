@@ -164,6 +164,26 @@ pub fn format_bytes(bytes: u64) -> String {
 mod tests {
     use super::*;
 
+    /// Found by `./x fuzz rest_body`: `cpus` written as `7737777777777775.0` read
+    /// back as `…774.0`, so a spec the server stored was not the spec it was given.
+    #[test]
+    fn limits_read_back_as_written() {
+        let given: Limits = serde_json::from_str(r#"{"pids":843,"cpus":7737777777777775}"#)
+            .expect("the fuzzer's body parses");
+        let text = serde_json::to_string(&given).expect("limits serialise");
+        let again: Limits = serde_json::from_str(&text).expect("written limits parse");
+        assert_eq!(again, given, "{text}");
+        for cpus in [0.01, 0.1, 0.3, 1.0 / 3.0, 2.675, 1_023.999_999_999_999_9] {
+            let given = Limits {
+                cpus: Some(cpus),
+                ..Limits::default()
+            };
+            let text = serde_json::to_string(&given).expect("limits serialise");
+            let again: Limits = serde_json::from_str(&text).expect("written limits parse");
+            assert_eq!(again, given, "{text}");
+        }
+    }
+
     #[test]
     fn memory_sizes_parse_with_suffixes() {
         assert_eq!(parse_memory("64M"), Ok(64 << 20));

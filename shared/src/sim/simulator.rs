@@ -266,7 +266,7 @@ impl Simulator {
         }
         self.events.push(Event {
             seq: self.seq,
-            at_ms: EPOCH_MS + self.kernel.now_ms,
+            at_ms: EPOCH_MS.saturating_add(self.kernel.now_ms),
             kind,
         });
     }
@@ -426,5 +426,22 @@ impl Simulator {
         let out = shell.run_line(&mut self.kernel, line);
         self.sync();
         out
+    }
+}
+
+#[cfg(test)]
+mod overflow_tests {
+    use super::Simulator;
+
+    /// Found by `./x fuzz sim_shell`: a `sleep` too long for the clock (it saturates
+    /// to u64::MAX milliseconds) overflowed the model's clock and panicked.
+    #[test]
+    fn a_sleep_past_the_end_of_time_does_not_overflow_the_clock() {
+        let mut sim = Simulator::new("empty").expect("the empty scenario starts");
+        sim.run_line("sleep 2222222222222222222222222222222222 &");
+        sim.run_line("ps");
+        sim.run_line("sleep 2222222222222222222222222222222222");
+        let out = sim.run_line("echo still here");
+        assert!(out.contains("still here"), "{out}");
     }
 }

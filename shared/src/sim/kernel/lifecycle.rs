@@ -131,7 +131,7 @@ impl Kernel {
 
     /// Makes `pid` exit after `ms` logical milliseconds (a `sleep`).
     pub fn set_timer(&mut self, pid: Pid, ms: u64) -> SysResult<()> {
-        let at = self.now_ms + ms;
+        let at = self.now_ms.saturating_add(ms);
         self.proc_mut(pid)?.exits_at_ms = Some(at);
         self.timers.insert((at, pid));
         Ok(())
@@ -139,7 +139,7 @@ impl Kernel {
 
     /// Advances the logical clock, ending the processes whose timer ran out.
     pub fn advance(&mut self, ms: u64) {
-        self.now_ms += ms;
+        self.now_ms = self.now_ms.saturating_add(ms);
         while let Some(&(at, pid)) = self.timers.first() {
             if at > self.now_ms {
                 break;

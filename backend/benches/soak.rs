@@ -1,0 +1,682 @@
+//! Soak: a release server under steady mixed load for minutes, then checked for lost
+//! or repeated terminal bytes, memory growth, leaked descriptors and slow answers.
+//!
+//! For ISOLAB_SOAK_SECS (default 600) against a release `isolab serve`:
+//! - 200 event-stream clients, each pinging and now and then asking for a resync;
+//! - 50 terminals, each a container printing numbered lines (`line N`), each read by a
+//!   client that disconnects at random (a clean close or a dropped connection) and
+//!   reconnects with `?offset=` set to the bytes it has, as the page does;
+//! - containers created, inspected and removed in a loop, and the list read beside it.
+//!
+//! At the end each terminal's bytes, over all its connections, must be exactly
+//! `line 1\r\nline 2\r\n…`: every byte once and in order. It reports lost and repeated
+//! bytes (target 0), the server's RSS at start, middle and end (target: flat, under 10%
+//! growth after the first minute), its descriptors and threads before, under and after
+//! the load, and the p50/p99 of the API calls minute by minute.
+//!
+//! Run: `./x soak` (as root: the containers are real). Traffic stays on loopback. The
+//! server removes its containers when stopped (also on failure and Ctrl-C), `isolab gc`
+//! on its state root runs after it, and the harness then looks for anything left.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use isolab_shared::TerminalNotice;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio_tungstenite::tungstenite::Message;
+
+const TOKEN: &str = "bench-token-soak";
+/// The longest a WebSocket upgrade, send or close, or an API call, may take before the
+/// client counts it as stuck and goes on.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+const EVENT_CLIENTS: usize = 200;
+const TERMINALS: usize = 50;
+/// The terminals' program: bursts of 100 numbered lines, four a second (about 5 KB/s,
+/// so a client away for seconds misses far less than the 256 KiB scrollback).
+const PRINTER: &str = "i=0; while :; do j=0; while [ $j -lt 100 ]; do i=$((i+1)); \
+                       echo \"line $i\"; j=$((j+1)); done; sleep 0.25; done";
+
+/// `isolab serve` on a free port with its own state root; stopped on drop.
+struct Server {
+    child: Child,
+    base: String,
+    state_root: std::path::PathBuf,
+}
+
+impl Server {
+    fn start() -> Server {
+        let state_root = std::env::temp_dir().join(format!("isolab-soak-{}", std::process::id()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_isolab"))
+            .args(["serve", "--port", "0", "--token", TOKEN])
+            .args(["--max-containers", "200", "--max-per-token", "200"])
+            .env("ISOLAB_STATE_ROOT", &state_root)
+            .env("ISOLAB_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("isolab serve starts");
+        let urls = support::printed_urls(&mut child, 1);
+        let base = support::base_of(urls.first().expect("the server prints its URL"));
+        Server {
+            child,
+            base,
+            state_root,
+        }
+    }
+
+    fn ws(&self, path: &str) -> String {
+        support::ws_url(&self.base, path, TOKEN)
+    }
+
+    fn rss_mib(&self) -> f64 {
+        support::memory_mib(self.child.id(), "VmRSS")
+    }
+
+    /// Open file descriptors and threads of the server.
+    fn fds_and_threads(&self) -> (usize, u64) {
+        let pid = self.child.id();
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let threads = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:")?.trim().parse().ok())
+            .unwrap_or(0);
+        (fds, threads)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+        // Whatever the server could not remove (it was killed, say).
+        let _ = Command::new(env!("CARGO_BIN_EXE_isolab"))
+            .arg("gc")
+            .env("ISOLAB_STATE_ROOT", &self.state_root)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.state_root);
+    }
+}
+
+/// Every API call's answer time, with when it was made.
+#[derive(Default)]
+struct Latencies {
+    samples: Mutex<Vec<(Duration, Duration)>>,
+    failures: AtomicU64,
+}
+
+impl Latencies {
+    fn record(&self, since_start: Duration, took: Duration) {
+        if let Ok(mut s) = self.samples.lock() {
+            s.push((since_start, took));
+        }
+    }
+}
+
+/// Makes one API call and records its time; `Err` on a transport error or a status
+/// other than `want`.
+async fn call(
+    lat: &Latencies,
+    t0: Instant,
+    request: reqwest::RequestBuilder,
+    want: u16,
+) -> Result<serde_json::Value, String> {
+    let started = Instant::now();
+    let answer = async {
+        let r = request
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = r.status().as_u16();
+        let body = r.bytes().await.map_err(|e| e.to_string())?;
+        if status != want {
+            return Err(format!(
+                "answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        Ok(serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
+    }
+    .await;
+    lat.record(started.duration_since(t0), started.elapsed());
+    if answer.is_err() {
+        lat.failures.fetch_add(1, Ordering::Relaxed);
+    }
+    answer
+}
+
+async fn create(
+    http: &reqwest::Client,
+    base: &str,
+    body: serde_json::Value,
+    lat: &Latencies,
+    t0: Instant,
+) -> Result<String, String> {
+    let v = call(
+        lat,
+        t0,
+        http.post(format!("{base}/api/v1/containers")).json(&body),
+        201,
+    )
+    .await?;
+    v["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("create answered no id: {v}"))
+}
+
+/// What one terminal's client got over all its connections.
+#[derive(Default)]
+struct TerminalLog {
+    bytes: Vec<u8>,
+    connections: u64,
+    /// Reconnects whose `attached` offset was not the one asked for.
+    offset_mismatches: u64,
+    errors: Vec<String>,
+}
+
+/// Reads terminal `url` (with its token query) until `stop`, dropping the connection at random moments and
+/// resuming from the bytes it has.
+async fn read_terminal(url: String, seed: u64, stop: Arc<AtomicBool>) -> TerminalLog {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut log = TerminalLog::default();
+    while !stop.load(Ordering::Relaxed) {
+        let asked = log.bytes.len() as u64;
+        let connect = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            tokio_tungstenite::connect_async(format!("{url}&offset={asked}")),
+        )
+        .await;
+        let mut ws = match connect {
+            Ok(Ok((ws, _))) => ws,
+            Ok(Err(e)) => {
+                log.errors.push(format!("connect: {e}"));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(_) => {
+                log.errors
+                    .push("the upgrade was not answered in 10 s".into());
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        log.connections += 1;
+        // Connected for 0.5 to 8 s, then a clean close or a dropped connection.
+        let stay = Duration::from_millis(rng.random_range(500..8000));
+        let leave_at = tokio::time::Instant::now() + stay;
+        loop {
+            let frame = tokio::select! {
+                f = ws.next() => f,
+                _ = tokio::time::sleep_until(leave_at) => break,
+            };
+            match frame {
+                Some(Ok(Message::Binary(b))) => log.bytes.extend_from_slice(&b),
+                Some(Ok(Message::Text(t))) => match serde_json::from_str::<TerminalNotice>(&t) {
+                    Ok(TerminalNotice::Attached { offset, .. }) => {
+                        if offset != asked {
+                            log.offset_mismatches += 1;
+                            log.errors
+                                .push(format!("asked for offset {asked}, attached at {offset}"));
+                        }
+                    }
+                    Ok(other) => log.errors.push(format!("notice {other:?}")),
+                    Err(e) => log
+                        .errors
+                        .push(format!("bad text frame {}: {e}", t.as_str())),
+                },
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    log.errors.push(format!("read: {e}"));
+                    break;
+                }
+                None => {
+                    log.errors.push("the server closed the socket".into());
+                    break;
+                }
+            }
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        if rng.random_bool(0.5) {
+            let _ = tokio::time::timeout(CONNECT_TIMEOUT, ws.close(None)).await;
+        }
+        drop(ws);
+        if !stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(rng.random_range(0..2000))).await;
+        }
+    }
+    log
+}
+
+/// Lost and repeated bytes of a terminal's output against `line 1\r\nline 2\r\n…`.
+#[derive(Default, Debug, PartialEq)]
+struct StreamCheck {
+    lines: u64,
+    lost_bytes: u64,
+    repeated_bytes: u64,
+    /// Bytes that are no line of the program's at all.
+    garbled_bytes: u64,
+}
+
+fn line_len(n: u64) -> u64 {
+    format!("line {n}\r\n").len() as u64
+}
+
+fn check_stream(bytes: &[u8]) -> StreamCheck {
+    let mut check = StreamCheck::default();
+    let mut next = 1u64;
+    let mut rest = bytes;
+    while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+        let (line, tail) = rest.split_at(end + 1);
+        rest = tail;
+        let number = std::str::from_utf8(line)
+            .ok()
+            .and_then(|l| l.strip_suffix("\r\n")?.strip_prefix("line ")?.parse().ok());
+        match number {
+            Some(n) if n == next => next += 1,
+            Some(n) if n > next => {
+                check.lost_bytes += (next..n).map(line_len).sum::<u64>();
+                next = n + 1;
+            }
+            Some(_) => check.repeated_bytes += line.len() as u64,
+            None => check.garbled_bytes += line.len() as u64,
+        }
+        check.lines += 1;
+    }
+    // The last line may be cut short where the reading stopped.
+    if !format!("line {next}\r\n").as_bytes().starts_with(rest) {
+        check.garbled_bytes += rest.len() as u64;
+    }
+    check
+}
+
+/// Reads the event stream until `stop`, pinging every 20 s and asking for a resync
+/// about once a minute; reconnects when dropped. Returns (frames, bytes, drops).
+async fn read_events(url: String, seed: u64, stop: Arc<AtomicBool>) -> (u64, u64, u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut frames, mut bytes, mut drops) = (0u64, 0u64, 0u64);
+    while !stop.load(Ordering::Relaxed) {
+        let connect = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            tokio_tungstenite::connect_async(url.as_str()),
+        );
+        let Ok(Ok((mut ws, _))) = connect.await else {
+            drops += 1;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        };
+        let mut ping = tokio::time::interval(Duration::from_secs(20));
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                f = ws.next() => match f {
+                    Some(Ok(Message::Text(t))) => {
+                        frames += 1;
+                        bytes += t.len() as u64;
+                        // Frames come faster than the timer below ever fires.
+                        if stop.load(Ordering::Relaxed) {
+                            let _ = tokio::time::timeout(CONNECT_TIMEOUT, ws.close(None)).await;
+                            return (frames, bytes, drops);
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => {
+                        drops += 1;
+                        break;
+                    }
+                },
+                _ = ping.tick() => {
+                    let message = if rng.random_range(0..3) == 0 { "resync" } else { "ping" };
+                    let text = format!("{{\"type\":\"{message}\"}}");
+                    let sent = tokio::time::timeout(
+                        CONNECT_TIMEOUT,
+                        ws.send(Message::Text(text.into())),
+                    );
+                    if !matches!(sent.await, Ok(Ok(()))) {
+                        drops += 1;
+                        break;
+                    }
+                }
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {
+                    if stop.load(Ordering::Relaxed) {
+                        let _ = tokio::time::timeout(CONNECT_TIMEOUT, ws.close(None)).await;
+                        return (frames, bytes, drops);
+                    }
+                }
+            }
+        }
+    }
+    (frames, bytes, drops)
+}
+
+/// Creates, inspects and removes containers until `stop`; returns the ids it made.
+async fn churn(
+    http: reqwest::Client,
+    base: String,
+    lat: Arc<Latencies>,
+    t0: Instant,
+    stop: Arc<AtomicBool>,
+) -> (u64, Vec<String>) {
+    let mut made = Vec::new();
+    let mut cycles = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let body = serde_json::json!({"command": ["/bin/sh", "-c", "sleep 30"], "tty": false});
+        match create(&http, &base, body, &lat, t0).await {
+            Ok(id) => {
+                let url = format!("{base}/api/v1/containers/{id}");
+                let _ = call(&lat, t0, http.get(&url), 200).await;
+                if let Err(e) = call(&lat, t0, http.delete(&url), 204).await {
+                    eprintln!("soak: removing {id}: {e}");
+                }
+                made.push(id);
+                cycles += 1;
+            }
+            Err(e) => {
+                eprintln!("soak: create: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    (cycles, made)
+}
+
+/// Reads the container list and the version every 250 ms until `stop`.
+async fn poll_list(
+    http: reqwest::Client,
+    base: String,
+    lat: Arc<Latencies>,
+    t0: Instant,
+    stop: Arc<AtomicBool>,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        let _ = call(&lat, t0, http.get(format!("{base}/api/v1/containers")), 200).await;
+        let _ = call(&lat, t0, http.get(format!("{base}/api/v1/version")), 200).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e3
+}
+
+/// Anything of this run still on the host: processes made for its state root, the
+/// cgroups of its containers, the state root itself.
+fn leftovers(state_root: &std::path::Path, ids: &[String]) -> Vec<String> {
+    let mut left = Vec::new();
+    let root = state_root.to_string_lossy().to_string();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let of_ours = environ.split(|b| *b == 0).any(|var| {
+            std::str::from_utf8(var)
+                .ok()
+                .and_then(|v| v.strip_prefix("ISOLAB_STATE_DIR="))
+                .is_some_and(|dir| dir.starts_with(&root))
+        });
+        if of_ours {
+            left.push(format!("process {}", entry.file_name().to_string_lossy()));
+        }
+    }
+    // `isolab/<id>` on cgroup2, or under each v1 controller's hierarchy.
+    let mut hierarchies = vec![std::path::PathBuf::from("/sys/fs/cgroup")];
+    for entry in std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        hierarchies.push(entry.path());
+    }
+    for id in ids {
+        for hierarchy in &hierarchies {
+            let path = hierarchy.join("isolab").join(id);
+            if path.exists() {
+                left.push(format!("cgroup {}", path.display()));
+            }
+        }
+    }
+    if state_root.exists() {
+        left.push(format!("state root {}", state_root.display()));
+    }
+    left
+}
+
+async fn run(server: &Server, seconds: u64) -> Result<Vec<String>, String> {
+    let http = reqwest::Client::builder()
+        .timeout(CALL_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let lat = Arc::new(Latencies::default());
+    let t0 = Instant::now();
+    let (fds_idle, threads_idle) = server.fds_and_threads();
+    let rss_idle = server.rss_mib();
+
+    let mut terminal_ids = Vec::new();
+    for _ in 0..TERMINALS {
+        let body = serde_json::json!({"command": ["/bin/sh", "-c", PRINTER], "tty": true});
+        terminal_ids.push(create(&http, &server.base, body, &lat, t0).await?);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut terminals = Vec::new();
+    for (i, id) in terminal_ids.iter().enumerate() {
+        // `…/terminal?token=…`; each connection adds its `&offset=`.
+        let url = server.ws(&format!("/containers/{id}/terminal"));
+        terminals.push(tokio::spawn(read_terminal(url, i as u64, stop.clone())));
+    }
+    let mut events = Vec::new();
+    for i in 0..EVENT_CLIENTS {
+        events.push(tokio::spawn(read_events(
+            server.ws("/events"),
+            1000 + i as u64,
+            stop.clone(),
+        )));
+    }
+    // Let every client connect before the figures start.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (fds_start, threads_start) = server.fds_and_threads();
+    let rss_start = server.rss_mib();
+    println!(
+        "soak: {TERMINALS} terminals, {EVENT_CLIENTS} event clients, container churn; {seconds} s"
+    );
+    println!(
+        "soak: idle server: RSS {rss_idle:.1} MiB, {fds_idle} fds, {threads_idle} threads; \
+         under load at start: RSS {rss_start:.1} MiB, {fds_start} fds, {threads_start} threads"
+    );
+    let churner = tokio::spawn(churn(
+        http.clone(),
+        server.base.clone(),
+        lat.clone(),
+        t0,
+        stop.clone(),
+    ));
+    let poller = tokio::spawn(poll_list(
+        http.clone(),
+        server.base.clone(),
+        lat.clone(),
+        t0,
+        stop.clone(),
+    ));
+
+    let load0 = Instant::now();
+    let mut rss_minutes = Vec::new();
+    let mut rss_middle = rss_start;
+    let mut taken = Duration::ZERO;
+    for minute in 1..=seconds.div_ceil(60) {
+        let step = Duration::from_secs(seconds)
+            .saturating_sub(taken)
+            .min(Duration::from_secs(60));
+        // The middle sample is taken on the way through.
+        let middle = Duration::from_secs(seconds / 2);
+        if taken < middle && taken + step >= middle {
+            tokio::time::sleep_until((load0 + middle).into()).await;
+            rss_middle = server.rss_mib();
+        }
+        tokio::time::sleep_until((load0 + taken + step).into()).await;
+        taken += step;
+        let rss = server.rss_mib();
+        let (fds, threads) = server.fds_and_threads();
+        rss_minutes.push(rss);
+        println!("soak: minute {minute}: RSS {rss:.1} MiB, {fds} fds, {threads} threads");
+    }
+    let (fds_end, threads_end) = server.fds_and_threads();
+    let rss_end = server.rss_mib();
+    stop.store(true, Ordering::Relaxed);
+
+    // Every client stops within seconds; one that does not is stuck, and counted.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut stuck = 0;
+    let mut logs = Vec::new();
+    for t in terminals {
+        match tokio::time::timeout_at(deadline, t).await {
+            Ok(log) => logs.push(log.map_err(|e| e.to_string())?),
+            Err(_) => stuck += 1,
+        }
+    }
+    let (mut frames, mut event_bytes, mut drops) = (0, 0, 0);
+    for e in events {
+        match tokio::time::timeout_at(deadline, e).await {
+            Ok(counts) => {
+                let (f, b, d) = counts.map_err(|e| e.to_string())?;
+                frames += f;
+                event_bytes += b;
+                drops += d;
+            }
+            Err(_) => stuck += 1,
+        }
+    }
+    let (cycles, mut made) = match tokio::time::timeout_at(deadline, churner).await {
+        Ok(churned) => churned.map_err(|e| e.to_string())?,
+        Err(_) => {
+            stuck += 1;
+            (0, Vec::new())
+        }
+    };
+    let _ = tokio::time::timeout_at(deadline, poller).await;
+    if stuck > 0 {
+        println!("soak: {stuck} clients were still waiting on the server a minute after the end");
+    }
+    for id in &terminal_ids {
+        let url = format!("{}/api/v1/containers/{id}", server.base);
+        let _ = call(&lat, t0, http.delete(&url), 204).await;
+    }
+    // Every client has gone and every container is removed: what the server holds now
+    // is what it holds for good.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (fds_after, threads_after) = server.fds_and_threads();
+    let rss_after = server.rss_mib();
+
+    let mut total = StreamCheck::default();
+    let (mut bytes, mut connections, mut mismatches) = (0u64, 0u64, 0u64);
+    for (i, log) in logs.iter().enumerate() {
+        let check = check_stream(&log.bytes);
+        if check.lost_bytes + check.repeated_bytes + check.garbled_bytes > 0 {
+            println!("soak: terminal {i}: {check:?}; {:?}", log.errors.first());
+        }
+        total.lines += check.lines;
+        total.lost_bytes += check.lost_bytes;
+        total.repeated_bytes += check.repeated_bytes;
+        total.garbled_bytes += check.garbled_bytes;
+        bytes += log.bytes.len() as u64;
+        connections += log.connections;
+        mismatches += log.offset_mismatches;
+    }
+    println!(
+        "soak: terminals: {bytes} bytes, {} lines over {connections} connections \
+         ({} reconnects); lost {} bytes, repeated {} bytes, garbled {} bytes; \
+         {mismatches} resumes attached elsewhere than asked",
+        total.lines,
+        connections.saturating_sub(TERMINALS as u64),
+        total.lost_bytes,
+        total.repeated_bytes,
+        total.garbled_bytes,
+    );
+    println!(
+        "soak: events: {frames} frames, {:.1} MB to {EVENT_CLIENTS} clients, {drops} dropped connections",
+        event_bytes as f64 / 1e6
+    );
+    let warm = rss_minutes.first().copied().unwrap_or(rss_start);
+    println!(
+        "soak: RSS start {rss_start:.1} MiB, middle {rss_middle:.1} MiB, end {rss_end:.1} MiB; \
+         growth after minute 1 {:+.1}%; idle again {rss_after:.1} MiB",
+        (rss_end - warm) / warm.max(1.0) * 100.0
+    );
+    println!(
+        "soak: fds idle {fds_idle}, under load {fds_start} -> {fds_end}, idle again {fds_after}; \
+         threads idle {threads_idle}, under load {threads_start} -> {threads_end}, idle again {threads_after}"
+    );
+    println!(
+        "soak: {cycles} containers created and removed; {} API calls failed",
+        lat.failures.load(Ordering::Relaxed)
+    );
+    let samples = lat.samples.lock().map(|s| s.clone()).unwrap_or_default();
+    let start = load0.duration_since(t0);
+    for minute in 0..seconds.div_ceil(60) {
+        let from = start + Duration::from_secs(minute * 60);
+        let to = from + Duration::from_secs(60);
+        let mut times: Vec<Duration> = samples
+            .iter()
+            .filter(|(at, _)| *at >= from && *at < to)
+            .map(|(_, took)| *took)
+            .collect();
+        times.sort();
+        println!(
+            "soak: API minute {}: {} calls, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            minute + 1,
+            times.len(),
+            percentile_ms(&times, 0.5),
+            percentile_ms(&times, 0.99),
+            times.last().map_or(f64::NAN, |t| t.as_secs_f64() * 1e3),
+        );
+    }
+    made.extend(terminal_ids);
+    if total.lost_bytes + total.repeated_bytes + total.garbled_bytes > 0 {
+        return Err("terminal output was lost, repeated or garbled".into());
+    }
+    Ok(made)
+}
+
+fn main() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("the soak needs root (it creates real containers)");
+        return;
+    }
+    let seconds = support::env_number("ISOLAB_SOAK_SECS", 600).max(10);
+    let server = Server::start();
+    let state_root = server.state_root.clone();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            r = run(&server, seconds) => r,
+            _ = tokio::signal::ctrl_c() => Err("interrupted; removing the containers".into()),
+        }
+    });
+    drop(runtime);
+    drop(server);
+    let made = outcome.clone().unwrap_or_default();
+    let left = leftovers(&state_root, &made);
+    if left.is_empty() {
+        println!("soak: nothing was left on the host");
+    } else {
+        println!("soak: left on the host: {}", left.join(", "));
+    }
+    if let Err(e) = outcome {
+        eprintln!("soak: {e}");
+        std::process::exit(1);
+    }
+    if !left.is_empty() {
+        std::process::exit(1);
+    }
+}
