@@ -8,6 +8,7 @@ use crate::support::server as support;
 
 use std::time::Duration;
 
+use crate::support::server::StateRootGuard;
 use classroom_support::{call, class_server, create_as, join, Who};
 use recording_support::{read_to_end, wait_ended, Cast};
 use reqwest::Method;
@@ -126,22 +127,6 @@ async fn a_removed_students_recordings_stay_for_the_teacher() {
     assert_eq!(status, 200);
     assert!(Cast::parse(&body).output().contains("before-ada-left"));
     server.shutdown().await;
-}
-
-/// Removes, whatever happens, the containers left in a state root and the root.
-struct StateRootGuard(std::path::PathBuf);
-
-impl Drop for StateRootGuard {
-    fn drop(&mut self) {
-        let config = isolab::runtime::RuntimeConfig {
-            state_root: self.0.clone(),
-            ..isolab::runtime::RuntimeConfig::new(env!("CARGO_BIN_EXE_isolab").into())
-        };
-        for record in isolab::runtime::list(&self.0) {
-            let _ = isolab::runtime::remove(&config, &record.id);
-        }
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use crate::support::server as support;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use crate::support::server::StateRootGuard;
 use serde_json::{json, Value};
 use support::{fresh_state_root, TOKEN};
 
@@ -56,22 +57,6 @@ impl ClassServer {
 impl Drop for ClassServer {
     fn drop(&mut self) {
         self.kill_9();
-    }
-}
-
-/// Removes, whatever happens, every container left in the state root, then the root.
-struct StateRootGuard(std::path::PathBuf);
-
-impl Drop for StateRootGuard {
-    fn drop(&mut self) {
-        let config = isolab::runtime::RuntimeConfig {
-            state_root: self.0.clone(),
-            ..isolab::runtime::RuntimeConfig::new(env!("CARGO_BIN_EXE_isolab").into())
-        };
-        for record in isolab::runtime::list(&self.0) {
-            let _ = isolab::runtime::remove(&config, &record.id);
-        }
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

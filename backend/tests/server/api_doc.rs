@@ -1,6 +1,7 @@
 //! Keeps docs/api.md true: every documented route exists, every error code is
 //! documented with the status the server really answers.
 
+use crate::support::server::StateRootGuard;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use http_body_util::BodyExt;
@@ -26,23 +27,6 @@ fn documented_routes(doc: &str) -> Vec<(Method, String)> {
             path.starts_with('/').then(|| (method, path.to_string()))
         })
         .collect()
-}
-
-/// Removes, whatever happens, any container the routes made from the test's own
-/// state root (the requests are made so that none should be).
-struct StateRootGuard(std::path::PathBuf);
-
-impl Drop for StateRootGuard {
-    fn drop(&mut self) {
-        let config = isolab::runtime::RuntimeConfig {
-            state_root: self.0.clone(),
-            ..isolab::runtime::RuntimeConfig::new(env!("CARGO_BIN_EXE_isolab").into())
-        };
-        for record in isolab::runtime::list(&self.0) {
-            let _ = isolab::runtime::remove(&config, &record.id);
-        }
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[tokio::test]

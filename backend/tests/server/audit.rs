@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::serve_process::{ServeProcess, StateRootGuard};
+use super::serve_process::ServeProcess;
 use crate::support::server::fresh_state_root;
+use crate::support::server::StateRootGuard;
 
 /// The audit events among the server's JSON log lines.
 fn audit_events(stderr: &[String]) -> Vec<Value> {

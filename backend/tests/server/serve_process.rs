@@ -2,7 +2,7 @@
 //! stderr (the log) collected as it goes; killed on drop.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -135,21 +135,5 @@ impl Drop for ServeProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// Removes, whatever happens, every container left in a state root, then the root.
-pub struct StateRootGuard(pub PathBuf);
-
-impl Drop for StateRootGuard {
-    fn drop(&mut self) {
-        let config = isolab::runtime::RuntimeConfig {
-            state_root: self.0.clone(),
-            ..isolab::runtime::RuntimeConfig::new(env!("CARGO_BIN_EXE_isolab").into())
-        };
-        for record in isolab::runtime::list(&self.0) {
-            let _ = isolab::runtime::remove(&config, &record.id);
-        }
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -11,7 +11,8 @@ use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::CertificateDer;
 
-use super::serve_process::{ServeProcess, StateRootGuard};
+use super::serve_process::ServeProcess;
+use crate::support::server::StateRootGuard;
 use crate::support::server::{fresh_state_root, next_message, TOKEN};
 
 /// The fingerprint lines printed (`certificate SHA-256 AB:…`), by their value.

@@ -287,3 +287,20 @@ impl TerminalClient {
         self.text()
     }
 }
+
+/// Removes, whatever happens, every container left in a state root, then the root
+/// (for tests that run a server of their own on it).
+pub struct StateRootGuard(pub PathBuf);
+
+impl Drop for StateRootGuard {
+    fn drop(&mut self) {
+        let config = runtime::RuntimeConfig {
+            state_root: self.0.clone(),
+            ..runtime::RuntimeConfig::new(env!("CARGO_BIN_EXE_isolab").into())
+        };
+        for record in runtime::list(&self.0) {
+            let _ = runtime::remove(&config, &record.id);
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
