@@ -12,7 +12,7 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,17 +36,12 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let state_root =
-            std::env::temp_dir().join(format!("isolab-bench-class-{}", std::process::id()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_isolab"))
-            .args(["serve", "--port", "0", "--token", TOKEN, "--classroom"])
-            .args(["--max-containers", "200"])
-            .env("ISOLAB_STATE_ROOT", &state_root)
-            .env("ISOLAB_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("isolab serve starts");
-        let urls = support::printed_urls(&mut child, 2);
+        let (child, urls, state_root) = support::spawn_serve(
+            "bench-class",
+            TOKEN,
+            &["--classroom", "--max-containers", "200"],
+            2,
+        );
         let (teacher, join) = match urls.as_slice() {
             [teacher, join] => (teacher, join),
             _ => panic!("the server prints the teacher's and the join URL: {urls:?}"),

@@ -33,25 +33,12 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let state_root = std::env::temp_dir().join(format!("isolab-bench-{}", std::process::id()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_isolab"))
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--token",
-                TOKEN,
-                "--max-containers",
-                "200",
-                "--max-per-token",
-                "200",
-            ])
-            .env("ISOLAB_STATE_ROOT", &state_root)
-            .env("ISOLAB_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("isolab serve starts");
-        let urls = support::printed_urls(&mut child, 1);
+        let (child, urls, state_root) = support::spawn_serve(
+            "bench",
+            TOKEN,
+            &["--max-containers", "200", "--max-per-token", "200"],
+            1,
+        );
         let base = support::base_of(urls.first().expect("the server prints its URL"));
         Server {
             child,

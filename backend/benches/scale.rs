@@ -21,7 +21,7 @@ mod support;
 #[path = "../tests/support/raw_ws.rs"]
 mod raw_ws;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,17 +41,13 @@ struct Server {
 
 impl Server {
     fn start(max: usize) -> Server {
-        let state_root = std::env::temp_dir().join(format!("isolab-scale-{}", std::process::id()));
         let max = max.to_string();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_isolab"))
-            .args(["serve", "--port", "0", "--token", TOKEN])
-            .args(["--max-containers", &max, "--max-per-token", &max])
-            .env("ISOLAB_STATE_ROOT", &state_root)
-            .env("ISOLAB_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("isolab serve starts");
-        let urls = support::printed_urls(&mut child, 1);
+        let (child, urls, state_root) = support::spawn_serve(
+            "scale",
+            TOKEN,
+            &["--max-containers", &max, "--max-per-token", &max],
+            1,
+        );
         let base = support::base_of(urls.first().expect("the server prints its URL"));
         Server {
             child,

@@ -20,7 +20,7 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -52,16 +52,12 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let state_root = std::env::temp_dir().join(format!("isolab-soak-{}", std::process::id()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_isolab"))
-            .args(["serve", "--port", "0", "--token", TOKEN])
-            .args(["--max-containers", "200", "--max-per-token", "200"])
-            .env("ISOLAB_STATE_ROOT", &state_root)
-            .env("ISOLAB_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("isolab serve starts");
-        let urls = support::printed_urls(&mut child, 1);
+        let (child, urls, state_root) = support::spawn_serve(
+            "soak",
+            TOKEN,
+            &["--max-containers", "200", "--max-per-token", "200"],
+            1,
+        );
         let base = support::base_of(urls.first().expect("the server prints its URL"));
         Server {
             child,

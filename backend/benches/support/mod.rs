@@ -4,7 +4,8 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::process::Child;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A whole-number setting from the environment, or `default`.
@@ -25,6 +26,28 @@ pub fn printed_urls(child: &mut Child, count: usize) -> Vec<String> {
         .filter_map(|l| l.find("http://").map(|i| l[i..].to_string()))
         .take(count)
         .collect()
+}
+
+/// Starts `isolab serve` on port 0 with `token`, `args` and a state root of its own
+/// (`/tmp/isolab-TAG-PID`), logging warnings only; returns the process, the first
+/// `urls` URLs it printed (the access URL first) and the state root.
+pub fn spawn_serve(
+    tag: &str,
+    token: &str,
+    args: &[&str],
+    urls: usize,
+) -> (Child, Vec<String>, PathBuf) {
+    let state_root = std::env::temp_dir().join(format!("isolab-{tag}-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_isolab"))
+        .args(["serve", "--port", "0", "--token", token])
+        .args(args)
+        .env("ISOLAB_STATE_ROOT", &state_root)
+        .env("ISOLAB_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("isolab serve starts");
+    let printed = printed_urls(&mut child, urls);
+    (child, printed, state_root)
 }
 
 /// `http://HOST:PORT` of an access URL `http://HOST:PORT/?token=…`.

@@ -290,11 +290,9 @@ fn wait_for_change(
     );
     tokio::spawn(async move {
         let mut request = server_http.get(url);
-        request = match &who {
-            Who::Teacher => request.bearer_auth(support::TOKEN),
-            Who::Student(t) => request.bearer_auth(t),
-            _ => request,
-        };
+        if let Some(token) = who.token() {
+            request = request.bearer_auth(token);
+        }
         let response = request.send().await.expect("the server answers");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))

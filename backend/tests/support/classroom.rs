@@ -22,7 +22,8 @@ pub enum Who {
 }
 
 impl Who {
-    fn token(&self) -> Option<&str> {
+    /// The token it sends, if any.
+    pub fn token(&self) -> Option<&str> {
         match self {
             Who::Teacher => Some(TOKEN),
             Who::Student(t) => Some(t),
