@@ -137,7 +137,7 @@ struct ServeArgs {
     no_record: bool,
     /// Remove terminal recordings this long after their terminal ended, e.g. 7d, 12h
     /// (default: keep them until deleted).
-    #[arg(long, env = "ISOLAB_KEEP_RECORDINGS", value_parser = isolab::recording::parse_keep)]
+    #[arg(long, env = "ISOLAB_KEEP_RECORDINGS", value_parser = isolab::recording::parse_duration)]
     keep_recordings: Option<std::time::Duration>,
     /// Run a class: the token is the teacher's; students join with the printed code.
     #[arg(long, env = "ISOLAB_CLASSROOM")]
@@ -153,6 +153,10 @@ struct ServeArgs {
     /// Also serve the lessons (`*.toml`) of this directory, besides the built-in ones.
     #[arg(long, env = "ISOLAB_LESSONS")]
     lessons: Option<std::path::PathBuf>,
+    /// End a lesson run on live containers after this long unused (no request from
+    /// its page, no terminal open onto it), e.g. 5m: a closed tab frees its containers.
+    #[arg(long, env = "ISOLAB_LESSON_IDLE", value_parser = isolab::recording::parse_duration, default_value = "5m")]
+    lesson_idle: std::time::Duration,
     /// When the class ends: RFC 3339, HH:MM (local time) or +90m. Students' containers
     /// are stopped then (not removed); the teacher can extend it from the web UI.
     #[arg(long, env = "ISOLAB_ENDS_AT", requires = "classroom")]

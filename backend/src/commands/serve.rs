@@ -67,6 +67,7 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
         config.live.recording.keep = args.keep_recordings;
         config.live.recording.enabled = !args.no_record;
         config.allowed_origins = args.allow_origins.clone();
+        config.lesson_idle = args.lesson_idle;
         match &config.live_status.reason {
             None => tracing::info!(cgroups = %sysinfo::cgroup_mode(), "live mode on"),
             Some(why) => tracing::warn!("live mode off: {why}"),

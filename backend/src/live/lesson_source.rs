@@ -116,6 +116,13 @@ impl LiveSource {
             .map_err(|e| refused(format!("typing into the terminal: {e}")))
     }
 
+    /// Whether a client is attached to the lesson's host shell (none started: no).
+    pub fn host_terminal_attached(&self) -> bool {
+        self.host_shell
+            .as_ref()
+            .is_some_and(|shell| shell.terminal().attached() > 0)
+    }
+
     /// The terminal of the root shell on the host (started now if it is not running).
     pub fn host_terminal(&mut self) -> Result<Arc<TerminalSession>, SourceError> {
         if let Some(shell) = self.host_shell.as_mut() {

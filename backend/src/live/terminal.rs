@@ -272,6 +272,11 @@ impl TerminalSession {
         }
     }
 
+    /// How many clients are attached now (recorders are not clients).
+    pub fn attached(&self) -> usize {
+        self.shared.readers().len()
+    }
+
     /// Records the session into `recorder` from its first byte on (the output so far
     /// is still in the scrollback, as a session is recorded as soon as it starts).
     /// A second recorder is ignored.

@@ -427,8 +427,8 @@ impl Recordings {
     }
 }
 
-/// Parses a retention such as `7d`, `12h`, `30m` or `45s` (a number and one unit).
-pub fn parse_keep(text: &str) -> Result<Duration, String> {
+/// Parses a duration (a retention, an idle time) such as `7d`, `12h`, `30m` or `45s` (a number and one unit).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let bad =
         || format!("'{text}' is no duration: write a number and a unit, like 7d, 12h, 30m or 45s");
@@ -477,9 +477,9 @@ mod tests {
 
     #[test]
     fn retentions_parse_with_one_unit() {
-        assert_eq!(parse_keep("7d"), Ok(Duration::from_secs(7 * 86_400)));
-        assert_eq!(parse_keep("12h"), Ok(Duration::from_secs(12 * 3600)));
-        assert_eq!(parse_keep("45s"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3600)));
+        assert_eq!(parse_duration("45s"), Ok(Duration::from_secs(45)));
         for bad in [
             "",
             "7",
@@ -490,7 +490,7 @@ mod tests {
             "-1d",
             "99999999999999999999d",
         ] {
-            assert!(parse_keep(bad).is_err(), "{bad}");
+            assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
 

@@ -53,6 +53,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 
@@ -84,6 +85,8 @@ pub struct ServerConfig {
     pub classroom: Option<Arc<Classroom>>,
     /// Wrong tokens one address may present per minute before it gets 429.
     pub max_auth_failures: usize,
+    /// How long a lesson session may go unused before the server ends it.
+    pub lesson_idle: Duration,
 }
 
 impl ServerConfig {
@@ -97,6 +100,7 @@ impl ServerConfig {
             live_status: crate::sysinfo::live_status(),
             classroom: None,
             max_auth_failures: auth::MAX_AUTH_FAILURES,
+            lesson_idle: lesson_sessions::IDLE_DEFAULT,
         }
     }
 }
@@ -115,6 +119,7 @@ struct AppStateInner {
     live: Arc<Supervisor>,
     classroom: Option<Arc<Classroom>>,
     lesson_sessions: lesson_sessions::LessonSessions,
+    lesson_idle: Duration,
     auth_failures: FailureLimiter,
 }
 
@@ -132,6 +137,7 @@ impl AppState {
                 live,
                 classroom: config.classroom,
                 lesson_sessions: lesson_sessions::LessonSessions::default(),
+                lesson_idle: config.lesson_idle,
                 auth_failures: FailureLimiter::new(
                     config.max_auth_failures,
                     auth::AUTH_FAILURE_WINDOW,
@@ -202,6 +208,7 @@ impl AppState {
         }
         crate::live::watch::spawn_background(self.live().clone());
         classroom_api::spawn_class_clock(self.clone());
+        lesson_sessions::spawn_idle_reaper(self.clone(), self.inner.lesson_idle);
     }
 }
 

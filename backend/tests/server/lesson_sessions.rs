@@ -1,6 +1,7 @@
 //! A lesson session of the admin on a real server: a host lesson's checks fail before
 //! the solution and pass after it, the prediction's probe answers what the kernel
-//! says, the host shell is a terminal, and DELETE leaves nothing behind.
+//! says, the host shell is a terminal, and DELETE leaves nothing behind; a session
+//! nobody uses any more ends by itself.
 
 use std::time::Duration;
 
@@ -124,5 +125,54 @@ async fn a_lesson_session_checks_types_and_probes_on_the_kernel() {
     assert_eq!(response.status().as_u16(), 204);
     assert!(server.leftover_state_dirs().is_empty());
     assert!(!host_has("sleep 500"));
+    server.shutdown().await;
+}
+
+/// A closed tab never ends its session: the server does, once the session had no
+/// request for the idle time and no terminal open onto it.
+#[tokio::test]
+async fn an_unused_lesson_session_ends_by_itself() {
+    let server = TestServer::start_with("lesson-idle", |config| {
+        config.lesson_idle = Duration::from_secs(1);
+    })
+    .await;
+    let (status, info) = post(&server, "/lessons/uts/sessions", None).await;
+    assert_eq!(status, 201, "{info}");
+    let sid = info["id"].as_str().expect("an id").to_string();
+    let box_id = info["containers"]["box"]
+        .as_str()
+        .expect("the box")
+        .to_string();
+    let container = format!("/containers/{box_id}");
+    let check = format!("/lessons/sessions/{sid}/steps/1/check");
+
+    // A terminal open onto the box keeps the session, however long no request comes.
+    let mut terminal = server.socket(&format!("{container}/terminal")).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (status, body) = get(&server, &container).await;
+    assert_eq!(
+        status, 200,
+        "the box went while its terminal was open: {body}"
+    );
+    let _ = terminal.close(None).await;
+    drop(terminal);
+
+    // Closed: the session ends after the idle time, and its container with it. Only
+    // the container is polled, since a request on the session would keep it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while get(&server, &container).await.0 != 404 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the unused session's container is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, body) = get(&server, &check).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        server.leftover_state_dirs().is_empty(),
+        "{:?}",
+        server.leftover_state_dirs()
+    );
     server.shutdown().await;
 }

@@ -10,9 +10,15 @@
 //! lesson that types into a root shell on the host runs here for the admin and the
 //! teacher only. Ending a session (DELETE, a student's newer session, the student's
 //! removal from the class) runs the lesson's `cleanup` and removes its containers.
+//! So does closing the tab, in effect: a session that had no request for the
+//! server's idle time (`--lesson-idle`, [`IDLE_DEFAULT`]) and has no terminal open
+//! onto it is ended by [`spawn_idle_reaper`].
+//!
+//! - [`registry`]: the running sessions, their ends, and the idle reaper.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -51,90 +57,10 @@ pub fn routes() -> Router<AppState> {
         .route("/lessons/sessions/{sid}/host/terminal", get(host_terminal))
 }
 
-/// Every running lesson session, by id.
-#[derive(Default)]
-pub struct LessonSessions {
-    sessions: Mutex<HashMap<String, Arc<LessonSession>>>,
-}
+mod registry;
 
-/// One lesson on live containers for one caller.
-pub struct LessonSession {
-    id: String,
-    /// The student whose session it is; `None` for the admin's or the teacher's.
-    owner: Option<String>,
-    lesson: Lesson,
-    /// Held while a request works on the session, so checks never overlap.
-    run: tokio::sync::Mutex<SessionRun>,
-}
-
-/// What a session's requests change.
-struct SessionRun {
-    source: LiveSource,
-    containers: LessonContainers,
-    /// The event sequence number at which each step (1-based) began, for event checks.
-    began: BTreeMap<usize, u64>,
-    /// Set once the session ended: requests still queued on it then find nothing.
-    ended: bool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn not_found(sid: &str) -> HttpError {
-    HttpError::new(
-        ErrorCode::NotFound,
-        format!("no lesson session '{sid}': it ended, or it is not yours"),
-    )
-}
-
-impl LessonSessions {
-    fn insert(&self, session: Arc<LessonSession>) {
-        lock(&self.sessions).insert(session.id.clone(), session);
-    }
-
-    /// The session `sid` if `caller` may use it; any other is answered as missing.
-    fn get(&self, caller: &Principal, sid: &str) -> Result<Arc<LessonSession>, HttpError> {
-        lock(&self.sessions)
-            .get(sid)
-            .filter(|s| caller.may_touch(s.owner.as_deref()))
-            .cloned()
-            .ok_or_else(|| not_found(sid))
-    }
-
-    fn take(&self, sid: &str) -> Option<Arc<LessonSession>> {
-        lock(&self.sessions).remove(sid)
-    }
-
-    /// Takes every session of student `student`.
-    fn take_of(&self, student: &str) -> Vec<Arc<LessonSession>> {
-        let mut all = lock(&self.sessions);
-        let ids: Vec<String> = all
-            .values()
-            .filter(|s| s.owner.as_deref() == Some(student))
-            .map(|s| s.id.clone())
-            .collect();
-        ids.iter().filter_map(|id| all.remove(id)).collect()
-    }
-
-    /// How many sessions run now.
-    pub fn len(&self) -> usize {
-        lock(&self.sessions).len()
-    }
-
-    /// Whether no session runs.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// Ends every lesson session of `student` (removed from the class): their host
-/// processes and containers go, and the containers are disowned.
-pub async fn end_sessions_of(state: &AppState, student: &str) {
-    for session in state.lesson_sessions().take_of(student) {
-        finish(state, &session).await;
-    }
-}
+pub use registry::{end_sessions_of, spawn_idle_reaper, LessonSessions, IDLE_DEFAULT};
+use registry::{finish, not_found, running, tear_down, LessonSession, SessionRun};
 
 /// Whether a lesson types into the `host` terminal (a root shell on the host).
 pub fn types_on_host(lesson: &Lesson) -> bool {
@@ -291,39 +217,6 @@ async fn apply_limits(
 }
 
 /// Runs the lesson's cleanup, ends its host shell and removes its containers,
-/// disowning a student's; failures are logged (what is gone may be gone already).
-async fn tear_down(state: &AppState, session: &LessonSession, run: &mut SessionRun) {
-    let ids: Vec<String> = run.containers.values().cloned().collect();
-    if let Err(e) = runner::end(&mut run.source, &session.lesson, &run.containers).await {
-        tracing::debug!(session = %session.id, "ending a lesson session: {e}");
-    }
-    if let (Some(_), Some(classroom)) = (&session.owner, state.classroom()) {
-        for id in &ids {
-            let _ = classroom.disown_container(id).await;
-        }
-    }
-    run.containers.clear();
-}
-
-async fn finish(state: &AppState, session: &LessonSession) {
-    let mut run = session.run.lock().await;
-    if !run.ended {
-        run.ended = true;
-        tear_down(state, session, &mut run).await;
-    }
-}
-
-/// The session's run, unless it ended while this request waited for it.
-async fn running<'a>(
-    session: &'a LessonSession,
-) -> Result<tokio::sync::MutexGuard<'a, SessionRun>, HttpError> {
-    let run = session.run.lock().await;
-    if run.ended {
-        return Err(not_found(&session.id));
-    }
-    Ok(run)
-}
-
 fn step_of(
     session: &LessonSession,
     n: usize,
@@ -361,6 +254,7 @@ async fn start(
             began: BTreeMap::new(),
             ended: false,
         }),
+        last_used: Mutex::new(Instant::now()),
     });
     let mut run = session.run.lock().await;
     if let Err(e) = set_up(&state, &caller, &lesson, &mut run, replay).await {
