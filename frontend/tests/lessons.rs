@@ -168,6 +168,7 @@ fn a_later_catalog_replaces_lessons_by_id_and_keeps_errors() {
         terminals: Vec::new(),
         steps: Vec::new(),
         live: false,
+        picture: isolab_shared::lesson::PicturePart::default_set(),
     };
     let mut all = LessonMenu {
         lessons: vec![lesson("pid", "old"), lesson("uts", "uts")],

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lesson::{Lesson, SetLimits, TerminalCommand};
+use crate::lesson::{Lesson, PicturePart, SetLimits, TerminalCommand};
 use crate::protocol::{ContainerSpec, Event, Snapshot};
 
 /// The scenario a fresh simulator starts from.
@@ -109,6 +109,9 @@ pub struct LessonOutline {
     /// The lesson runs on live containers too (its `sources` has `live`).
     #[serde(default)]
     pub live: bool,
+    /// The tabs of the picture beside the terminals.
+    #[serde(default = "PicturePart::default_set")]
+    pub picture: Vec<PicturePart>,
 }
 
 /// What the page shows of a step.
@@ -160,6 +163,7 @@ impl From<&Lesson> for LessonOutline {
                 })
                 .collect(),
             live: lesson.runs_on(crate::lesson::SourceKind::Live),
+            picture: lesson.picture.clone(),
         }
     }
 }

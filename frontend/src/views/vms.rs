@@ -1,7 +1,7 @@
 //! Containers next to VMs: two stacks in SVG, the live containers placed in theirs,
 //! and a figures panel (start time measured here; VM figures as published references).
 
-use isolab_shared::ContainerStatus;
+use isolab_shared::{ContainerState, ContainerStatus};
 use yew::prelude::*;
 
 use super::ViewProps;
@@ -65,19 +65,7 @@ pub fn vm_compare(props: &ViewProps) -> Html {
             .map(|(i, name)| layer(x + i as f64 * (slot + 10.0), y, slot, &f(i, name), class))
             .collect()
     };
-    let measured: Vec<(String, u64)> = props
-        .state
-        .snapshot
-        .containers
-        .iter()
-        .filter(|c| c.setup_us > 0 || !c.setup.is_empty())
-        .map(|c| (c.name.clone(), c.setup_us.max(setup_time_us(&c.setup))))
-        .collect();
-    let source_note = if props.source.is_simulated() {
-        "simulated steps (model durations, not this host)"
-    } else {
-        "measured on this host by the runtime's step recorder"
-    };
+    let simulated = props.source.is_simulated();
     html! {
         <div class="vms-view">
             <section class="card">
@@ -102,26 +90,55 @@ pub fn vm_compare(props: &ViewProps) -> Html {
                         {"solid green = one copy shared by all · dashed orange = one copy per VM (duplicated)"}</text>
                 </svg>
             </section>
-            <section class="card figures">
-                <h2>{"Figures"}</h2>
-                <h3>{"Container setup time"}</h3>
-                <p class="muted">{ source_note }</p>
-                if measured.is_empty() {
-                    <p class="muted">{"No container with recorded steps yet."}</p>
-                } else {
-                    <table><tbody>
-                    { for measured.iter().map(|(name, us)| html! {
-                        <tr><th>{ name }</th><td class="figure">{ format!("{:.1} ms", *us as f64 / 1000.0) }</td></tr>
-                    }) }
-                    </tbody></table>
-                }
-                <h3>{"Virtual machines (published references, not measured here)"}</h3>
+            <VmFigures containers={props.state.snapshot.containers.clone()} {simulated} />
+        </div>
+    }
+}
+
+/// Props of [`VmFigures`].
+#[derive(Properties, PartialEq)]
+pub struct VmFiguresProps {
+    /// The containers whose setup times to show (those with recorded steps).
+    pub containers: Vec<ContainerState>,
+    /// The source is the simulator: its step times are the model's, not this host's.
+    pub simulated: bool,
+}
+
+/// The figures panel: each container's setup time as its source recorded it, next to
+/// published VM figures. The VMs view and a lesson's picture show it.
+#[function_component(VmFigures)]
+pub fn vm_figures(props: &VmFiguresProps) -> Html {
+    let measured: Vec<(String, u64)> = props
+        .containers
+        .iter()
+        .filter(|c| c.setup_us > 0 || !c.setup.is_empty())
+        .map(|c| (c.name.clone(), c.setup_us.max(setup_time_us(&c.setup))))
+        .collect();
+    let source_note = if props.simulated {
+        "simulated steps (model durations, not this host)"
+    } else {
+        "measured on this host by the runtime's step recorder"
+    };
+    html! {
+        <section class="card figures">
+            <h2>{"Figures"}</h2>
+            <h3>{"Container setup time"}</h3>
+            <p class="muted">{ source_note }</p>
+            if measured.is_empty() {
+                <p class="muted">{"No container with recorded steps yet."}</p>
+            } else {
                 <table><tbody>
-                { for VM_REFERENCES.iter().map(|(what, figure, source)| html! {
-                    <tr><th>{ *what }</th><td class="figure">{ *figure }</td><td class="muted source">{ *source }</td></tr>
+                { for measured.iter().map(|(name, us)| html! {
+                    <tr><th>{ name }</th><td class="figure">{ format!("{:.1} ms", *us as f64 / 1000.0) }</td></tr>
                 }) }
                 </tbody></table>
-            </section>
-        </div>
+            }
+            <h3>{"Virtual machines (published references, not measured here)"}</h3>
+            <table><tbody>
+            { for VM_REFERENCES.iter().map(|(what, figure, source)| html! {
+                <tr><th>{ *what }</th><td class="figure">{ *figure }</td><td class="muted source">{ *source }</td></tr>
+            }) }
+            </tbody></table>
+        </section>
     }
 }

@@ -23,7 +23,7 @@ pub mod sim_source;
 pub mod source;
 
 pub use judge::{judge, LessonContainers, Probe, ProbeAnswer, Verdict};
-pub use model::{Check, Lesson, LessonStep, SetLimits, SourceKind, TerminalCommand};
+pub use model::{Check, Lesson, LessonStep, PicturePart, SetLimits, SourceKind, TerminalCommand};
 #[cfg(any(test, feature = "lessons-parse"))]
 pub use parse::{load_lessons, parse_lesson, LessonError};
 pub use runner::{check_lesson, LessonReport, StepReport};

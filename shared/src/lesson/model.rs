@@ -33,6 +33,40 @@ pub struct Lesson {
     /// exit status is ignored: there may be nothing left to remove.
     #[serde(default)]
     pub cleanup: Vec<TerminalCommand>,
+    /// What the picture beside the terminals offers, in order.
+    #[serde(default = "PicturePart::default_set")]
+    pub picture: Vec<PicturePart>,
+}
+
+/// A part of the picture beside a lesson's terminals: a tab the student switches to.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PicturePart {
+    /// The namespace map.
+    Map,
+    /// The setup containers' creation steps.
+    Steps,
+    /// Their limits and use.
+    Limits,
+    /// The containers' setup times measured on the source, next to published VM figures.
+    Figures,
+}
+
+impl PicturePart {
+    /// What a lesson that names no `picture` shows.
+    pub fn default_set() -> Vec<PicturePart> {
+        vec![PicturePart::Map, PicturePart::Steps, PicturePart::Limits]
+    }
+
+    /// The tab's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            PicturePart::Map => "Namespace map",
+            PicturePart::Steps => "Creation steps",
+            PicturePart::Limits => "Limits",
+            PicturePart::Figures => "Figures",
+        }
+    }
 }
 
 impl Lesson {

@@ -203,6 +203,13 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
             "name at least one of \"sim\", \"live\"",
         ));
     }
+    let parts = &lesson.picture;
+    if parts.is_empty() || (1..parts.len()).any(|i| parts[..i].contains(&parts[i])) {
+        return Err(invalid(
+            At::top("picture"),
+            "name each of \"map\", \"steps\", \"limits\", \"figures\" at most once, and at least one",
+        ));
+    }
     let mut names = BTreeSet::new();
     for (i, spec) in lesson.setup.iter().enumerate() {
         let at = |key: &str| At {

@@ -108,6 +108,34 @@ fn malformed_files_name_file_line_and_field() {
 
     let e = error_of(&GOOD.replace("namespaces = [\"uts\"]", "namespaces = [\"time\"]"));
     assert_eq!(e.line, 8, "{e}");
+
+    let with_picture = |p: &str| {
+        GOOD.replace(
+            "sources = [\"sim\"]",
+            &format!("sources = [\"sim\"]\npicture = {p}"),
+        )
+    };
+    let e = error_of(&with_picture("[\"map\", \"x-ray\"]"));
+    assert_eq!((e.line, e.field.as_str()), (5, "picture"), "{e}");
+    for bad in ["[]", "[\"map\", \"map\"]"] {
+        let e = error_of(&with_picture(bad));
+        assert_eq!(e.field.as_str(), "picture", "{bad}: {e}");
+    }
+}
+
+#[test]
+fn a_lesson_names_the_tabs_of_its_picture_or_gets_the_usual_three() {
+    use crate::lesson::PicturePart::*;
+    let plain = parse_lesson("a.toml", GOOD).expect("good");
+    assert_eq!(plain.picture, [Map, Steps, Limits]);
+    let text = GOOD.replace(
+        "sources = [\"sim\"]",
+        "sources = [\"sim\"]\npicture = [\"figures\", \"map\"]",
+    );
+    let lesson = parse_lesson("a.toml", &text).expect("good");
+    assert_eq!(lesson.picture, [Figures, Map]);
+    let outline = crate::sim_protocol::LessonOutline::from(&lesson);
+    assert_eq!(outline.picture, [Figures, Map]);
 }
 
 #[test]
