@@ -47,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = quota;
     }
     let _ = isolab_shared::sim::shell::misc::parse_seconds(text);
-    let _ = isolab::recording::parse_keep(text);
+    let _ = isolab::recording::parse_duration(text);
     // A signal by name: whatever is accepted is the same signal by its own name and
     // by its number.
     if let Ok(signal) = parse_signal(&serde_json::Value::String(text.to_string())) {
