@@ -1,8 +1,9 @@
 //! One lesson: the step list, then two columns: the step's text ([`StepPanel`]) and
 //! the lesson's machine (its terminals and the live picture). With a server connected,
 //! a lesson marked `live` can run on live containers instead of the simulator
-//! ([`LiveLessonView`]); in a class, a lesson that types into the host's root shell
-//! runs there for the teacher only.
+//! ([`LiveLessonView`]); the choice is part of the URL, so a reload keeps it. In a
+//! class, a lesson that types into the host's root shell runs there for the teacher
+//! only.
 //!
 //! The lesson starts on a machine of its own in the worker, with the solutions of the
 //! steps before the URL's step replayed, so a link to step N lands where N begins. The
@@ -22,7 +23,7 @@ use super::steps::SetupSteps;
 use super::terminals::Terminals;
 use super::ViewProps;
 use crate::lesson_state::{Progress, ProgressAction};
-use crate::route::Route;
+use crate::route::{go, Route};
 use crate::source::{LiveSource, SimSource, Source, TerminalTab};
 use crate::state::{Severity, State};
 
@@ -52,6 +53,8 @@ pub struct LessonViewProps {
     pub lesson: LessonOutline,
     /// 1-based, within the lesson.
     pub step: usize,
+    /// The URL asks for live containers (used when the lesson and the caller may).
+    pub on_live: bool,
     /// The lesson worker.
     pub sim: SimSource,
     /// The lesson machine's state.
@@ -90,8 +93,7 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
     *current.borrow_mut() = step;
     let host_only = props.student && lesson.types_on_host();
     let live_possible = props.live.is_some() && lesson.live;
-    let on_live = use_state(|| false);
-    let on_live_now = *on_live && live_possible && !host_only;
+    let on_live_now = props.on_live && live_possible && !host_only;
 
     // (Re)start the lesson's machine: on open, and on Reset.
     {
@@ -208,7 +210,7 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
         let here = n == step;
         // Marks that every font has; the words for a screen reader follow.
         let mark = if is_done { "✓" } else if open { "○" } else { "×" };
-        let href = Route::Lesson { id: id.clone(), step: n }.to_hash();
+        let href = Route::Lesson { id: id.clone(), step: n, live: on_live_now }.to_hash();
         html! {
             <li class={classes!(is_done.then_some("done"), here.then_some("current"))}>
                 if open {
@@ -272,9 +274,16 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
         KernelAnswer::NoServer
     };
     let source_switch = {
+        // The choice is a new URL (Back returns to the other), which the router brings.
         let choose = |live: bool| {
-            let on_live = on_live.clone();
-            Callback::from(move |_| on_live.set(live))
+            let (id, step) = (id.clone(), step);
+            Callback::from(move |_| {
+                go(&Route::Lesson {
+                    id: id.clone(),
+                    step,
+                    live,
+                })
+            })
         };
         html! {
             <div class="sub-tabs" role="group" aria-label="where the lesson runs">
@@ -299,6 +308,7 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
     let next = (step < count && done).then(|| Route::Lesson {
         id: id.clone(),
         step: step + 1,
+        live: false,
     });
     html! {
         <div class="lesson">

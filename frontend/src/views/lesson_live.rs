@@ -316,6 +316,7 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
     let next = (step < lesson.steps.len() && done).then(|| Route::Lesson {
         id: id.clone(),
         step: step + 1,
+        live: true,
     });
     // Terminals remount with a new session (a reset makes new containers).
     let terminals_key = format!(

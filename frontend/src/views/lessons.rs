@@ -99,10 +99,10 @@ pub fn lessons_view(props: &LessonsViewProps) -> Html {
             }
         })
     };
-    if let Route::Lesson { id, step } = &props.route {
+    if let Route::Lesson { id, step, live } = &props.route {
         return match list.lessons.iter().find(|l| &l.id == id) {
             Some(lesson) => html! {
-                <LessonView lesson={lesson.clone()} step={*step} sim={props.sim.clone()}
+                <LessonView lesson={lesson.clone()} step={*step} on_live={*live} sim={props.sim.clone()}
                     state={props.state.clone()} {progress} live={props.live.clone()}
                     live_state={props.live_state.clone()} student={props.class.is_some()} {on_passed} />
             },
@@ -203,6 +203,7 @@ fn lesson_item(lesson: &LessonOutline, progress: &Progress) -> Html {
     let href = Route::Lesson {
         id: lesson.id.clone(),
         step,
+        live: false,
     }
     .to_hash();
     let state = if done == 0 {
