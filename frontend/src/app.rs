@@ -208,7 +208,7 @@ pub fn app() -> Html {
                 <div class="pane-lessons" hidden={tab != Tab::Lessons}>
                     if let Some(sim) = (*lesson_sim).clone() {
                         <LessonsView route={lessons_route}
-                            {sim} state={lesson_state.clone()} {live} live_state={live_state.clone()}
+                            {sim} state={lesson_state.clone()} {live}
                             class={(*class_role == Some(ClassRole::Student)).then(|| ClassroomApi::new((*token).clone()))} />
                     } else if tab == Tab::Lessons {
                         <p class="muted">{"Starting the simulator for the lessons…"}</p>

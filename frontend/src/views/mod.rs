@@ -11,6 +11,7 @@
 //! - [`live`], [`simulator`], [`lessons`]: the top-level views.
 //! - [`lesson`], [`lesson_step`]: one lesson: its steps, terminals, picture; a step's text.
 //! - [`lesson_live`]: one lesson on live containers, through a lesson session.
+//! - [`lesson_picture`]: the map, creation steps or limits beside a lesson's terminals.
 //! - [`markdown`]: the safe Markdown subset lesson text is written in.
 //! - [`classroom`]: a class's join page, student bar, and the teacher's view.
 
@@ -22,6 +23,7 @@ pub mod dashboard;
 pub mod events_feed;
 pub mod lesson;
 pub mod lesson_live;
+pub mod lesson_picture;
 pub mod lesson_step;
 pub mod lessons;
 pub mod live;
