@@ -1,7 +1,9 @@
 //! The page's place in its URL: `#/live`, `#/simulator`, `#/lessons`,
 //! `#/lessons/ID/STEP` (`#/lessons/ID/STEP/live` on live containers), `#/classroom` (a
 //! class's teacher). A small hash router (the hash survives a reload and never reaches
-//! the server), read by [`use_route`] and changed by [`go`].
+//! the server), read by [`use_route`] and changed by [`go`]. The page and the views
+//! fetched on demand (a Yew app of their own) each read the same address bar, so a
+//! link in either moves both.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

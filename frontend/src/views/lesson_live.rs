@@ -5,7 +5,8 @@
 //! admin or the teacher, the session's root shell on the host) are the lesson's
 //! terminals. Beside them, the live picture ([`LessonPicture`]: namespace map, creation
 //! steps, limits) of the session's containers, drawn from an events stream of this
-//! view's own, scoped to them ([`ContainerScope`]) and restarted with each new session. "Try" asks
+//! view's own (it runs in the module fetched on demand, which cannot read the page's),
+//! scoped to them ([`ContainerScope`]) and restarted with each new session. "Try" asks
 //! the server to type the lesson's line. The current step's checks run on the server,
 //! in exec sessions of their own, one run at a time: again as soon as any event arrives
 //! on that stream (a student's carries only their own containers), and at least every
