@@ -3,10 +3,10 @@
 // buttons type into their terminals and into the session's root shell on the host,
 // the steps turn green by themselves, the picture beside the terminals (map, creation
 // steps, limits) shows the session's containers as the events stream pushes them, the
-// prediction shows the simulator's and the kernel's answers side by side, and leaving
-// the lesson removes its containers. In a class, a student's passed step reaches the
-// teacher's roster, and a lesson that types into the host's root shell stays on the
-// simulator for the student.
+// prediction shows the simulator's and the kernel's answers side by side, a reload on
+// a step's URL reopens that step on live, and leaving the lesson removes its
+// containers. In a class, a student's passed step reaches the teacher's roster, and a
+// lesson that types into the host's root shell stays on the simulator for the student.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readlinkSync, rmSync } from 'node:fs';
@@ -130,6 +130,18 @@ test('a lesson walks on live containers: try buttons, green steps, the kernel an
   await page.getByRole('link', { name: 'Next step →' }).click();
   await page.getByRole('heading', { name: 'Step 3: One process, two PIDs' }).waitFor();
   assert.match(page.url(), /#\/lessons\/pid\/3\/live$/);
+
+  // A reload on the step's URL reopens that step on live containers: the tab's session
+  // is reset to where step 3 begins (the earlier solutions typed), not left running.
+  await page.reload();
+  await page.getByRole('heading', { name: 'Step 3: One process, two PIDs' }).waitFor({ timeout: 15000 });
+  await page.getByRole('button', { name: 'Live containers', pressed: true }).waitFor();
+  await page.getByRole('tab', { name: 'box' }).waitFor({ timeout: 15000 });
+  await mapGroupOf(page, 'box').waitFor({ timeout: 10000 });
+  assert.equal(await page.locator('.step-list li.done').count(), 2, 'steps 1 and 2 stay done');
+  const afterReload = await containers();
+  assert.equal(afterReload.length, 1, JSON.stringify(afterReload));
+  assert.notEqual(afterReload[0].id, made[0].id, 'the reset made the box anew');
 
   await page.getByRole('button', { name: 'Show me' }).click();
   await clickUntilDone(
