@@ -29,11 +29,11 @@ fn tab_storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.session_storage().ok().flatten())
 }
 
-/// The session this tab left running for lesson `lesson`, if any.
-fn kept_session(lesson: &str) -> Option<String> {
+/// The session this tab left running, if any: its id and its lesson's.
+fn kept_session() -> Option<(String, String)> {
     let kept = tab_storage()?.get_item(KEPT_SESSION_KEY).ok()??;
-    let (sid, of) = kept.split_once(' ')?;
-    (of == lesson).then(|| sid.to_string())
+    let (sid, lesson) = kept.split_once(' ')?;
+    Some((sid.to_string(), lesson.to_string()))
 }
 
 /// Keeps `info` as the tab's running session (a refused write only means a reload
@@ -60,14 +60,22 @@ impl LiveSource {
 
     /// `POST /lessons/{id}/sessions`: the lesson's setup containers, made for this
     /// caller, with the first `replay` steps' solutions typed. The session of this
-    /// lesson the tab left running (a reload) is reset to there instead.
+    /// lesson the tab left running (a reload) is reset to there instead; one of
+    /// another lesson is ended.
     pub async fn start_lesson(&self, id: &str, replay: usize) -> ActionResult<LessonSessionInfo> {
-        if let Some(sid) = kept_session(id) {
-            // It may have ended meanwhile (a server restart): then start anew.
-            if let Ok(info) = self.reset_lesson(&sid, replay).await {
-                return Ok(info);
+        match kept_session() {
+            Some((sid, lesson)) if lesson == id => {
+                // It may have ended meanwhile (a server restart): then start anew.
+                if let Ok(info) = self.reset_lesson(&sid, replay).await {
+                    return Ok(info);
+                }
+                forget_session(&sid);
             }
-            forget_session(&sid);
+            // Whether or not it still runs, the tab has no use for it.
+            Some((sid, _)) => {
+                let _ = self.end_lesson(&sid).await;
+            }
+            None => {}
         }
         let path = Self::api(&format!(
             "/lessons/{}/sessions",
