@@ -1,13 +1,15 @@
 // A lesson on live containers, end to end: the real `isolab serve` as root, headless
 // Chromium. The page starts a lesson session (real setup containers), the "try"
 // buttons type into their terminals and into the session's root shell on the host,
-// the steps turn green by themselves, the prediction shows the simulator's and the
-// kernel's answers side by side, and leaving the lesson removes its containers. In a
-// class, a student's passed step reaches the teacher's roster, and a lesson that types
-// into the host's root shell stays on the simulator for the student.
+// the steps turn green by themselves, the picture beside the terminals (map, creation
+// steps, limits) shows the session's containers as the events stream pushes them, the
+// prediction shows the simulator's and the kernel's answers side by side, a reload on
+// a step's URL reopens that step on live, and leaving the lesson removes its
+// containers. In a class, a student's passed step reaches the teacher's roster, and a
+// lesson that types into the host's root shell stays on the simulator for the student.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, launchBrowser, artifactsDir } from './support.mjs';
@@ -39,6 +41,19 @@ async function containers() {
   return response.json();
 }
 
+/// The inode of the host's `kind` namespace: this test's own, which the server it
+/// started shares.
+function hostNamespace(kind) {
+  return readlinkSync(`/proc/self/ns/${kind}`).match(/\[(\d+)\]/)[1];
+}
+
+/// The map's group of the lesson's container `name` (named `NAME-SUFFIX` on the host)
+/// in the lesson's picture.
+function mapGroupOf(page, name) {
+  const toggle = page.getByRole('button', { name: new RegExp(`^${name}-\\w+, \\d+ process(es)?: collapse$`) });
+  return page.locator('.lesson-machine .ns-group', { has: toggle });
+}
+
 /// Clicks a button and resolves with the ms until step `n` is marked done in the list.
 async function clickUntilDone(page, button, n) {
   const started = Date.now();
@@ -66,12 +81,27 @@ test('a lesson walks on live containers: try buttons, green steps, the kernel an
   await page.getByRole('tab', { name: 'host' }).waitFor();
   const made = await containers();
   assert.equal(made.length, 1, JSON.stringify(made));
+  assert.match(page.url(), /#\/lessons\/pid\/1\/live$/);
+
+  // Beside the terminals, the live picture of the session's containers, and of nothing
+  // else on the host: the map puts the box's processes in a pid namespace of its own,
+  // not the host's.
+  const machine = page.locator('.lesson-machine');
+  await machine.getByRole('button', { name: 'Namespace map', pressed: true }).waitFor();
+  const box = mapGroupOf(page, 'box');
+  await box.waitFor({ timeout: 10000 });
+  assert.notEqual(await box.getAttribute('data-inode'), hostNamespace('pid'));
+  assert.equal(await machine.locator('.ns-group').count(), 1, 'only the box is drawn');
 
   await page.getByRole('radio', { name: '/bin/sh' }).check();
   await page.getByRole('button', { name: 'Answer', exact: true }).click();
   const step1 = await clickUntilDone(
     page, page.getByRole('button', { name: 'Try: type sleep 1000 & into the box terminal' }), 1);
   console.log(`# live step 1 turned green ${step1} ms after its try button`);
+  // The events stream brought the box's new process onto the map.
+  await machine.getByRole('searchbox', { name: 'Find a process' }).fill('sleep 1000');
+  await machine.locator('.match-count', { hasText: '1 match' }).waitFor({ timeout: 5000 });
+  await box.locator('.node.match').waitFor();
   // The line went into the box's own terminal.
   await page.locator('.term-body:not([hidden]) .xterm-rows').filter({ hasText: 'sleep 1000 &' }).waitFor();
   // The kernel's answer and the simulator's, side by side: here they agree.
@@ -79,6 +109,17 @@ test('a lesson walks on live containers: try buttons, green steps, the kernel an
   await page.locator('.sim-answer').filter({ hasText: 'isolab-init' }).waitFor();
   assert.equal(await page.locator('.finding').count(), 0);
   await page.screenshot({ path: join(artifactsDir, 'lessons-live-step1.png') });
+
+  // The creation steps of the box, as the runtime recorded them, and its limits.
+  await machine.getByRole('button', { name: 'Creation steps' }).click();
+  assert.equal(await machine.getByRole('combobox', { name: 'container' }).inputValue(), made[0].id);
+  await machine.locator('.timeline .step.phase-namespaces').first().waitFor({ timeout: 10000 });
+  await machine.getByRole('button', { name: 'Containers and limits' }).click();
+  await machine.locator('.container-row', { hasText: 'box' }).waitFor();
+  await machine.getByRole('img', { name: /^tasks \d+ of \d+$/ }).waitFor({ timeout: 10000 });
+  assert.equal(await machine.locator('.container-row').count(), 1);
+  assert.equal(await machine.getByRole('button', { name: 'New container…' }).count(), 0,
+    'a lesson on live makes no container of its own');
 
   await page.getByRole('link', { name: 'Next step →' }).click();
   await page.getByRole('heading', { name: /^Step 2:/ }).waitFor();
@@ -88,6 +129,20 @@ test('a lesson walks on live containers: try buttons, green steps, the kernel an
 
   await page.getByRole('link', { name: 'Next step →' }).click();
   await page.getByRole('heading', { name: 'Step 3: One process, two PIDs' }).waitFor();
+  assert.match(page.url(), /#\/lessons\/pid\/3\/live$/);
+
+  // A reload on the step's URL reopens that step on live containers: the tab's session
+  // is reset to where step 3 begins (the earlier solutions typed), not left running.
+  await page.reload();
+  await page.getByRole('heading', { name: 'Step 3: One process, two PIDs' }).waitFor({ timeout: 15000 });
+  await page.getByRole('button', { name: 'Live containers', pressed: true }).waitFor();
+  await page.getByRole('tab', { name: 'box' }).waitFor({ timeout: 15000 });
+  await mapGroupOf(page, 'box').waitFor({ timeout: 10000 });
+  assert.equal(await page.locator('.step-list li.done').count(), 2, 'steps 1 and 2 stay done');
+  const afterReload = await containers();
+  assert.equal(afterReload.length, 1, JSON.stringify(afterReload));
+  assert.notEqual(afterReload[0].id, made[0].id, 'the reset made the box anew');
+
   await page.getByRole('button', { name: 'Show me' }).click();
   await clickUntilDone(
     page, page.getByRole('button', { name: /^Type it: type kill \{pid:box:sleep 1000\}/ }), 3);
@@ -136,6 +191,8 @@ test('a student walks a lesson on live: the roster shows the step, host lessons 
     await page.getByRole('heading', { name: /^Step 1: A fork bomb/ }).waitFor({ timeout: 15000 });
     await page.getByRole('button', { name: 'Live containers' }).click();
     await page.getByRole('tab', { name: 'bomb' }).waitFor({ timeout: 15000 });
+    // The picture shows the student's own lesson containers.
+    await mapGroupOf(page, 'bomb').waitFor({ timeout: 10000 });
     const ms = await clickUntilDone(page, page.getByRole('button', { name: /^Try: type sleep 100 & sleep 100/ }), 1);
     console.log(`# a student's live step 1 turned green ${ms} ms after its try button`);
 

@@ -1,7 +1,9 @@
 //! The frame of the app: header, navigation, connection status and the chosen view.
 //! It owns both sources and their states, so switching views keeps them running.
-//! [`Root`] shows the join page instead at `/join/CODE`; in a class, the teacher gets
-//! a Classroom tab and a student the class bar above every view.
+//! The Lessons tab comes from the module fetched on demand, the first time it opens,
+//! and follows the URL by itself (`crate::extra_views`). [`Root`] shows the join page
+//! instead at `/join/CODE`; in a class, the teacher gets a Classroom tab and a student
+//! the class bar above every view.
 
 use yew::prelude::*;
 
@@ -13,7 +15,7 @@ use crate::route::{go, use_route, Route};
 use crate::source::classroom::ClassroomApi;
 use crate::source::{simulated::DEFAULT_SCENARIO, LiveSource, SimSource, Source};
 use crate::state::{Action, Severity, State, StreamStatus};
-use crate::views::{ConnectionBadge, LessonsView, LiveView, SimulatorView};
+use crate::views::{ConnectionBadge, LiveView, SimulatorView};
 
 /// The views a person can switch between.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,20 +90,12 @@ pub fn root() -> Html {
 pub fn app() -> Html {
     let route = use_route(Route::Live);
     let tab = Tab::of(&route);
-    // The lessons' place while another view shows, so coming back keeps the lesson.
-    let lessons_route = use_mut_ref(|| Route::Lessons);
-    if tab == Tab::Lessons {
-        *lessons_route.borrow_mut() = route.clone();
-    }
-    let lessons_route = lessons_route.borrow().clone();
     let connection = use_state(|| Connection::Checking);
     let token = use_state(|| None::<String>);
     let live_state = use_reducer(State::default);
     let sim_state = use_reducer(State::default);
     let live_source = use_state(|| None::<Source>);
     let sim_source = use_state(|| None::<Source>);
-    let lesson_state = use_reducer(State::default);
-    let lesson_sim = use_state(|| None::<SimSource>);
     let class_role = use_state(|| None::<ClassRole>);
     {
         let (connection, token, live_source) =
@@ -142,21 +136,18 @@ pub fn app() -> Html {
             }
         });
     }
-    // Lessons run in a worker of their own, started the first time they are opened.
-    let lessons_started = use_mut_ref(|| false);
-    {
-        let lesson_sim = lesson_sim.clone();
-        let (dispatcher, notices) = (lesson_state.dispatcher(), lesson_state.dispatcher());
-        use_effect_with(tab == Tab::Lessons, move |wanted| {
-            if *wanted && !lessons_started.replace(true) {
-                let dispatch = Callback::from(move |a: Action| dispatcher.dispatch(a));
-                match SimSource::spawn(dispatch) {
-                    Ok(s) => lesson_sim.set(Some(s)),
-                    Err(e) => notices.dispatch(Action::Notice(Severity::Error, e)),
-                }
-            }
-        });
+    // The Lessons tab stays mounted once opened, so a lesson's machine survives a look
+    // elsewhere. It waits for the server's answer, which decides what it may offer.
+    let lessons_opened = use_mut_ref(|| false);
+    if tab == Tab::Lessons && *connection != Connection::Checking {
+        *lessons_opened.borrow_mut() = true;
     }
+    let lessons_opened = *lessons_opened.borrow();
+    let lessons_arg = match (&*connection, *class_role) {
+        (Connection::Connected(_), Some(ClassRole::Student)) => Some("student".to_string()),
+        (Connection::Connected(_), _) => Some("server".to_string()),
+        _ => None,
+    };
     let teacher = *class_role == Some(ClassRole::Teacher);
     // The teacher's view stays mounted once opened, like the other tabs.
     let classroom_opened = use_mut_ref(|| false);
@@ -175,10 +166,6 @@ pub fn app() -> Html {
         }
     });
     let on_simulator = Callback::from(move |_| go(&Route::Simulator));
-    let live = match &*live_source {
-        Some(Source::Live(l)) => Some(l.clone()),
-        _ => None,
-    };
     let stream = stream_text(&live_state.status);
     html! {
         <div class="frame">
@@ -204,14 +191,11 @@ pub fn app() -> Html {
                 <div class="pane-sim" hidden={tab != Tab::Simulator}>
                     <SimulatorView state={sim_state.clone()} source={(*sim_source).clone()} />
                 </div>
-                // Kept mounted when hidden, so a lesson's machine survives a look elsewhere.
                 <div class="pane-lessons" hidden={tab != Tab::Lessons}>
-                    if let Some(sim) = (*lesson_sim).clone() {
-                        <LessonsView route={lessons_route}
-                            {sim} state={lesson_state.clone()} {live} live_state={live_state.clone()}
-                            class={(*class_role == Some(ClassRole::Student)).then(|| ClassroomApi::new((*token).clone()))} />
+                    if lessons_opened {
+                        <OnDemand view="lessons" token={(*token).clone()} arg={lessons_arg} />
                     } else if tab == Tab::Lessons {
-                        <p class="muted">{"Starting the simulator for the lessons…"}</p>
+                        <p class="muted" role="status">{"Asking the isolab server…"}</p>
                     }
                 </div>
                 if teacher {

@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`app`]: the frame: navigation between the Live, Simulator and Lessons views (and
 //!   Classroom for a class's teacher); the join page at `/join/CODE`.
-//! - [`route`]: the hash router (`#/live`, `#/simulator`, `#/lessons/ID/STEP`).
+//! - [`route`]: the hash router (`#/live`, `#/simulator`, `#/lessons/ID/STEP`), read
+//!   by the page and by the module fetched on demand alike.
 //! - [`connection`]: the access token and the backend's `/api/v1/version` check.
 //! - [`state`]: the reducer every view reads (snapshot, history, events feed).
 //! - [`lesson_state`]: lesson progress (steps done, predictions), kept in localStorage.
@@ -11,8 +12,8 @@
 //! - [`terminal`]: xterm.js terminals attached to live or simulated shells.
 //! - [`views`]: one module per view, plus small shared components.
 //! - [`on_demand`]: where the page shows a view of the module fetched on demand.
-//! - [`extra_views`]: that module's views (the teacher's, the join page, recordings),
-//!   linked only into the `extra-views` bin.
+//! - [`extra_views`]: that module's views (the Lessons tab, the teacher's, the join
+//!   page, recordings), linked only into the `extra-views` bin.
 //! - [`player`]: the recordings list and player (asciicast reading, seeking, the
 //!   container rebuilt at a moment), one of those views.
 //!

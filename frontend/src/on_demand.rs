@@ -12,11 +12,12 @@ use yew::prelude::*;
 /// Props of [`OnDemand`].
 #[derive(Properties, PartialEq)]
 pub struct OnDemandProps {
-    /// The view: `teacher`, `join`, `student-bar` or `recordings`
+    /// The view: `lessons`, `teacher`, `join`, `student-bar` or `recordings`
     /// (`crate::extra_views::ExtraView`).
     pub view: AttrValue,
     pub token: Option<String>,
-    /// The join code, or the container whose recordings to show.
+    /// The join code, the container whose recordings to show, or what the lessons
+    /// may offer (`server`, `student`).
     #[prop_or_default]
     pub arg: Option<String>,
 }

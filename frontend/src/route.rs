@@ -1,6 +1,9 @@
 //! The page's place in its URL: `#/live`, `#/simulator`, `#/lessons`,
-//! `#/lessons/ID/STEP`, `#/classroom` (a class's teacher). A small hash router (the hash survives a reload and never
-//! reaches the server), read by [`use_route`] and changed by [`go`].
+//! `#/lessons/ID/STEP` (`#/lessons/ID/STEP/live` on live containers), `#/classroom` (a
+//! class's teacher). A small hash router (the hash survives a reload and never reaches
+//! the server), read by [`use_route`] and changed by [`go`]. The page and the views
+//! fetched on demand (a Yew app of their own) each read the same address bar, so a
+//! link in either moves both.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -15,8 +18,8 @@ pub enum Route {
     Simulator,
     /// The lesson list.
     Lessons,
-    /// A lesson at a step (1-based).
-    Lesson { id: String, step: usize },
+    /// A lesson at a step (1-based), on the simulator or on live containers.
+    Lesson { id: String, step: usize, live: bool },
     /// The teacher's view of a class.
     Classroom,
 }
@@ -40,6 +43,7 @@ impl Route {
                         .and_then(|s| s.parse::<usize>().ok())
                         .filter(|&s| s > 0)
                         .unwrap_or(1),
+                    live: parts.next() == Some("live"),
                 },
             },
             _ => return None,
@@ -54,7 +58,10 @@ impl Route {
             Route::Simulator => "#/simulator".to_string(),
             Route::Lessons => "#/lessons".to_string(),
             Route::Classroom => "#/classroom".to_string(),
-            Route::Lesson { id, step } => format!("#/lessons/{}/{step}", encode(id)),
+            Route::Lesson { id, step, live } => {
+                let on = if *live { "/live" } else { "" };
+                format!("#/lessons/{}/{step}{on}", encode(id))
+            }
         }
     }
 }

@@ -18,11 +18,19 @@ fn hashes_parse_to_routes_and_back() {
     let lesson = |id: &str, step| Route::Lesson {
         id: id.into(),
         step,
+        live: false,
+    };
+    let live = |id: &str, step| Route::Lesson {
+        id: id.into(),
+        step,
+        live: true,
     };
     assert_eq!(Route::parse("#/lessons/pid/2"), Some(lesson("pid", 2)));
     assert_eq!(Route::parse("#/lessons/pid"), Some(lesson("pid", 1)));
     assert_eq!(Route::parse("#/lessons/pid/0"), Some(lesson("pid", 1)));
     assert_eq!(Route::parse("#/lessons/pid/x"), Some(lesson("pid", 1)));
+    assert_eq!(Route::parse("#/lessons/pid/2/live"), Some(live("pid", 2)));
+    assert_eq!(Route::parse("#/lessons/pid/2/mars"), Some(lesson("pid", 2)));
     assert_eq!(Route::parse("#/lessons"), Some(Route::Lessons));
     assert_eq!(Route::parse("#/lessons/"), Some(Route::Lessons));
     assert_eq!(Route::parse("#/live"), Some(Route::Live));
@@ -36,6 +44,7 @@ fn hashes_parse_to_routes_and_back() {
         Route::Lessons,
         lesson("uts", 3),
         lesson("a b/c", 1),
+        live("limits", 2),
     ] {
         assert_eq!(
             Route::parse(&route.to_hash()),
@@ -44,6 +53,7 @@ fn hashes_parse_to_routes_and_back() {
         );
     }
     assert_eq!(lesson("pid", 2).to_hash(), "#/lessons/pid/2");
+    assert_eq!(live("pid", 2).to_hash(), "#/lessons/pid/2/live");
 }
 
 #[wasm_bindgen_test]

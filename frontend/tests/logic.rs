@@ -1,6 +1,8 @@
-//! The reducer, the line editor, exact terminal replay and the map layout, in the browser.
+//! The reducer, a lesson picture's scope, the line editor, exact terminal replay and
+//! the map layout, in the browser.
 
 use isolab_frontend::source::live::retry_delay_ms;
+use isolab_frontend::source::scope::{newest_seq, ContainerScope};
 use isolab_frontend::state::{Action, State, StreamStatus};
 use isolab_frontend::terminal::line_editor::{Edit, LineEditor};
 use isolab_frontend::terminal::replay::{AttachGap, ReplayCursor};
@@ -302,4 +304,89 @@ fn the_user_namespace_row_names_the_range_and_why_host_files_show_as_nobody() {
         row(&facts),
         "root is host uids 10000000–10065535; host-owned files show as nobody"
     );
+}
+
+#[wasm_bindgen_test]
+fn a_lesson_picture_keeps_only_its_containers() {
+    let scope = ContainerScope::new(["a".to_string()]);
+    let mut snapshot = Snapshot {
+        seq: 5,
+        containers: vec![container("a"), container("b")],
+        ..Default::default()
+    };
+    snapshot.host.processes = vec![process(1, vec![1], 9), process(42, vec![42], 9)];
+    let actions = vec![
+        Action::Snapshot(snapshot),
+        Action::Status(StreamStatus::Open),
+        Action::Event(ev(6, 2_000, stats("b", 10, 1))),
+        Action::Event(ev(6, 2_000, stats("a", 10, 1))),
+        Action::Events(vec![
+            ev(
+                7,
+                2_100,
+                EventKind::ContainerCreated {
+                    container: Box::new(container("c")),
+                },
+            ),
+            ev(
+                8,
+                2_200,
+                EventKind::ProcessStarted {
+                    container: None,
+                    process: process(43, vec![43], 9),
+                },
+            ),
+            ev(
+                9,
+                2_300,
+                EventKind::ProcessStarted {
+                    container: Some("a".into()),
+                    process: process(44, vec![44, 2], 10),
+                },
+            ),
+        ]),
+        Action::Event(ev(
+            10,
+            2_400,
+            EventKind::ContainerRemoved { id: "b".into() },
+        )),
+    ];
+    assert_eq!(
+        actions.iter().map(newest_seq).collect::<Vec<_>>(),
+        [Some(5), None, Some(6), Some(6), Some(9), Some(10)]
+    );
+    let mut picture = State::default();
+    let mut passed = 0;
+    for action in actions {
+        if let Some(kept) = scope.action(action) {
+            picture.apply(kept);
+            passed += 1;
+        }
+    }
+    // The snapshot, the status, a's sample and the events about a.
+    assert_eq!(passed, 4);
+    let ids: Vec<&str> = picture
+        .snapshot
+        .containers
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(ids, ["a"]);
+    assert!(picture.snapshot.host.processes.is_empty());
+    assert_eq!(picture.snapshot.containers[0].processes.len(), 1);
+    assert_eq!(picture.snapshot.seq, 9);
+    assert!(picture.history.keys().all(|id| id == "a"));
+    // A sample of two containers keeps the scope's figures only.
+    let mut both = stats("a", 20, 2);
+    if let EventKind::Stats { usage } = &mut both {
+        usage.insert("b".into(), CgroupUsage::default());
+    }
+    let Some(kept) = scope.event(ev(11, 3_000, both)) else {
+        panic!("a's figures are in scope");
+    };
+    let EventKind::Stats { usage } = kept.kind else {
+        panic!("still a sample");
+    };
+    assert_eq!(usage.keys().collect::<Vec<_>>(), ["a"]);
+    assert!(scope.contains("a") && !scope.contains("b"));
 }

@@ -20,8 +20,9 @@ impl Mounted {
     }
 }
 
-/// Mounts the view named `view` (`teacher`, `join` with the code as `arg`,
-/// `student-bar`, `recordings` with a container as `arg` or none) into `host`.
+/// Mounts the view named `view` (`lessons` with `server` or `student` as `arg` when a
+/// server answered, `teacher`, `join` with the code as `arg`, `student-bar`,
+/// `recordings` with a container as `arg` or none) into `host`.
 #[wasm_bindgen]
 pub fn mount(
     host: web_sys::Element,

@@ -77,6 +77,14 @@ pub fn websocket_url(path_and_query: &str) -> String {
 }
 
 impl LiveSource {
+    /// The backend's REST API only, following no events (a view that reads none).
+    pub fn without_events(token: Option<String>) -> LiveSource {
+        LiveSource {
+            token,
+            stopped: Rc::new(Cell::new(true)),
+        }
+    }
+
     /// Starts following the backend's events into `dispatch`.
     pub fn start(token: Option<String>, dispatch: Callback<Action>) -> LiveSource {
         let source = LiveSource {

@@ -7,12 +7,14 @@
 //!   started when the Simulator is first opened.
 //! - [`live_lessons`]: a lesson on live containers: a lesson session on the server.
 //! - [`sim_lessons`]: a lesson on the simulator: parsing, steps, checks, predictions.
+//! - [`scope`]: the part of a live stream about a few containers (a lesson's picture).
 //!
 //! Both feed the same reducer ([`crate::state`]) with snapshots and events.
 
 pub mod classroom;
 pub mod live;
 pub mod live_lessons;
+pub mod scope;
 pub mod sim_lessons;
 pub mod simulated;
 

@@ -10,9 +10,20 @@ use super::events_feed::EventsLog;
 use super::ViewProps;
 use crate::state::State;
 
+/// Props of [`Dashboard`].
+#[derive(Properties, PartialEq)]
+pub struct DashboardProps {
+    pub view: ViewProps,
+    /// Offers "New container…" (a lesson on live containers shows only its own, so it
+    /// makes none there).
+    #[prop_or(true)]
+    pub can_create: bool,
+}
+
 /// The dashboard view.
 #[function_component(Dashboard)]
-pub fn dashboard(props: &ViewProps) -> Html {
+pub fn dashboard(dashboard: &DashboardProps) -> Html {
+    let (props, can_create) = (&dashboard.view, dashboard.can_create);
     let creating = use_state(|| false);
     let busy = use_state(|| false);
     let create_error = use_state(|| None::<String>);
@@ -62,7 +73,9 @@ pub fn dashboard(props: &ViewProps) -> Html {
                     <h2>{"Containers"}</h2>
                     <span class="muted">{ format!("host {} · kernel {} · {} processes",
                         host.hostname, host.kernel_release, host.process_count) }</span>
-                    <button class="primary" onclick={open_create} disabled={*creating}>{"New container…"}</button>
+                    if can_create {
+                        <button class="primary" onclick={open_create} disabled={*creating}>{"New container…"}</button>
+                    }
                 </div>
                 if *creating {
                     <CreateDialog {on_create} on_cancel={cancel} error={(*create_error).clone()} busy={*busy} />

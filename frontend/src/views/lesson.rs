@@ -1,8 +1,9 @@
 //! One lesson: the step list, then two columns: the step's text ([`StepPanel`]) and
-//! the lesson's machine (its terminals and the live picture). With a server connected,
-//! a lesson marked `live` can run on live containers instead of the simulator
-//! ([`LiveLessonView`]); in a class, a lesson that types into the host's root shell
-//! runs there for the teacher only.
+//! the lesson's machine (its terminals and the live picture, [`LessonPicture`]). With a
+//! server connected, a lesson marked `live` can run on live containers instead of the
+//! simulator ([`LiveLessonView`]); the choice is part of the URL, so a reload keeps it.
+//! In a class, a lesson that types into the host's root shell runs there for the
+//! teacher only.
 //!
 //! The lesson starts on a machine of its own in the worker, with the solutions of the
 //! steps before the URL's step replayed, so a link to step N lands where N begins. The
@@ -13,38 +14,15 @@ use isolab_shared::lesson::model::TerminalCommand;
 use isolab_shared::sim_protocol::{CheckResult, LessonOutline};
 use yew::prelude::*;
 
-use super::dashboard::Dashboard;
 use super::lesson_live::{passed_text, LiveLessonView};
+use super::lesson_picture::LessonPicture;
 use super::lesson_step::{KernelAnswer, StepPanel};
-use super::map::NamespaceMap;
 use super::markdown::render_inline;
-use super::steps::SetupSteps;
 use super::terminals::Terminals;
-use super::ViewProps;
 use crate::lesson_state::{Progress, ProgressAction};
-use crate::route::Route;
+use crate::route::{go, Route};
 use crate::source::{LiveSource, SimSource, Source, TerminalTab};
 use crate::state::{Severity, State};
-
-/// What the picture beside the terminals shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Picture {
-    Map,
-    Steps,
-    Limits,
-}
-
-impl Picture {
-    const ALL: [Picture; 3] = [Picture::Map, Picture::Steps, Picture::Limits];
-
-    fn label(self) -> &'static str {
-        match self {
-            Picture::Map => "Namespace map",
-            Picture::Steps => "Creation steps",
-            Picture::Limits => "Containers and limits",
-        }
-    }
-}
 
 /// Props of [`LessonView`].
 #[derive(Properties, PartialEq)]
@@ -52,6 +30,8 @@ pub struct LessonViewProps {
     pub lesson: LessonOutline,
     /// 1-based, within the lesson.
     pub step: usize,
+    /// The URL asks for live containers (used when the lesson and the caller may).
+    pub on_live: bool,
     /// The lesson worker.
     pub sim: SimSource,
     /// The lesson machine's state.
@@ -59,8 +39,6 @@ pub struct LessonViewProps {
     pub progress: UseReducerHandle<Progress>,
     /// The isolab server, when one is connected: lessons marked `live` can run there.
     pub live: Option<LiveSource>,
-    /// The live server's state (its events wake a live lesson's checks).
-    pub live_state: UseReducerHandle<State>,
     /// The caller is a student of a class (host lessons are the teacher's on live).
     pub student: bool,
     /// A passed step (lesson, 1-based step), to keep and to report.
@@ -81,17 +59,14 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
     let verdicts = use_state(|| -> StepVerdicts { (0, Vec::new()) });
     let truth = use_state(|| None::<(usize, Result<String, String>)>);
     let announce = use_state(String::new);
-    let picture = use_state(|| Picture::Map);
     let active = use_state(|| None::<String>);
-    let steps_for = use_state(|| None::<String>);
     // (step, generation) and the seq at which that step began, for event checks.
     let began = use_mut_ref(|| ((0usize, 0u32), 0u64));
     let current = use_mut_ref(|| 0usize);
     *current.borrow_mut() = step;
     let host_only = props.student && lesson.types_on_host();
     let live_possible = props.live.is_some() && lesson.live;
-    let on_live = use_state(|| false);
-    let on_live_now = *on_live && live_possible && !host_only;
+    let on_live_now = props.on_live && live_possible && !host_only;
 
     // (Re)start the lesson's machine: on open, and on Reset.
     {
@@ -208,7 +183,7 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
         let here = n == step;
         // Marks that every font has; the words for a screen reader follow.
         let mark = if is_done { "✓" } else if open { "○" } else { "×" };
-        let href = Route::Lesson { id: id.clone(), step: n }.to_hash();
+        let href = Route::Lesson { id: id.clone(), step: n, live: on_live_now }.to_hash();
         html! {
             <li class={classes!(is_done.then_some("done"), here.then_some("current"))}>
                 if open {
@@ -242,39 +217,26 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
         let active = active.clone();
         Callback::from(move |key: String| active.set(Some(key)))
     };
-    let view = ViewProps {
-        state: props.state.clone(),
-        source: Source::Simulated(props.sim.clone()),
-        on_open_terminal: {
-            let active = active.clone();
-            Callback::from(move |tab: TerminalTab| active.set(Some(tab.key)))
-        },
-        on_show_steps: {
-            let (steps_for, picture) = (steps_for.clone(), picture.clone());
-            Callback::from(move |id: String| {
-                steps_for.set(Some(id));
-                picture.set(Picture::Steps);
-            })
-        },
+    let on_open_terminal = {
+        let active = active.clone();
+        Callback::from(move |tab: TerminalTab| active.set(Some(tab.key)))
     };
-    let picture_nav = Picture::ALL.iter().map(|&p| {
-        let picture = picture.clone();
-        let here = *picture == p;
-        html! {
-            <button class={classes!("sub-tab", here.then_some("current"))}
-                aria-pressed={here.to_string()} onclick={Callback::from(move |_| picture.set(p))}>
-                { p.label() }</button>
-        }
-    });
     let kernel = if live_possible && !host_only {
         KernelAnswer::Unavailable("run the lesson on live containers to ask it".to_string())
     } else {
         KernelAnswer::NoServer
     };
     let source_switch = {
+        // The choice is a new URL (Back returns to the other), which the router brings.
         let choose = |live: bool| {
-            let on_live = on_live.clone();
-            Callback::from(move |_| on_live.set(live))
+            let (id, step) = (id.clone(), step);
+            Callback::from(move |_| {
+                go(&Route::Lesson {
+                    id: id.clone(),
+                    step,
+                    live,
+                })
+            })
         };
         html! {
             <div class="sub-tabs" role="group" aria-label="where the lesson runs">
@@ -299,6 +261,7 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
     let next = (step < count && done).then(|| Route::Lesson {
         id: id.clone(),
         step: step + 1,
+        live: false,
     });
     html! {
         <div class="lesson">
@@ -317,7 +280,7 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
                 <nav aria-label="steps of this lesson"><ol class="step-list">{ for step_list }</ol></nav>
             </header>
             if let (true, Some(live)) = (on_live_now, props.live.clone()) {
-                <LiveLessonView lesson={lesson.clone()} {step} {live} live_state={props.live_state.clone()}
+                <LiveLessonView lesson={lesson.clone()} {step} {live}
                     sim={props.sim.clone()} progress={props.progress.clone()} on_passed={props.on_passed.clone()} />
             } else {
             <div class="lesson-body">
@@ -340,12 +303,8 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
                 <section class="lesson-machine" aria-label="the lesson's machine">
                     <Terminals key={format!("terminals-{generation}")} {tabs} active={active_key}
                         {on_select} on_close={Callback::noop()} closable={false} />
-                    <nav class="sub-tabs" aria-label="picture of the machine">{ for picture_nav }</nav>
-                    { match *picture {
-                        Picture::Map => html! { <NamespaceMap ..view.clone() /> },
-                        Picture::Steps => html! { <SetupSteps view={view.clone()} selected={(*steps_for).clone()} /> },
-                        Picture::Limits => html! { <Dashboard ..view.clone() /> },
-                    } }
+                    <LessonPicture state={props.state.clone()} source={Source::Simulated(props.sim.clone())}
+                        {on_open_terminal} />
                 </section>
             </div>
             }

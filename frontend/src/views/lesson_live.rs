@@ -3,13 +3,17 @@
 //!
 //! The session's setup containers are the caller's; their own terminals (and, for the
 //! admin or the teacher, the session's root shell on the host) are the lesson's
-//! terminals. "Try" asks the server to type the lesson's line. The current step's
-//! checks run on the server, in exec sessions of their own, one run at a time: again
-//! as soon as an event arrives on the events stream (a student's carries only their
-//! own containers), and at least every second, since a line typed on the host makes no
-//! container event. When a step with a prediction passes, the kernel's answer (the
-//! server's probe) and the simulator's (the lesson's machine in the worker, with the
-//! same solutions typed) are shown side by side. Leaving the lesson ends the session.
+//! terminals. Beside them, the live picture ([`LessonPicture`]: namespace map, creation
+//! steps, limits) of the session's containers, drawn from an events stream of this
+//! view's own (it runs in the module fetched on demand, which cannot read the page's),
+//! scoped to them ([`ContainerScope`]) and restarted with each new session. "Try" asks
+//! the server to type the lesson's line. The current step's checks run on the server,
+//! in exec sessions of their own, one run at a time: again as soon as any event arrives
+//! on that stream (a student's carries only their own containers), and at least every
+//! second, since a line typed on the host need make no event. When a step with a
+//! prediction passes, the kernel's answer (the server's probe) and the simulator's (the
+//! lesson's machine in the worker, with the same solutions typed) are shown side by
+//! side. Leaving the lesson ends the session.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -19,12 +23,14 @@ use isolab_shared::sim_protocol::{CheckResult, LessonOutline};
 use isolab_shared::LessonSessionInfo;
 use yew::prelude::*;
 
+use super::lesson_picture::LessonPicture;
 use super::lesson_step::{KernelAnswer, StepPanel};
 use super::terminals::Terminals;
 use crate::lesson_state::{Progress, ProgressAction};
 use crate::route::Route;
-use crate::source::{LiveSource, SimSource, TerminalTab};
-use crate::state::State;
+use crate::source::scope::{newest_seq, ContainerScope};
+use crate::source::{LiveSource, SimSource, Source, TerminalTab};
+use crate::state::{Action, State};
 
 /// The fallback period of the check loop, and how often it looks for a new event.
 const CHECK_EVERY_MS: u32 = 1000;
@@ -37,8 +43,6 @@ pub struct LiveLessonViewProps {
     /// 1-based, within the lesson.
     pub step: usize,
     pub live: LiveSource,
-    /// The live server's state (its events wake the checks).
-    pub live_state: UseReducerHandle<State>,
     /// The lessons' worker, for the simulator's answer to a prediction.
     pub sim: SimSource,
     pub progress: UseReducerHandle<Progress>,
@@ -65,7 +69,8 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
     let sid_ref = use_mut_ref(|| None::<String>);
     // The last event's seq, read by the check loop.
     let event_seq = use_mut_ref(|| 0u64);
-    *event_seq.borrow_mut() = props.live_state.snapshot.seq;
+    // The session's containers as the picture draws them.
+    let picture = use_reducer(State::default);
 
     // Start the session on open; end it when the lesson closes.
     {
@@ -104,6 +109,36 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
                     wasm_bindgen_futures::spawn_local(async move {
                         let _ = live.end_lesson(&sid).await;
                     });
+                }
+            }
+        });
+    }
+
+    // The picture's events stream, for the session's containers; every event, the
+    // host's too, wakes the check loop.
+    {
+        let (live, picture, event_seq) = (props.live.clone(), picture.clone(), event_seq.clone());
+        let ids: Option<Vec<String>> = session
+            .as_ref()
+            .map(|s| s.containers.values().cloned().collect());
+        use_effect_with(ids, move |ids| {
+            let stream = ids.clone().map(|ids| {
+                picture.dispatch(Action::Clear);
+                let scope = ContainerScope::new(ids);
+                let dispatcher = picture.dispatcher();
+                let dispatch = Callback::from(move |action: Action| {
+                    if let Some(seq) = newest_seq(&action) {
+                        *event_seq.borrow_mut() = seq;
+                    }
+                    if let Some(action) = scope.action(action) {
+                        dispatcher.dispatch(action);
+                    }
+                });
+                LiveSource::start(live.token(), dispatch)
+            });
+            move || {
+                if let Some(stream) = stream {
+                    stream.close();
                 }
             }
         });
@@ -316,6 +351,7 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
     let next = (step < lesson.steps.len() && done).then(|| Route::Lesson {
         id: id.clone(),
         step: step + 1,
+        live: true,
     });
     // Terminals remount with a new session (a reset makes new containers).
     let terminals_key = format!(
@@ -323,6 +359,10 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
         sid.clone().unwrap_or_default(),
         *resets
     );
+    let on_open_terminal = {
+        let active = active.clone();
+        Callback::from(move |tab: TerminalTab| active.set(Some(tab.key)))
+    };
     html! {
         <div class="lesson-body">
             <section class="lesson-text card" aria-labelledby="step-title">
@@ -348,6 +388,10 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
             <section class="lesson-machine" aria-label="the lesson's containers">
                 <Terminals key={terminals_key} {tabs} active={active_key}
                     {on_select} on_close={Callback::noop()} closable={false} />
+                if session.is_some() {
+                    <LessonPicture state={picture.clone()} source={Source::Live(props.live.clone())}
+                        {on_open_terminal} can_create={false} />
+                }
             </section>
             <div class="sr-only" aria-live="polite" role="status">{ (*announce).clone() }</div>
         </div>

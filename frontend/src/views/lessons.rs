@@ -39,8 +39,6 @@ pub struct LessonsViewProps {
     pub state: UseReducerHandle<State>,
     /// The live server, when one is connected.
     pub live: Option<LiveSource>,
-    /// The live server's state (its events wake a live lesson's checks).
-    pub live_state: UseReducerHandle<State>,
     /// The class, when the caller is one of its students: passed steps are reported.
     #[prop_or_default]
     pub class: Option<ClassroomApi>,
@@ -99,12 +97,12 @@ pub fn lessons_view(props: &LessonsViewProps) -> Html {
             }
         })
     };
-    if let Route::Lesson { id, step } = &props.route {
+    if let Route::Lesson { id, step, live } = &props.route {
         return match list.lessons.iter().find(|l| &l.id == id) {
             Some(lesson) => html! {
-                <LessonView lesson={lesson.clone()} step={*step} sim={props.sim.clone()}
+                <LessonView lesson={lesson.clone()} step={*step} on_live={*live} sim={props.sim.clone()}
                     state={props.state.clone()} {progress} live={props.live.clone()}
-                    live_state={props.live_state.clone()} student={props.class.is_some()} {on_passed} />
+                    student={props.class.is_some()} {on_passed} />
             },
             None => html! {
                 <section class="card notice" role="alert">
@@ -203,6 +201,7 @@ fn lesson_item(lesson: &LessonOutline, progress: &Progress) -> Html {
     let href = Route::Lesson {
         id: lesson.id.clone(),
         step,
+        live: false,
     }
     .to_hash();
     let state = if done == 0 {

@@ -8,9 +8,11 @@
 //! - [`steps`]: creation steps and isolation facts.
 //! - [`terminals`]: terminal tabs.
 //! - [`connection_badge`]: the always-visible connection status.
-//! - [`live`], [`simulator`], [`lessons`]: the top-level views.
-//! - [`lesson`], [`lesson_step`]: one lesson: its steps, terminals, picture; a step's text.
+//! - [`live`], [`simulator`]: the top-level views of the page.
+//! - [`lessons`], [`lesson`], [`lesson_step`]: the Lessons tab (in the module fetched
+//!   on demand): the list; one lesson: its steps, terminals, picture; a step's text.
 //! - [`lesson_live`]: one lesson on live containers, through a lesson session.
+//! - [`lesson_picture`]: the map, creation steps or limits beside a lesson's terminals.
 //! - [`markdown`]: the safe Markdown subset lesson text is written in.
 //! - [`classroom`]: a class's join page, student bar, and the teacher's view.
 
@@ -22,6 +24,7 @@ pub mod dashboard;
 pub mod events_feed;
 pub mod lesson;
 pub mod lesson_live;
+pub mod lesson_picture;
 pub mod lesson_step;
 pub mod lessons;
 pub mod live;
@@ -41,7 +44,6 @@ use crate::source::{Source, TerminalTab};
 use crate::state::State;
 
 pub use connection_badge::ConnectionBadge;
-pub use lessons::LessonsView;
 pub use live::LiveView;
 pub use simulator::SimulatorView;
 pub use workbench::Workbench;

@@ -182,7 +182,7 @@ pub fn workbench(props: &WorkbenchProps) -> Html {
         }
     });
     let body = match *sub {
-        SubView::Dashboard => html! { <Dashboard ..view.clone() /> },
+        SubView::Dashboard => html! { <Dashboard view={view.clone()} /> },
         SubView::Map => html! { <NamespaceMap ..view.clone() /> },
         SubView::Vms => html! { <VmCompare ..view.clone() /> },
         SubView::Steps => {
