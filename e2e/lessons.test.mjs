@@ -1,6 +1,7 @@
 // Lessons end to end: the real `isolab serve` serves the page; a lesson runs on the
 // simulator in the page. The "try" buttons turn steps green by themselves, a step URL
-// survives a reload, and a prediction shows the simulator's answer beside the kernel's.
+// survives a reload, a prediction shows the simulator's answer beside the kernel's, and
+// the picture beside the terminals has the tabs the lesson names.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -115,6 +116,17 @@ test('with no server, lessons still run and the kernel column says so', async ()
     await clickUntilDone(page, page.getByRole('button', { name: 'Try: type sleep 1000 & into the box terminal' }), 1);
     await page.locator('.sim-answer').filter({ hasText: 'isolab-init' }).waitFor();
     await page.getByText('your prediction matches the simulator').waitFor();
+    // A lesson names the tabs of its picture: the VMs lesson opens on the figures, the
+    // box's setup time next to the published VM figures, and has no limits tab.
+    await page.goto(site.base + '/#/lessons/vms/1');
+    await page.getByRole('heading', { name: /^Step 1:/ }).waitFor({ timeout: 15000 });
+    const machine = page.locator('.lesson-machine');
+    await machine.getByRole('button', { name: 'Figures', pressed: true }).waitFor();
+    const tabs = await machine.locator('nav.sub-tabs button').allInnerTexts();
+    assert.deepEqual(tabs, ['Figures', 'Namespace map', 'Creation steps']);
+    await machine.getByRole('heading', { name: /Virtual machines \(published references/ }).waitFor();
+    await machine.locator('.figures tr', { hasText: 'box' }).locator('.figure').filter({ hasText: / ms$/ }).waitFor();
+    await machine.getByText('simulated steps (model durations, not this host)').waitFor();
     // A lesson file with a mistake: its file, line and field are named.
     await page.goto(site.base + '/#/lessons');
     await page.locator('#lesson-file').setInputFiles({

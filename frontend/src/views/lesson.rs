@@ -304,7 +304,7 @@ pub fn lesson_view(props: &LessonViewProps) -> Html {
                     <Terminals key={format!("terminals-{generation}")} {tabs} active={active_key}
                         {on_select} on_close={Callback::noop()} closable={false} />
                     <LessonPicture state={props.state.clone()} source={Source::Simulated(props.sim.clone())}
-                        {on_open_terminal} />
+                        parts={lesson.picture.clone()} {on_open_terminal} />
                 </section>
             </div>
             }

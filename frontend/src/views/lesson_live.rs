@@ -390,7 +390,7 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
                     {on_select} on_close={Callback::noop()} closable={false} />
                 if session.is_some() {
                     <LessonPicture state={picture.clone()} source={Source::Live(props.live.clone())}
-                        {on_open_terminal} can_create={false} />
+                        parts={lesson.picture.clone()} {on_open_terminal} can_create={false} />
                 }
             </section>
             <div class="sr-only" aria-live="polite" role="status">{ (*announce).clone() }</div>

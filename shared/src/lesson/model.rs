@@ -63,7 +63,7 @@ impl PicturePart {
         match self {
             PicturePart::Map => "Namespace map",
             PicturePart::Steps => "Creation steps",
-            PicturePart::Limits => "Limits",
+            PicturePart::Limits => "Containers and limits",
             PicturePart::Figures => "Figures",
         }
     }
