@@ -560,6 +560,27 @@ pub enum EventKind {
     },
 }
 
+impl EventKind {
+    /// The container the event is about: `None` for a host process's event and for a
+    /// stats sample (which is about every container it lists).
+    pub fn container_id(&self) -> Option<&str> {
+        match self {
+            EventKind::ContainerCreated { container }
+            | EventKind::ContainerAdopted { container } => Some(&container.id),
+            EventKind::ContainerStarted { id, .. }
+            | EventKind::ContainerExited { id, .. }
+            | EventKind::ContainerOomKilled { id }
+            | EventKind::ContainerRemoved { id }
+            | EventKind::ContainerCleaned { id }
+            | EventKind::LimitHit { id, .. }
+            | EventKind::LimitsChanged { id, .. } => Some(id),
+            EventKind::ProcessStarted { container, .. }
+            | EventKind::ProcessExited { container, .. } => container.as_deref(),
+            EventKind::Stats { .. } => None,
+        }
+    }
+}
+
 /// Stable error codes of the API; each has one meaning forever.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

@@ -114,20 +114,14 @@ impl EventView {
             EventKind::ContainerRemoved { id } | EventKind::ContainerCleaned { id } => {
                 self.visible.remove(id.as_str())
             }
-            EventKind::ContainerStarted { id, .. }
-            | EventKind::ContainerExited { id, .. }
-            | EventKind::ContainerOomKilled { id }
-            | EventKind::LimitHit { id, .. }
-            | EventKind::LimitsChanged { id, .. } => self.visible.contains(id.as_str()),
-            // Host processes are not a student's to see.
-            EventKind::ProcessStarted { container, .. }
-            | EventKind::ProcessExited { container, .. } => container
-                .as_deref()
-                .is_some_and(|id| self.visible.contains(id)),
             EventKind::Stats { usage } => {
                 usage.retain(|id, _| self.visible.contains(id.as_str()));
                 true
             }
+            // Host processes (about no container) are not a student's to see.
+            kind => kind
+                .container_id()
+                .is_some_and(|id| self.visible.contains(id)),
         };
         shown.then_some(event)
     }

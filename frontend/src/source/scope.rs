@@ -41,23 +41,11 @@ impl ContainerScope {
     /// `None` otherwise, and for the host's processes.
     pub fn event(&self, mut event: Event) -> Option<Event> {
         let keep = match &mut event.kind {
-            EventKind::ContainerCreated { container }
-            | EventKind::ContainerAdopted { container } => self.contains(&container.id),
-            EventKind::ContainerStarted { id, .. }
-            | EventKind::ContainerExited { id, .. }
-            | EventKind::ContainerOomKilled { id }
-            | EventKind::ContainerRemoved { id }
-            | EventKind::ContainerCleaned { id }
-            | EventKind::LimitHit { id, .. }
-            | EventKind::LimitsChanged { id, .. } => self.contains(id),
-            EventKind::ProcessStarted { container, .. }
-            | EventKind::ProcessExited { container, .. } => {
-                container.as_deref().is_some_and(|id| self.contains(id))
-            }
             EventKind::Stats { usage } => {
                 usage.retain(|id, _| self.contains(id));
                 !usage.is_empty()
             }
+            kind => kind.container_id().is_some_and(|id| self.contains(id)),
         };
         keep.then_some(event)
     }

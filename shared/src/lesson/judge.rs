@@ -318,21 +318,7 @@ pub fn event_type_and_container(event: &Event) -> (String, Option<String>) {
         .ok()
         .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
         .unwrap_or_default();
-    let id = match &event.kind {
-        EventKind::ContainerCreated { container } | EventKind::ContainerAdopted { container } => {
-            Some(container.id.clone())
-        }
-        EventKind::ContainerStarted { id, .. }
-        | EventKind::ContainerExited { id, .. }
-        | EventKind::ContainerOomKilled { id }
-        | EventKind::ContainerRemoved { id }
-        | EventKind::ContainerCleaned { id }
-        | EventKind::LimitHit { id, .. }
-        | EventKind::LimitsChanged { id, .. } => Some(id.clone()),
-        EventKind::ProcessStarted { container, .. }
-        | EventKind::ProcessExited { container, .. } => container.clone(),
-        EventKind::Stats { .. } => None,
-    };
+    let id = event.kind.container_id().map(str::to_string);
     (name, id)
 }
 
