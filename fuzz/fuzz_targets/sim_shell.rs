@@ -44,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
     let text = &text[first..];
     for line in text.lines().take(MAX_LINES) {
         for (command, _) in parse::split_commands(line) {
-            if let Ok(words) = parse::words(&command.text, 1, 42) {
+            if let Ok(words) = parse::words(command.text, 1, 42) {
                 assert!(words
                     .iter()
                     .all(|w| !w.is_empty() || command.text.contains(['\'', '"'])));

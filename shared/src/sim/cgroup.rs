@@ -1,5 +1,7 @@
 //! The cgroup tree (cgroups(7)) with the pids and memory controllers.
 
+use std::sync::Arc;
+
 use super::errno::{Errno, SysResult};
 
 /// Index of a cgroup in the tree; 0 is the root.
@@ -23,8 +25,9 @@ pub struct Cgroup {
     pub oom_kills: u64,
     /// Removed by rmdir; the slot stays so ids remain stable.
     pub removed: bool,
-    /// The rules of the device program attached here (none: every device).
-    pub device_rules: Vec<String>,
+    /// The rules of the device program attached here (none: every device); shared
+    /// with copies of the machine, as they change only when a program is attached.
+    pub device_rules: Arc<[String]>,
 }
 
 /// The whole hierarchy.
@@ -57,7 +60,7 @@ impl CgroupTree {
             .get_mut(id)
             .filter(|c| !c.removed)
             .ok_or(Errno::ENOENT)?;
-        group.device_rules = rules.to_vec();
+        group.device_rules = rules.into();
         Ok(())
     }
 
@@ -107,30 +110,34 @@ impl CgroupTree {
         }
     }
 
-    /// `id` and its ancestors, innermost first.
-    pub fn ancestry(&self, id: CgroupId) -> Vec<CgroupId> {
-        let mut out = Vec::new();
+    /// `id` and its ancestors, innermost first. An iterator, walked in place: every
+    /// fork, exit and reap goes up the tree, and a list made each time cost more
+    /// than the walk.
+    pub fn ancestry(&self, id: CgroupId) -> impl Iterator<Item = CgroupId> + '_ {
+        std::iter::successors(Some(id), |&c| self.nodes.get(c).and_then(|n| n.parent))
+    }
+
+    /// Applies `change` to `id` and each of its ancestors.
+    fn for_each_level(&mut self, id: CgroupId, mut change: impl FnMut(&mut Cgroup)) {
         let mut cur = Some(id);
         while let Some(c) = cur {
-            out.push(c);
-            cur = self.nodes.get(c).and_then(|n| n.parent);
+            let n = &mut self.nodes[c];
+            change(n);
+            cur = n.parent;
         }
-        out
     }
 
     /// Charges one task, as fork does: EAGAIN when any level is at pids.max.
     pub fn charge_task(&mut self, id: CgroupId) -> SysResult<()> {
-        let chain = self.ancestry(id);
-        if let Some(&full) = chain.iter().find(|&&c| {
+        let full = self.ancestry(id).find(|&c| {
             let n = &self.nodes[c];
             n.pids_max.is_some_and(|max| n.pids_current >= max)
-        }) {
+        });
+        if let Some(full) = full {
             self.nodes[full].pids_rejected += 1;
             return Err(Errno::EAGAIN);
         }
-        for c in chain {
-            self.nodes[c].pids_current += 1;
-        }
+        self.for_each_level(id, |n| n.pids_current += 1);
         Ok(())
     }
 
@@ -138,49 +145,45 @@ impl CgroupTree {
     /// allowed even past pids.max, as in the kernel.
     pub fn move_task(&mut self, from: CgroupId, to: CgroupId, memory: u64) {
         self.uncharge_task(from, memory);
-        for c in self.ancestry(to) {
-            self.nodes[c].pids_current += 1;
-            self.nodes[c].memory_current += memory;
-        }
+        self.for_each_level(to, |n| {
+            n.pids_current += 1;
+            n.memory_current += memory;
+        });
     }
 
     /// Releases one task and its memory.
     pub fn uncharge_task(&mut self, id: CgroupId, memory: u64) {
-        for c in self.ancestry(id) {
-            let n = &mut self.nodes[c];
+        self.for_each_level(id, |n| {
             n.pids_current = n.pids_current.saturating_sub(1);
             n.memory_current = n.memory_current.saturating_sub(memory);
-        }
+        });
     }
 
     /// Releases `bytes` of memory.
     pub fn uncharge_memory(&mut self, id: CgroupId, bytes: u64) {
-        for c in self.ancestry(id) {
-            let n = &mut self.nodes[c];
+        self.for_each_level(id, |n| {
             n.memory_current = n.memory_current.saturating_sub(bytes);
-        }
+        });
     }
 
     /// Charges memory; on a breach returns the cgroup whose memory.max was hit.
     pub fn charge_memory(&mut self, id: CgroupId, bytes: u64) -> Result<(), CgroupId> {
-        let chain = self.ancestry(id);
-        if let Some(&full) = chain.iter().find(|&&c| {
+        let full = self.ancestry(id).find(|&c| {
             let n = &self.nodes[c];
             n.memory_max
                 .is_some_and(|max| n.memory_current.saturating_add(bytes) > max)
-        }) {
+        });
+        if let Some(full) = full {
             self.nodes[full].oom_kills += 1;
             return Err(full);
         }
-        for c in chain {
-            self.nodes[c].memory_current += bytes;
-        }
+        self.for_each_level(id, |n| n.memory_current += bytes);
         Ok(())
     }
 
     /// Whether `id` is `ancestor` or below it.
     pub fn is_within(&self, id: CgroupId, ancestor: CgroupId) -> bool {
-        self.ancestry(id).contains(&ancestor)
+        self.ancestry(id).any(|c| c == ancestor)
     }
 
     /// The path of `id` as seen from a cgroup namespace rooted at `root`.

@@ -3,6 +3,8 @@
 //! clone3, the id maps, then the runtime's own [`crate::plan::Plan`] applied to the
 //! model ([`crate::sim::apply_plan`]), then the command.
 
+use std::sync::Arc;
+
 use crate::namespace::NamespaceKind;
 use crate::protocol::{ContainerSpec, ExitStatus, SetupPhase, SetupStep, UsernsMode};
 
@@ -20,19 +22,20 @@ pub const CONTAINER_UID_COUNT: u32 = 65_536;
 /// The command name of the init every container gets as PID 1 (it reaps zombies).
 pub const CONTAINER_INIT: &str = "isolab-init";
 
-/// A container the simulator made.
+/// A container the simulator made. Its spec and setup steps, dozens of strings that
+/// rarely change, are shared by copies of the machine.
 #[derive(Clone, Debug)]
 pub struct SimContainer {
     pub id: String,
     pub name: String,
-    pub spec: ContainerSpec,
+    pub spec: Arc<ContainerSpec>,
     pub cgroup: CgroupId,
     /// Host PID of `isolab-init`, PID 1 inside.
     pub init_pid: Pid,
     /// Host PID of the container's command (PID 2 inside).
     pub command_pid: Pid,
     pub created_ms: u64,
-    pub setup: Vec<SetupStep>,
+    pub setup: Arc<[SetupStep]>,
     /// Which of `setup` applied the plan; the cgroup, clone and id maps come before,
     /// the command after.
     pub plan_steps: std::ops::Range<usize>,
@@ -200,12 +203,12 @@ pub fn create_on(
     Ok(SimContainer {
         id: id.to_string(),
         name: name.to_string(),
-        spec: spec.clone(),
+        spec: Arc::new(spec.clone()),
         cgroup,
         init_pid: init,
         command_pid: command,
         created_ms: k.now_ms,
-        setup: s.steps,
+        setup: s.steps.into(),
         plan_steps,
         exit: None,
     })

@@ -1,6 +1,8 @@
 //! mount namespaces: a mount table per namespace, with propagation types
 //! (mount_namespaces(7)): private, shared (a peer group), slave (receives only).
 
+use std::sync::Arc;
+
 use super::ns::NsId;
 
 /// How mount events under a mount spread to its copies.
@@ -53,10 +55,22 @@ pub struct Mount {
 #[derive(Clone, Debug, Default)]
 pub struct MntNs {
     /// Mounts in mount order; a later mount on the same target hides earlier ones.
-    pub mounts: Vec<Mount>,
+    /// Shared by copies of the machine until one of them changes it: a container's
+    /// table has dozens of mounts, and copying them made up most of a machine's clone.
+    mounts: Arc<Vec<Mount>>,
 }
 
 impl MntNs {
+    /// The mounts, in mount order.
+    pub fn mounts(&self) -> &[Mount] {
+        &self.mounts
+    }
+
+    /// The mounts, to change (copied first if another machine shares them).
+    pub fn mounts_mut(&mut self) -> &mut Vec<Mount> {
+        Arc::make_mut(&mut self.mounts)
+    }
+
     /// The visible mount exactly at `target`, if any.
     pub fn at(&self, target: &str) -> Option<&Mount> {
         self.mounts.iter().rev().find(|m| m.target == target)

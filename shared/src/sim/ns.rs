@@ -2,8 +2,6 @@
 //! processes, bind mounts and child namespaces (namespaces(7): "a namespace is torn
 //! down when the last process leaves it, unless something else holds it open").
 
-use std::collections::BTreeMap;
-
 use crate::namespace::NamespaceKind;
 
 /// A namespace's identity, the inode number `/proc/PID/ns/KIND` links to.
@@ -30,7 +28,7 @@ pub fn initial_ns_id(kind: NamespaceKind) -> NsId {
 }
 
 /// What the registry knows of one namespace, whatever its kind.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NsMeta {
     pub kind: NamespaceKind,
     /// The user namespace that owns it (itself for the initial user ns).
@@ -53,7 +51,10 @@ impl NsMeta {
 /// Every live namespace, with its reference counts.
 #[derive(Clone, Debug, Default)]
 pub struct NsRegistry {
-    live: BTreeMap<NsId, NsMeta>,
+    /// Sorted by id. A machine holds a few dozen namespaces and every fork and exit
+    /// takes or drops eight references: a sorted list is searched faster than a
+    /// tree, and copied with the machine in one piece.
+    live: Vec<(NsId, NsMeta)>,
     next_inode: u64,
 }
 
@@ -69,23 +70,33 @@ impl NsRegistry {
     /// An empty registry; new namespaces get inode numbers from 4026532160 on.
     pub fn new() -> Self {
         NsRegistry {
-            live: BTreeMap::new(),
+            live: Vec::new(),
             next_inode: 4026532160,
         }
     }
 
+    fn find(&self, id: NsId) -> Result<usize, usize> {
+        self.live.binary_search_by_key(&id, |(i, _)| *i)
+    }
+
+    fn meta_mut(&mut self, id: NsId) -> Option<&mut NsMeta> {
+        let at = self.find(id).ok()?;
+        self.live.get_mut(at).map(|(_, m)| m)
+    }
+
     /// Registers a namespace with a fixed id (the initial ones).
     pub fn register(&mut self, id: NsId, kind: NamespaceKind, owner: NsId) {
-        self.live.insert(
-            id,
-            NsMeta {
-                kind,
-                owner,
-                processes: 0,
-                bind_mounts: 0,
-                held_by_namespaces: 0,
-            },
-        );
+        let meta = NsMeta {
+            kind,
+            owner,
+            processes: 0,
+            bind_mounts: 0,
+            held_by_namespaces: 0,
+        };
+        match self.find(id) {
+            Ok(at) => self.live[at].1 = meta,
+            Err(at) => self.live.insert(at, (id, meta)),
+        }
     }
 
     /// Allocates a fresh id for a new namespace of `kind`, owned by `owner`.
@@ -98,17 +109,18 @@ impl NsRegistry {
 
     /// The namespace's metadata, if it lives.
     pub fn get(&self, id: NsId) -> Option<&NsMeta> {
-        self.live.get(&id)
+        let at = self.find(id).ok()?;
+        self.live.get(at).map(|(_, m)| m)
     }
 
     /// Whether the namespace still exists.
     pub fn is_live(&self, id: NsId) -> bool {
-        self.live.contains_key(&id)
+        self.find(id).is_ok()
     }
 
     /// Takes one reference of `how` on `id`.
     pub fn hold(&mut self, id: NsId, how: NsRef) {
-        if let Some(m) = self.live.get_mut(&id) {
+        if let Some(m) = self.meta_mut(id) {
             match how {
                 NsRef::Process => m.processes += 1,
                 NsRef::BindMount => m.bind_mounts += 1,
@@ -120,7 +132,8 @@ impl NsRegistry {
     /// Drops one reference; returns the metadata when that was the last one, after
     /// removing the namespace (the caller then frees its kind-specific state).
     pub fn release(&mut self, id: NsId, how: NsRef) -> Option<NsMeta> {
-        let m = self.live.get_mut(&id)?;
+        let at = self.find(id).ok()?;
+        let m = &mut self.live[at].1;
         let counter = match how {
             NsRef::Process => &mut m.processes,
             NsRef::BindMount => &mut m.bind_mounts,
@@ -130,7 +143,7 @@ impl NsRegistry {
         if m.is_held() {
             return None;
         }
-        self.live.remove(&id)
+        Some(self.live.remove(at).1)
     }
 
     /// All live namespaces, by id.

@@ -173,8 +173,9 @@ pub struct Process {
     /// The parent's host PID (0 for the host's init).
     pub ppid: Pid,
     pub children: BTreeSet<Pid>,
-    /// argv.
-    pub argv: Vec<String>,
+    /// argv; shared with the forks that have not exec'd yet and with copies of the
+    /// machine (it changes only by exec, which replaces it whole).
+    pub argv: Arc<[String]>,
     pub state: ProcState,
     /// uid and gid as the initial user namespace sees them.
     pub uid: u32,
@@ -189,8 +190,8 @@ pub struct Process {
     pub tty: Option<u16>,
     /// /proc/PID/comm, kept inline so listings need not chase argv.
     pub comm: Comm,
-    /// argv joined by spaces, kept whole so listings read one string.
-    pub command_line: String,
+    /// argv joined by spaces, kept whole so listings read one string; shared as argv is.
+    pub command_line: Arc<str>,
     /// Whether it reaps its children as soon as they die (inits and shells do).
     pub reaps_children: bool,
     /// Bytes it has allocated (charged to its cgroup).

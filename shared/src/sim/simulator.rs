@@ -2,6 +2,8 @@
 //! API a UI (wasm) or `isolab sim` drives: `run_line`, `snapshot`, `drain_events`,
 //! `create_container`.
 
+use std::collections::VecDeque;
+
 use crate::namespace::NamespaceKind;
 use crate::protocol::{ContainerSpec, ContainerState, Event, EventKind, ExitStatus, LimitKind};
 
@@ -49,7 +51,8 @@ pub struct Simulator {
     /// The `isolab` process that parents containers.
     pub(super) runtime_pid: Pid,
     pub(super) seq: u64,
-    pub(super) events: Vec<Event>,
+    /// Undrained events; a queue, as the oldest go first once it is full.
+    pub(super) events: VecDeque<Event>,
     pub(super) next_container: u32,
     pub(super) scenario: String,
 }
@@ -90,7 +93,7 @@ impl Simulator {
             containers: Vec::new(),
             runtime_pid,
             seq: 0,
-            events: Vec::new(),
+            events: VecDeque::new(),
             next_container: 1,
             scenario: scenario_name.to_string(),
         };
@@ -204,7 +207,7 @@ impl Simulator {
             .cgroups
             .set_limits(c.cgroup, limits.pids, limits.memory_bytes);
         if let Some(mine) = self.containers.iter_mut().find(|x| x.id == c.id) {
-            mine.spec.limits = limits.clone();
+            std::sync::Arc::make_mut(&mut mine.spec).limits = limits.clone();
         }
         self.push_event(EventKind::LimitsChanged {
             id: c.id.clone(),
@@ -262,9 +265,9 @@ impl Simulator {
     fn push_event(&mut self, kind: EventKind) {
         self.seq += 1;
         if self.events.len() >= MAX_PENDING_EVENTS {
-            self.events.remove(0);
+            self.events.pop_front();
         }
-        self.events.push(Event {
+        self.events.push_back(Event {
             seq: self.seq,
             at_ms: EPOCH_MS.saturating_add(self.kernel.now_ms),
             kind,
@@ -273,7 +276,7 @@ impl Simulator {
 
     /// Removes and returns the events since the last call.
     pub fn drain_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.events)
+        Vec::from(std::mem::take(&mut self.events))
     }
 
     pub(super) fn container_of(&self, p: &Process) -> Option<&SimContainer> {
@@ -286,7 +289,10 @@ impl Simulator {
     fn sync(&mut self) {
         // How each process ended, for commands already reaped when their end is noticed.
         let mut ended_by: Vec<(Pid, WaitStatus)> = Vec::new();
-        for ev in self.kernel.take_events() {
+        // The kernel's list is emptied in place and handed back below, so the next
+        // line's events need no new allocation.
+        let mut kernel_events = std::mem::take(&mut self.kernel.events);
+        for ev in kernel_events.drain(..) {
             match ev {
                 KernelEvent::ProcessStarted(pid) => {
                     let Some(p) = self.kernel.procs.get(&pid) else {
@@ -342,6 +348,9 @@ impl Simulator {
                 }
             }
         }
+        if self.kernel.events.is_empty() {
+            self.kernel.events = kernel_events;
+        }
         // A container ends when its command ends: isolab-init then exits with its status.
         let mut ended = Vec::new();
         for (i, c) in self.containers.iter().enumerate() {
@@ -388,7 +397,7 @@ impl Simulator {
             self.containers[i].exit = Some(exit.clone());
             let id = self.containers[i].id.clone();
             // Drain the exits this caused before announcing the container's end.
-            let _ = self.kernel.take_events();
+            self.kernel.events.clear();
             self.push_event(EventKind::ContainerExited { id, exit });
         }
     }

@@ -80,7 +80,7 @@ impl Simulator {
         ContainerState {
             id: c.id.clone(),
             name: c.name.clone(),
-            spec: c.spec.clone(),
+            spec: (*c.spec).clone(),
             status: if running {
                 ContainerStatus::Running
             } else {
@@ -94,7 +94,7 @@ impl Simulator {
             namespaces,
             cgroup,
             interfaces,
-            setup: c.setup.clone(),
+            setup: c.setup.to_vec(),
             isolation: IsolationFacts {
                 capabilities: cmd.map(|p| cap_names(p.caps)).unwrap_or_default(),
                 bounding: cmd.map(|p| cap_names(p.cap_bound)).unwrap_or_default(),
@@ -108,7 +108,7 @@ impl Simulator {
                 seccomp_allowed: filter.map_or(0, |f| f.allowed),
                 seccomp_blocked: filter.map(|f| f.blocked.clone()).unwrap_or_default(),
                 // What the plan's device program attached to the container's group.
-                devices: cg.map(|n| n.device_rules.clone()).unwrap_or_default(),
+                devices: cg.map(|n| n.device_rules.to_vec()).unwrap_or_default(),
                 masked_paths: Vec::new(),
                 readonly_paths: vec!["/usr".into(), "/bin".into(), "/lib".into(), "/etc".into()],
                 uid_map: user.map(|u| u.uid_map.clone()).unwrap_or_default(),

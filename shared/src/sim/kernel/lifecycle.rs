@@ -1,12 +1,14 @@
 //! Process lifecycle: fork, exec, exit, kill, wait; zombies, orphans and the death of
 //! a pid namespace's init (pid_namespaces(7)); timers and memory charges.
 
+use std::collections::BTreeSet;
+
 use crate::namespace::NamespaceKind;
 
 use super::{Kernel, KernelEvent};
 use crate::sim::errno::{Errno, SysResult};
 use crate::sim::ns::NsRef;
-use crate::sim::process::{Pid, ProcState, WaitStatus, CAP_KILL};
+use crate::sim::process::{Pid, ProcNamespaces, ProcState, Process, WaitStatus, CAP_KILL};
 
 /// SIGKILL's number.
 pub const SIGKILL: i32 = 9;
@@ -60,20 +62,38 @@ impl Kernel {
                 }
             }
         }
-        let mut child = self.proc(parent)?.clone();
-        child.pid = host_pid;
-        child.nspid = nspid;
-        child.ppid = parent;
-        child.children.clear();
-        child.ns.pid = target;
-        child.ns.pid_for_children = target;
-        child.state = ProcState::Running;
-        child.memory = 0;
-        child.started_ms = self.now_ms;
-        child.exits_at_ms = None;
-        child.exit = None;
-        child.reaps_children = false;
-        child.seccomp_for_command = None;
+        // Made field by field rather than cloned and reset: a shell's set of children,
+        // which the child does not inherit, can be long.
+        let p = self.proc(parent)?;
+        let child = Process {
+            pid: host_pid,
+            nspid,
+            ppid: parent,
+            children: BTreeSet::new(),
+            argv: p.argv.clone(),
+            state: ProcState::Running,
+            uid: p.uid,
+            gid: p.gid,
+            caps: p.caps,
+            cap_bound: p.cap_bound,
+            ns: ProcNamespaces {
+                pid: target,
+                pid_for_children: target,
+                ..p.ns.clone()
+            },
+            cgroup: p.cgroup,
+            tty: p.tty,
+            comm: p.comm,
+            command_line: p.command_line.clone(),
+            reaps_children: false,
+            memory: 0,
+            started_ms: self.now_ms,
+            exits_at_ms: None,
+            exit: None,
+            transient: p.transient,
+            seccomp: p.seccomp.clone(),
+            seccomp_for_command: None,
+        };
         for id in child.ns.held() {
             self.ns.hold(id, NsRef::Process);
         }
@@ -89,7 +109,7 @@ impl Kernel {
         let root_here = self.uid_in(p.uid, p.ns.user) == 0;
         let p = self.proc_mut(pid)?;
         p.argv = argv.iter().map(|s| s.to_string()).collect();
-        p.command_line = argv.join(" ");
+        p.command_line = argv.join(" ").into();
         p.comm = crate::sim::process::Comm::new(argv.first().copied().unwrap_or(""));
         p.state = ProcState::Sleeping;
         p.caps = if root_here { p.cap_bound } else { 0 };
@@ -184,7 +204,8 @@ impl Kernel {
         }
         // Memory is uncharged at exit; the pids charge stays until the zombie is reaped.
         self.cgroups.uncharge_memory(cgroup, memory);
-        let is_ns_init = self.ns_init(own_ns) == Some(pid) && self.pidns_chain(own_ns).len() > 1;
+        let is_ns_init = self.ns_init(own_ns) == Some(pid)
+            && self.pidns.get(&own_ns).is_some_and(|n| n.parent.is_some());
         if is_ns_init {
             if let Some(n) = self.pidns.get_mut(&own_ns) {
                 n.dead = true;
@@ -255,11 +276,17 @@ impl Kernel {
     /// Releases a zombie: its PIDs, its pids charge, its pid namespace references.
     pub(crate) fn reap(&mut self, pid: Pid) -> Option<WaitStatus> {
         let p = self.procs.remove(&pid)?;
-        let chain = self.pidns_chain(p.ns.pid);
-        for (i, id) in chain.iter().enumerate() {
-            if let Some(n) = self.pidns.get_mut(id) {
-                n.members.remove(&p.nspid[chain.len() - 1 - i]);
-            }
+        // Its number at each level, innermost first, walking up the parents in place
+        // (this runs for every command a shell runs).
+        let mut cur = Some(p.ns.pid);
+        let mut level = p.nspid.len();
+        while let Some(id) = cur {
+            let Some(n) = self.pidns.get_mut(&id) else {
+                break;
+            };
+            level -= 1;
+            n.members.remove(&p.nspid[level]);
+            cur = n.parent;
         }
         self.cgroups.uncharge_task(p.cgroup, 0);
         if let Some(parent) = self.procs.get_mut(&p.ppid) {

@@ -19,6 +19,7 @@ pub mod namespaces;
 pub mod netops;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::namespace::NamespaceKind;
 
@@ -144,7 +145,7 @@ impl Kernel {
             nspid: vec![1],
             ppid: 0,
             children: BTreeSet::new(),
-            argv: vec!["/sbin/init".to_string()],
+            argv: Arc::new(["/sbin/init".to_string()]),
             state: ProcState::Sleeping,
             uid: 0,
             gid: 0,
@@ -154,7 +155,7 @@ impl Kernel {
             cgroup: 0,
             tty: None,
             comm: Comm::new("/sbin/init"),
-            command_line: "/sbin/init".to_string(),
+            command_line: "/sbin/init".into(),
             reaps_children: true,
             memory: 0,
             started_ms: 0,
@@ -265,7 +266,7 @@ impl Kernel {
             if target == "/" {
                 root_id = id;
             }
-            m.mounts.push(Mount {
+            m.mounts_mut().push(Mount {
                 id,
                 parent: if target == "/" { 1 } else { root_id },
                 source: source.to_string(),

@@ -48,7 +48,7 @@ impl Kernel {
         // Propagation: the same mount appears under every peer/slave of the parent.
         if let Propagation::Shared(group) = parent.propagation {
             for (&other, table) in &self.mntns {
-                for m in &table.mounts {
+                for m in table.mounts() {
                     let receives = m.propagation.receives_from() == Some(group);
                     if receives && m.target == parent.target && (other, m.id) != (mnt, parent.id) {
                         placements.push((other, m.id));
@@ -65,7 +65,7 @@ impl Kernel {
                 self.ns.hold(h, NsRef::BindMount);
             }
             if let Some(t) = self.mntns.get_mut(&ns) {
-                t.mounts.push(Mount {
+                t.mounts_mut().push(Mount {
                     id,
                     parent: parent_id,
                     source: req.source.clone(),
@@ -87,18 +87,18 @@ impl Kernel {
         let mnt = self.admin_mnt(pid)?;
         let table = self.mntns.get(&mnt).ok_or(Errno::EINVAL)?;
         let pos = table
-            .mounts
+            .mounts()
             .iter()
             .rposition(|m| m.target == target)
             .ok_or(Errno::EINVAL)?;
-        let id = table.mounts[pos].id;
-        if target == "/" || table.mounts.iter().any(|m| m.parent == id) {
+        let id = table.mounts()[pos].id;
+        if target == "/" || table.mounts().iter().any(|m| m.parent == id) {
             return Err(Errno::EBUSY);
         }
         let removed = self
             .mntns
             .get_mut(&mnt)
-            .map(|t| t.mounts.remove(pos))
+            .map(|t| t.mounts_mut().remove(pos))
             .ok_or(Errno::EINVAL)?;
         self.release_mount(&removed);
         Ok(())
@@ -129,7 +129,7 @@ impl Kernel {
         }
         let new_group = self.new_peer_group();
         let table = self.mntns.get_mut(&mnt).ok_or(Errno::EINVAL)?;
-        for m in table.mounts.iter_mut() {
+        for m in table.mounts_mut().iter_mut() {
             let hit = if recursive {
                 is_under(&m.target, target)
             } else {
@@ -159,14 +159,14 @@ impl Kernel {
         let root = table.at(new_root).ok_or(Errno::EINVAL)?;
         let shared = |m: &Mount| matches!(m.propagation, Propagation::Shared(_));
         let parent_shared = table
-            .mounts
+            .mounts()
             .iter()
             .any(|m| m.id == root.parent && shared(m));
         if new_root == "/" || shared(root) || parent_shared || !is_under(put_old, new_root) {
             return Err(Errno::EINVAL);
         }
         let old_rel = &put_old[new_root.len()..];
-        for m in table.mounts.iter_mut() {
+        for m in table.mounts_mut().iter_mut() {
             m.target = if is_under(&m.target, new_root) {
                 let rest = &m.target[new_root.len()..];
                 if rest.is_empty() {
@@ -182,7 +182,7 @@ impl Kernel {
         }
         // The new root's mounts must come first so `/` resolves to it.
         table
-            .mounts
+            .mounts_mut()
             .sort_by_key(|m| !is_under(&m.target, "/") || m.target.starts_with(old_rel));
         Ok(())
     }
@@ -194,10 +194,10 @@ impl Kernel {
         if target == "/" || table.at(target).is_none() {
             return Err(Errno::EINVAL);
         }
-        let (gone, kept): (Vec<Mount>, Vec<Mount>) = std::mem::take(&mut table.mounts)
+        let (gone, kept): (Vec<Mount>, Vec<Mount>) = std::mem::take(table.mounts_mut())
             .into_iter()
             .partition(|m| is_under(&m.target, target));
-        table.mounts = kept;
+        *table.mounts_mut() = kept;
         for m in &gone {
             self.release_mount(m);
         }

@@ -8,7 +8,7 @@ use crate::sim::errno::{Errno, SysResult};
 use crate::sim::ipc::IpcNs;
 use crate::sim::mount::{MntNs, Propagation};
 use crate::sim::net::{IfaceKind, NetNs};
-use crate::sim::ns::{NsId, NsRef};
+use crate::sim::ns::{NsId, NsMeta, NsRef};
 use crate::sim::pidns::PidNs;
 use crate::sim::process::{Pid, CAPS_FULL, CAP_SYS_ADMIN};
 use crate::sim::user::{UserNs, MAX_USER_NS_DEPTH};
@@ -197,7 +197,7 @@ impl Kernel {
         let mounts = self
             .mntns
             .get(&from)
-            .map(|m| m.mounts.clone())
+            .map(|m| m.mounts().to_vec())
             .unwrap_or_default();
         let mut copy = MntNs::default();
         let mut ids = std::collections::BTreeMap::new();
@@ -217,7 +217,7 @@ impl Kernel {
             if let Some(h) = m.holds_ns {
                 self.ns.hold(h, NsRef::BindMount);
             }
-            copy.mounts.push(m);
+            copy.mounts_mut().push(m);
         }
         copy
     }
@@ -225,59 +225,70 @@ impl Kernel {
     /// Drops one reference on a namespace; frees it, and what it held, when it was the
     /// last one.
     pub(crate) fn put_ns(&mut self, id: NsId, how: NsRef) {
-        let mut work = vec![(id, how)];
+        // Most releases free nothing (every exit drops eight references): no work list
+        // for those.
+        let Some(meta) = self.ns.release(id, how) else {
+            return;
+        };
+        let mut work = Vec::new();
+        self.free_ns(id, meta, &mut work);
         while let Some((id, how)) = work.pop() {
-            let Some(meta) = self.ns.release(id, how) else {
-                continue;
-            };
-            if meta.owner != id {
-                work.push((meta.owner, NsRef::Namespace));
+            if let Some(meta) = self.ns.release(id, how) {
+                self.free_ns(id, meta, &mut work);
             }
-            match meta.kind {
-                NamespaceKind::Pid => {
-                    if let Some(parent) = self.pidns.remove(&id).and_then(|n| n.parent) {
-                        work.push((parent, NsRef::Namespace));
-                    }
+        }
+    }
+
+    /// Frees namespace `id`, whose last reference is gone, and lists the references
+    /// it held in `work`.
+    fn free_ns(&mut self, id: NsId, meta: NsMeta, work: &mut Vec<(NsId, NsRef)>) {
+        if meta.owner != id {
+            work.push((meta.owner, NsRef::Namespace));
+        }
+        match meta.kind {
+            NamespaceKind::Pid => {
+                if let Some(parent) = self.pidns.remove(&id).and_then(|n| n.parent) {
+                    work.push((parent, NsRef::Namespace));
                 }
-                NamespaceKind::User => {
-                    if let Some(parent) = self.userns.remove(&id).and_then(|u| u.parent) {
-                        work.push((parent, NsRef::Namespace));
-                    }
+            }
+            NamespaceKind::User => {
+                if let Some(parent) = self.userns.remove(&id).and_then(|u| u.parent) {
+                    work.push((parent, NsRef::Namespace));
                 }
-                NamespaceKind::Net => {
-                    // Destroying a namespace destroys its veths, and so their peers.
-                    if let Some(net) = self.netns.remove(&id) {
-                        for iface in net.ifaces.values() {
-                            if let IfaceKind::Veth { peer_ns, peer } = iface.kind {
-                                if let Some(other) = self.netns.get_mut(&peer_ns) {
-                                    other.ifaces.remove(&peer);
-                                    other.routes.retain(|r| r.dev != peer);
-                                }
+            }
+            NamespaceKind::Net => {
+                // Destroying a namespace destroys its veths, and so their peers.
+                if let Some(net) = self.netns.remove(&id) {
+                    for iface in net.ifaces.values() {
+                        if let IfaceKind::Veth { peer_ns, peer } = iface.kind {
+                            if let Some(other) = self.netns.get_mut(&peer_ns) {
+                                other.ifaces.remove(&peer);
+                                other.routes.retain(|r| r.dev != peer);
                             }
                         }
                     }
                 }
-                NamespaceKind::Mnt => {
-                    if let Some(mnt) = self.mntns.remove(&id) {
-                        for m in mnt.mounts {
-                            if let Some(p) = m.proc_pidns {
-                                work.push((p, NsRef::Namespace));
-                            }
-                            if let Some(h) = m.holds_ns {
-                                work.push((h, NsRef::BindMount));
-                            }
+            }
+            NamespaceKind::Mnt => {
+                if let Some(mnt) = self.mntns.remove(&id) {
+                    for m in mnt.mounts() {
+                        if let Some(p) = m.proc_pidns {
+                            work.push((p, NsRef::Namespace));
+                        }
+                        if let Some(h) = m.holds_ns {
+                            work.push((h, NsRef::BindMount));
                         }
                     }
                 }
-                NamespaceKind::Uts => {
-                    self.utsns.remove(&id);
-                }
-                NamespaceKind::Ipc => {
-                    self.ipcns.remove(&id);
-                }
-                NamespaceKind::Cgroup => {
-                    self.cgroupns.remove(&id);
-                }
+            }
+            NamespaceKind::Uts => {
+                self.utsns.remove(&id);
+            }
+            NamespaceKind::Ipc => {
+                self.ipcns.remove(&id);
+            }
+            NamespaceKind::Cgroup => {
+                self.cgroupns.remove(&id);
             }
         }
     }

@@ -14,7 +14,7 @@ pub(super) fn cgroup_file(
     let table = k.mntns.get(&me.ns.mnt)?;
     let (dir, file) = path.rsplit_once('/')?;
     let mounted = table
-        .mounts
+        .mounts()
         .iter()
         .rev()
         .find(|m| m.target == dir)

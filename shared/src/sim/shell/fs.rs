@@ -18,7 +18,7 @@ pub fn mount(ctx: &mut Ctx, args: &[String]) -> i32 {
         let Ok(p) = ctx.k.proc(pid) else { return 1 };
         let mut out = String::new();
         if let Some(t) = ctx.k.mntns.get(&p.ns.mnt) {
-            for m in &t.mounts {
+            for m in t.mounts() {
                 let _ = writeln!(
                     out,
                     "{} on {} type {} ({})",
@@ -215,7 +215,7 @@ fn read_file(k: &Kernel, reader: Pid, path: &str) -> Option<String> {
         "/proc/mounts" | "/proc/self/mounts" => {
             let t = k.mntns.get(&me.ns.mnt)?;
             return Some(
-                t.mounts
+                t.mounts()
                     .iter()
                     .map(|m| format!("{} {} {} {} 0 0\n", m.source, m.target, m.fstype, m.options))
                     .collect(),
@@ -252,7 +252,7 @@ fn read_file(k: &Kernel, reader: Pid, path: &str) -> Option<String> {
         }
         "mountinfo" => {
             let t = k.mntns.get(&p.ns.mnt)?;
-            t.mounts
+            t.mounts()
                 .iter()
                 .map(|m| {
                     let tag = m.propagation.mountinfo_tag();
@@ -367,7 +367,7 @@ pub fn ls(ctx: &mut Ctx, args: &[String]) -> i32 {
         let mnt = ctx.k.procs.get(&ctx.pid).map(|p| p.ns.mnt);
         mnt.and_then(|m| ctx.k.mntns.get(&m))
             .map(|t| {
-                t.mounts
+                t.mounts()
                     .iter()
                     .filter_map(|m| m.target.strip_prefix("/run/netns/").map(str::to_string))
                     .collect()

@@ -308,7 +308,7 @@ fn netns(ctx: &mut Ctx, a: &[&str]) -> Result<(), String> {
                 .mntns
                 .get(&mnt)
                 .map(|t| {
-                    t.mounts
+                    t.mounts()
                         .iter()
                         .filter_map(|m| m.target.strip_prefix("/run/netns/").map(str::to_string))
                         .collect()

@@ -190,8 +190,13 @@ impl Shell {
         let uid = k.uid_in(p.uid, p.ns.user);
         let host = k.utsns.get(&p.ns.uts).map_or("?", |u| u.hostname.as_str());
         let user = super::user::user_name(uid);
-        let sign = if uid == 0 { '#' } else { '$' };
-        format!("{user}@{host}:~{sign} ")
+        let sign = if uid == 0 { "# " } else { "$ " };
+        // Pieces pushed rather than formatted: the page asks for it after every line.
+        let mut prompt = String::with_capacity(user.len() + host.len() + 5);
+        for piece in [user.as_str(), "@", host, ":~", sign] {
+            prompt.push_str(piece);
+        }
+        prompt
     }
 
     /// Runs one line and returns what the terminal shows.
@@ -203,7 +208,7 @@ impl Shell {
             if and_then && self.last_status != 0 {
                 continue;
             }
-            let words = parse::words(&pipeline.text, self.last_status, self.dollar_dollar(k));
+            let words = parse::words(pipeline.text, self.last_status, self.dollar_dollar(k));
             let words = match words {
                 Ok(w) => w,
                 Err(e) => {
