@@ -39,13 +39,23 @@ impl Scrollback {
         self.start + self.bytes.len() as u64
     }
 
+    /// Appends `chunk`, dropping the oldest bytes past [`SCROLLBACK_BYTES`]. What
+    /// falls out goes before the chunk comes in, and the ring grows at most to the
+    /// scrollback's size: extending first made a full ring double its allocation
+    /// (512 KiB for 256 KiB kept), and every busy terminal then held twice its
+    /// scrollback once the ring had gone round.
     fn push(&mut self, chunk: &[u8]) {
-        self.bytes.extend(chunk);
-        let excess = self.bytes.len().saturating_sub(SCROLLBACK_BYTES);
-        if excess > 0 {
-            self.bytes.drain(..excess);
-            self.start += excess as u64;
+        let skip = chunk.len().saturating_sub(SCROLLBACK_BYTES);
+        let chunk = &chunk[skip..];
+        let excess = (self.bytes.len() + chunk.len()).saturating_sub(SCROLLBACK_BYTES);
+        self.bytes.drain(..excess.min(self.bytes.len()));
+        self.start += (excess + skip) as u64;
+        let needed = self.bytes.len() + chunk.len();
+        if needed > self.bytes.capacity() {
+            let grown = (self.bytes.capacity() * 2).clamp(needed, SCROLLBACK_BYTES);
+            self.bytes.reserve_exact(grown - self.bytes.len());
         }
+        self.bytes.extend(chunk);
     }
 
     /// The bytes from `offset` on (clamped to what is held), and where they start.
@@ -435,5 +445,36 @@ mod tests {
         assert_eq!(bytes.len(), SCROLLBACK_BYTES);
         // From the future: nothing.
         assert!(sb.since(u64::MAX).1.is_empty());
+    }
+
+    /// A busy terminal's ring holds its scrollback and no more: it used to double to
+    /// 512 KiB once full, which the soak showed as every terminal's RSS doubling.
+    #[test]
+    fn a_full_scrollback_allocates_no_more_than_it_keeps() {
+        let mut sb = Scrollback {
+            bytes: VecDeque::new(),
+            start: 0,
+        };
+        let chunk = vec![b'x'; READ_CHUNK - 7];
+        for _ in 0..20 {
+            sb.push(&chunk);
+            assert!(sb.bytes.len() <= SCROLLBACK_BYTES);
+            assert!(
+                sb.bytes.capacity() <= SCROLLBACK_BYTES,
+                "capacity {} for {} bytes kept",
+                sb.bytes.capacity(),
+                sb.bytes.len()
+            );
+        }
+        assert_eq!(sb.end(), 20 * chunk.len() as u64);
+        assert_eq!(sb.start, sb.end() - SCROLLBACK_BYTES as u64);
+        // A chunk bigger than the scrollback keeps its newest bytes.
+        let big: Vec<u8> = (0..SCROLLBACK_BYTES + 10)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let before = sb.end();
+        sb.push(&big);
+        assert_eq!(sb.end(), before + big.len() as u64);
+        assert_eq!(sb.since(0).1, big[10..].to_vec());
     }
 }
