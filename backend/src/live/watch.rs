@@ -130,10 +130,12 @@ pub fn container_of(pid: u32) -> Option<String> {
     })
 }
 
-/// What the event feed learned about one process.
+/// What the event feed learned about one process, or that it missed some.
 enum ProcessChange {
     Started(u32),
     Exited(u32),
+    /// The kernel dropped events (the listener fell behind): compare with /proc.
+    Lost,
 }
 
 fn spawn_process_events(sup: Arc<Supervisor>) {
@@ -165,6 +167,7 @@ fn read_kernel_events(mut listener: ProcEventListener, tx: mpsc::UnboundedSender
             Ok(Some(ProcEvent::Fork { child_tgid, .. })) => ProcessChange::Started(child_tgid),
             Ok(Some(ProcEvent::Exec { tgid, .. })) => ProcessChange::Started(tgid),
             Ok(Some(ProcEvent::Exit { tgid, .. })) => ProcessChange::Exited(tgid),
+            Ok(Some(ProcEvent::Lost)) => ProcessChange::Lost,
             Ok(_) => continue,
             Err(e) => {
                 tracing::warn!("process events stopped: {e}");
@@ -181,33 +184,78 @@ async fn publish_process_changes(
     sup: Arc<Supervisor>,
     mut rx: mpsc::UnboundedReceiver<ProcessChange>,
 ) {
-    // Host PID -> container id, for the processes announced so far.
-    let mut known: HashMap<u32, String> = HashMap::new();
+    let mut tracker = ProcessTracker::default();
     while let Some(change) = rx.recv().await {
         match change {
-            ProcessChange::Started(pid) => {
-                let Some(id) = container_of(pid) else {
-                    continue;
-                };
-                let live = sup.entries().iter().any(|e| e.id == id && !e.is_removed());
-                if !live {
-                    continue;
-                }
-                let Ok(process) = observe::process_info(pid) else {
-                    continue;
-                };
-                known.insert(pid, id.clone());
-                sup.hub.publish(EventKind::ProcessStarted {
-                    container: Some(id),
-                    process,
-                });
+            ProcessChange::Started(pid) => tracker.started(&sup, pid),
+            ProcessChange::Exited(pid) => tracker.exited(&sup, pid),
+            ProcessChange::Lost => {
+                tracing::debug!("process events were lost: comparing with /proc");
+                tracker.resync(&sup);
             }
-            ProcessChange::Exited(pid) => {
-                if let Some(id) = known.remove(&pid) {
-                    sup.hub.publish(EventKind::ProcessExited {
-                        container: Some(id),
-                        host_pid: pid,
-                    });
+        }
+    }
+}
+
+/// The containers' processes announced so far (host PID -> container id), so that an
+/// exit is announced once, and only for a process whose start was.
+#[derive(Default)]
+pub struct ProcessTracker {
+    known: HashMap<u32, String>,
+}
+
+impl ProcessTracker {
+    /// Announces `pid` if it runs in one of the supervisor's live containers.
+    pub fn started(&mut self, sup: &Supervisor, pid: u32) {
+        let Some(id) = container_of(pid) else {
+            return;
+        };
+        let live = sup.entries().iter().any(|e| e.id == id && !e.is_removed());
+        if !live {
+            return;
+        }
+        let Ok(process) = observe::process_info(pid) else {
+            return;
+        };
+        self.known.insert(pid, id.clone());
+        sup.hub.publish(EventKind::ProcessStarted {
+            container: Some(id),
+            process,
+        });
+    }
+
+    /// Announces the end of `pid`, if its start was announced.
+    pub fn exited(&mut self, sup: &Supervisor, pid: u32) {
+        if let Some(id) = self.known.remove(&pid) {
+            sup.hub.publish(EventKind::ProcessExited {
+                container: Some(id),
+                host_pid: pid,
+            });
+        }
+    }
+
+    /// After lost events: ends the known processes that are gone (or whose PID now
+    /// names a process elsewhere), and starts the containers' processes not known yet.
+    pub fn resync(&mut self, sup: &Supervisor) {
+        let gone: Vec<u32> = self
+            .known
+            .iter()
+            .filter(|(pid, id)| container_of(**pid).as_deref() != Some(id.as_str()))
+            .map(|(pid, _)| *pid)
+            .collect();
+        for pid in gone {
+            self.exited(sup, pid);
+        }
+        for entry in sup.entries() {
+            if entry.is_removed() {
+                continue;
+            }
+            let Some(cgroup) = entry.record().cgroup else {
+                continue;
+            };
+            for pid in cgroup.pids() {
+                if !self.known.contains_key(&pid) {
+                    self.started(sup, pid);
                 }
             }
         }

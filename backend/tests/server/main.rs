@@ -1,6 +1,6 @@
 //! A real server on port 0: HTTP, the event stream, terminals, restarts, scale, lessons
 //! on live containers, the API document's truth, TLS, the limit on wrong tokens and
-//! the audit log.
+//! the audit log, and the resync after lost process events.
 //!
 //! One test binary per group, so the crate links once per group, not once per file.
 
@@ -14,6 +14,7 @@ mod http;
 mod lesson_sessions;
 mod lessons_live;
 mod live;
+mod process_resync;
 mod rate_limit;
 mod restart;
 mod scale;
