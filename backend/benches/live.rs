@@ -16,57 +16,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
+use support::Server;
 use tokio_tungstenite::tungstenite::Message;
 
 const TOKEN: &str = "bench-token-0000";
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// `isolab serve` on a free port with its own state dir; stopped (SIGTERM, which
-/// removes its containers) on drop.
-struct Server {
-    child: Child,
-    base: String,
-    state_root: std::path::PathBuf,
-}
-
-impl Server {
-    fn start() -> Server {
-        let (child, urls, state_root) = support::spawn_serve(
-            "bench",
-            TOKEN,
-            &["--max-containers", "200", "--max-per-token", "200"],
-            1,
-        );
-        let base = support::base_of(urls.first().expect("the server prints its URL"));
-        Server {
-            child,
-            base,
-            state_root,
-        }
-    }
-
-    fn ws(&self, path: &str) -> String {
-        support::ws_url(&self.base, path, TOKEN)
-    }
-
-    /// Server CPU time so far (user + system), from /proc.
-    fn cpu_time(&self) -> Duration {
-        support::cpu_time(self.child.id())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.state_root);
-    }
-}
 
 async fn create(http: &reqwest::Client, server: &Server, body: serde_json::Value) -> String {
     let r = http
@@ -427,7 +383,7 @@ fn main() {
     rt.block_on(async {
         let http = reqwest::Client::new();
         for name in run {
-            let server = Server::start();
+            let server = Server::start("bench", TOKEN, 200);
             match name {
                 "echo" => bench_echo(&server, &http).await,
                 "throughput" => bench_throughput(&server, &http).await,

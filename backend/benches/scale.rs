@@ -21,65 +21,16 @@ mod support;
 #[path = "../tests/support/raw_ws.rs"]
 mod raw_ws;
 
-use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use raw_ws::RawSocket;
+use support::Server;
 
 const TOKEN: &str = "bench-token-scale";
 const EVENT_CLIENTS: usize = 50;
 const VIEWERS: usize = 10;
-
-/// `isolab serve` on a free port with its own state root; stopped on drop.
-struct Server {
-    child: Child,
-    base: String,
-    state_root: std::path::PathBuf,
-}
-
-impl Server {
-    fn start(max: usize) -> Server {
-        let max = max.to_string();
-        let (child, urls, state_root) = support::spawn_serve(
-            "scale",
-            TOKEN,
-            &["--max-containers", &max, "--max-per-token", &max],
-            1,
-        );
-        let base = support::base_of(urls.first().expect("the server prints its URL"));
-        Server {
-            child,
-            base,
-            state_root,
-        }
-    }
-
-    /// CPU time so far (user + system).
-    fn cpu_time(&self) -> Duration {
-        support::cpu_time(self.child.id())
-    }
-
-    /// Resident memory in MiB.
-    fn rss_mib(&self) -> f64 {
-        support::memory_mib(self.child.id(), "VmRSS")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.child.wait();
-        // Whatever the server could not remove (it was killed, say).
-        let _ = Command::new(env!("CARGO_BIN_EXE_isolab"))
-            .arg("gc")
-            .env("ISOLAB_STATE_ROOT", &self.state_root)
-            .status();
-        let _ = std::fs::remove_dir_all(&self.state_root);
-    }
-}
 
 async fn create(http: &reqwest::Client, base: &str) -> Result<String, String> {
     let body = serde_json::json!({"command": ["/bin/sh"], "tty": true});
@@ -293,7 +244,7 @@ fn main() {
     }
     let containers = support::env_number("ISOLAB_SCALE_CONTAINERS", 500) as usize;
     let seconds = support::env_number("ISOLAB_SCALE_SECONDS", 600);
-    let server = Server::start(containers + 10);
+    let server = Server::start("scale", TOKEN, containers + 10);
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
         tokio::select! {

@@ -20,7 +20,6 @@
 
 mod support;
 
-use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,6 +28,7 @@ use futures::{SinkExt, StreamExt};
 use isolab_shared::TerminalNotice;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use support::Server;
 use tokio_tungstenite::tungstenite::Message;
 
 const TOKEN: &str = "bench-token-soak";
@@ -43,62 +43,16 @@ const TERMINALS: usize = 50;
 const PRINTER: &str = "i=0; while :; do j=0; while [ $j -lt 100 ]; do i=$((i+1)); \
                        echo \"line $i\"; j=$((j+1)); done; sleep 0.25; done";
 
-/// `isolab serve` on a free port with its own state root; stopped on drop.
-struct Server {
-    child: Child,
-    base: String,
-    state_root: std::path::PathBuf,
-}
-
-impl Server {
-    fn start() -> Server {
-        let (child, urls, state_root) = support::spawn_serve(
-            "soak",
-            TOKEN,
-            &["--max-containers", "200", "--max-per-token", "200"],
-            1,
-        );
-        let base = support::base_of(urls.first().expect("the server prints its URL"));
-        Server {
-            child,
-            base,
-            state_root,
-        }
-    }
-
-    fn ws(&self, path: &str) -> String {
-        support::ws_url(&self.base, path, TOKEN)
-    }
-
-    fn rss_mib(&self) -> f64 {
-        support::memory_mib(self.child.id(), "VmRSS")
-    }
-
-    /// Open file descriptors and threads of the server.
-    fn fds_and_threads(&self) -> (usize, u64) {
-        let pid = self.child.id();
-        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let threads = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Threads:")?.trim().parse().ok())
-            .unwrap_or(0);
-        (fds, threads)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.child.wait();
-        // Whatever the server could not remove (it was killed, say).
-        let _ = Command::new(env!("CARGO_BIN_EXE_isolab"))
-            .arg("gc")
-            .env("ISOLAB_STATE_ROOT", &self.state_root)
-            .status();
-        let _ = std::fs::remove_dir_all(&self.state_root);
-    }
+/// Open file descriptors and threads of the server.
+fn fds_and_threads(server: &Server) -> (usize, u64) {
+    let pid = server.child.id();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let threads = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:")?.trim().parse().ok())
+        .unwrap_or(0);
+    (fds, threads)
 }
 
 /// Every API call's answer time, with when it was made.
@@ -457,7 +411,7 @@ async fn run(server: &Server, seconds: u64) -> Result<Vec<String>, String> {
         .map_err(|e| e.to_string())?;
     let lat = Arc::new(Latencies::default());
     let t0 = Instant::now();
-    let (fds_idle, threads_idle) = server.fds_and_threads();
+    let (fds_idle, threads_idle) = fds_and_threads(server);
     let rss_idle = server.rss_mib();
 
     let mut terminal_ids = Vec::new();
@@ -482,7 +436,7 @@ async fn run(server: &Server, seconds: u64) -> Result<Vec<String>, String> {
     }
     // Let every client connect before the figures start.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let (fds_start, threads_start) = server.fds_and_threads();
+    let (fds_start, threads_start) = fds_and_threads(server);
     let rss_start = server.rss_mib();
     println!(
         "soak: {TERMINALS} terminals, {EVENT_CLIENTS} event clients, container churn; {seconds} s"
@@ -523,11 +477,11 @@ async fn run(server: &Server, seconds: u64) -> Result<Vec<String>, String> {
         tokio::time::sleep_until((load0 + taken + step).into()).await;
         taken += step;
         let rss = server.rss_mib();
-        let (fds, threads) = server.fds_and_threads();
+        let (fds, threads) = fds_and_threads(server);
         rss_minutes.push(rss);
         println!("soak: minute {minute}: RSS {rss:.1} MiB, {fds} fds, {threads} threads");
     }
-    let (fds_end, threads_end) = server.fds_and_threads();
+    let (fds_end, threads_end) = fds_and_threads(server);
     let rss_end = server.rss_mib();
     stop.store(true, Ordering::Relaxed);
 
@@ -571,7 +525,7 @@ async fn run(server: &Server, seconds: u64) -> Result<Vec<String>, String> {
     // Every client has gone and every container is removed: what the server holds now
     // is what it holds for good.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (fds_after, threads_after) = server.fds_and_threads();
+    let (fds_after, threads_after) = fds_and_threads(server);
     let rss_after = server.rss_mib();
 
     let mut total = StreamCheck::default();
@@ -650,7 +604,7 @@ fn main() {
         return;
     }
     let seconds = support::env_number("ISOLAB_SOAK_SECS", 600).max(10);
-    let server = Server::start();
+    let server = Server::start("soak", TOKEN, 200);
     let state_root = server.state_root.clone();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let outcome = runtime.block_on(async {

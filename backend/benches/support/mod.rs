@@ -95,3 +95,61 @@ pub fn memory_mib(pid: u32, key: &str) -> f64 {
         })
         .map_or(0.0, |kib| kib / 1024.0)
 }
+
+/// `isolab serve` on a free port with a state root of its own ([`spawn_serve`]), at
+/// most `max` containers; stopped on drop: SIGTERM (which removes its containers),
+/// then `isolab gc` for whatever it could not remove (it was killed, say), then the
+/// state root.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub state_root: PathBuf,
+    token: String,
+}
+
+impl Server {
+    pub fn start(tag: &str, token: &str, max: usize) -> Server {
+        let max = max.to_string();
+        let (child, urls, state_root) = spawn_serve(
+            tag,
+            token,
+            &["--max-containers", &max, "--max-per-token", &max],
+            1,
+        );
+        let base = base_of(urls.first().expect("the server prints its URL"));
+        Server {
+            child,
+            base,
+            state_root,
+            token: token.to_string(),
+        }
+    }
+
+    /// The `ws://` URL of `path` under `/api/v1`, with the token.
+    pub fn ws(&self, path: &str) -> String {
+        ws_url(&self.base, path, &self.token)
+    }
+
+    /// The server's CPU time so far (user + system).
+    pub fn cpu_time(&self) -> Duration {
+        cpu_time(self.child.id())
+    }
+
+    /// The server's resident memory in MiB.
+    pub fn rss_mib(&self) -> f64 {
+        memory_mib(self.child.id(), "VmRSS")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+        let _ = Command::new(env!("CARGO_BIN_EXE_isolab"))
+            .arg("gc")
+            .env("ISOLAB_STATE_ROOT", &self.state_root)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.state_root);
+    }
+}
