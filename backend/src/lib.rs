@@ -7,14 +7,16 @@
 //! - [`live`]: the live containers of a server: supervisor, exit watchers, process events,
 //!   the event hub, and terminal sessions shared by many clients.
 //! - [`recording`]: terminal recordings (asciicast v2 files, their index in SQLite).
+//! - [`store`]: the server's one SQLite database (the class, the recordings' index).
 //! - [`classroom`]: classroom mode: who a caller is, what they may see and touch,
-//!   students' quotas, and the class kept in SQLite.
+//!   students' quotas, and the class kept in the store.
 //! - [`server`]: axum routes: the embedded UI, token auth, the REST API.
 //! - [`sim_cli`]: `isolab sim`, the simulator's shell in a terminal.
+//! - [`wall_clock`]: the time in ms since the epoch, as everything here stores it.
 //!
-//! The rooms layer one way, `commands -> server -> classroom, live -> runtime -> observe`,
-//! with `live -> recording -> classroom::store` (the one database); a test
-//! (`layering.rs`) fails on an upward import or an import cycle between sibling files.
+//! The rooms layer one way, from the top: `commands -> server -> classroom -> live ->
+//! recording -> store -> runtime -> observe -> sysinfo`; a test (`layering.rs`) fails on
+//! an upward import, an import cycle between the files of a room, or a file in no room.
 //!
 //! The runtime is a library with no axum or clap in it; `main.rs` only parses flags
 //! and calls in here.
@@ -28,4 +30,6 @@ pub mod recording;
 pub mod runtime;
 pub mod server;
 pub mod sim_cli;
+pub mod store;
 pub mod sysinfo;
+pub mod wall_clock;

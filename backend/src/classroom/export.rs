@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::store::ProgressRow;
+use crate::store::ProgressRow;
 
 /// The CSV of `rows`: `student,lesson,step,passed_at,attempts`, `passed_at` in UTC
 /// (ISO 8601) and empty while the step is not passed.

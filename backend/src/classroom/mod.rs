@@ -27,7 +27,6 @@ pub mod join;
 pub mod limiter;
 pub mod policy;
 pub mod stage;
-pub mod store;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -41,13 +40,14 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::broadcast;
 
+use crate::store::{Store, StoreError, StudentRow};
+use crate::wall_clock::now_ms;
 pub use access::Principal;
 use changes::Changes;
 use join::NameError;
 use limiter::FailureLimiter;
 pub use policy::{PolicyError, StudentPolicy};
 use stage::Stage;
-use store::{Store, StoreError, StudentRow};
 
 /// Why a classroom operation failed; each case has one API error code.
 #[derive(Debug, thiserror::Error)]
@@ -116,14 +116,6 @@ impl ClassroomError {
 /// fast hash is enough).
 fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
-}
-
-/// The time now, in ms since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 /// Settings keys.

@@ -53,7 +53,7 @@ pub fn serve(args: ServeArgs, state_root: PathBuf) -> anyhow::Result<std::proces
             let classroom = Classroom::open(&state_root, policy)
                 .map_err(|e| anyhow::anyhow!("cannot open the class: {e}"))?;
             if let Some(text) = &args.ends_at {
-                let at = isolab::classroom::clock::parse_ends_at(text, isolab::classroom::now_ms())?;
+                let at = isolab::classroom::clock::parse_ends_at(text, isolab::wall_clock::now_ms())?;
                 classroom
                     .set_ends_at(Some(at))
                     .await

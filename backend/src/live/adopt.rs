@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use isolab_shared::{ContainerStatus, EventKind};
 
-use super::supervisor::{blocking, lock, Entry, Supervisor};
+use super::entry::{lock, Entry};
+use super::supervisor::{blocking, Supervisor};
 use super::terminal::TerminalSession;
-use super::watch;
 use crate::runtime::describe::state_of;
 use crate::runtime::{self, ContainerRecord};
 
@@ -114,6 +114,6 @@ impl Supervisor {
         self.hub.publish(EventKind::ContainerAdopted {
             container: Box::new(state),
         });
-        watch::spawn_exit_watcher(self.clone(), entry, init_pid);
+        self.watch_exit(entry, init_pid);
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use isolab_shared::NamespaceSet;
 use serde::{Deserialize, Serialize};
 
-use super::supervisor::{blocking, lock, Supervisor};
+use super::entry::{lock, ExecSession};
+use super::supervisor::{blocking, Supervisor};
 use super::terminal::TerminalSession;
 use super::LiveError;
 use crate::runtime::exec::{self, ExecRequest};
@@ -44,11 +45,6 @@ pub struct ExecInfo {
     pub command: Vec<String>,
     /// Host PID of the exec helper.
     pub pid: u32,
-}
-
-/// A process started by [`Supervisor::exec`].
-pub(super) struct ExecSession {
-    terminal: Arc<TerminalSession>,
 }
 
 impl Supervisor {

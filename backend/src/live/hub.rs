@@ -20,7 +20,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use super::hub_stats::{StatsBook, StatsRates};
-use crate::runtime::state::now_ms;
+use crate::wall_clock::now_ms;
 
 pub use super::hub_stats::StatsRate;
 

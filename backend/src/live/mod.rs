@@ -2,7 +2,9 @@
 //! they exit, their terminals kept, and every change published on the event hub.
 //!
 //! # Layout
-//! - [`supervisor`]: [`Supervisor`]: create, inspect, signal, limit, remove, shutdown.
+//! - [`supervisor`]: [`Supervisor`]: create, inspect, signal, limit, remove, shutdown,
+//!   and each terminal's recording begun.
+//! - [`entry`]: one container the supervisor knows, shared by the files that extend it.
 //! - [`exec`]: exec sessions: another process in a running container, on its own terminal.
 //! - [`adopt`]: containers left by a previous server: adopt the living, clean the dead.
 //! - [`error`]: [`LiveError`], whose codes are the API's; runtime errors keep theirs.
@@ -15,12 +17,17 @@
 //!   the stats rates clients asked for.
 //! - [`feed`]: one events client's frames: start, live events, stats at its rate.
 //! - [`terminal`]: terminal sessions shared by many clients, with scrollback.
-//! - [`recording`]: each terminal session recorded, its container's events as markers.
-//! - [`watch`]: background work: exit watchers, process events, stats ticks, host refresh.
+//! - [`recording`]: the recordings opened, and their container's events as markers.
+//! - [`watch`]: background work: process events, stats ticks, host refresh.
+//! - [`pid_wait`]: waiting for a process to end (a pidfd), ours or not.
+//!
+//! Files import one way: `supervisor` uses `entry`, `recording`, `pid_wait` and
+//! `terminal`; `exec`, `adopt`, `watch` and `lesson_source` extend it from above.
 //!
 //! The runtime calls block, so they run on tokio's blocking threads.
 
 pub mod adopt;
+pub mod entry;
 pub mod error;
 pub mod exec;
 pub mod feed;
@@ -28,6 +35,7 @@ pub mod host_shell;
 pub mod hub;
 pub mod hub_stats;
 pub mod lesson_source;
+pub mod pid_wait;
 pub mod recording;
 pub mod supervisor;
 pub mod terminal;

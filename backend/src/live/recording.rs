@@ -1,5 +1,6 @@
-//! Recording a server's terminals: each terminal session gets a recording when it
-//! starts, and its container's events become markers in it.
+//! Recording a server's terminals: the recordings opened with the supervisor, and each
+//! container's events as markers in its recordings under way. Each terminal session's
+//! recording is begun by the supervisor ([`super::Supervisor::record`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,10 +9,8 @@ use isolab_shared::{EventKind, LimitKind};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::hub::EventHub;
-use super::supervisor::{Entry, Supervisor};
-use super::terminal::TerminalSession;
 use crate::recording::cast::marker_data;
-use crate::recording::{RecordingConfig, RecordingSubject, Recordings};
+use crate::recording::{RecordingConfig, Recordings};
 
 /// Opens the recordings of `state_root` and starts marking `hub`'s events in them;
 /// `None` (and a warning) when its index cannot be opened.
@@ -30,29 +29,6 @@ pub(super) fn open(
             tracing::warn!("terminals are not recorded: {e}");
             None
         }
-    }
-}
-
-impl Supervisor {
-    /// The recordings of this server's terminals, when recording is on.
-    pub fn recordings(&self) -> Option<&Arc<Recordings>> {
-        self.recordings.as_ref()
-    }
-
-    /// Starts recording `session`, a terminal of `entry` (of its exec session `exec_id`).
-    pub(super) fn record(&self, session: &TerminalSession, entry: &Entry, exec_id: Option<&str>) {
-        let Some(recordings) = self.recordings.as_ref().filter(|r| r.config().enabled) else {
-            return;
-        };
-        let recorder = recordings.begin(RecordingSubject {
-            container: entry.id.clone(),
-            container_name: entry.record().name,
-            owner: entry.owner.clone(),
-            exec_id: exec_id.map(str::to_string),
-            size: session.size(),
-            state: self.hub.container(&entry.id),
-        });
-        session.record(recorder);
     }
 }
 

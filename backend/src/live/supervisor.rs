@@ -1,26 +1,26 @@
 //! The supervisor of a server's live containers: create, inspect, signal, limits,
-//! (Just over 500 lines: one `impl Supervisor` for a container's whole life, kept whole.)
-//! remove, shutdown. Exec sessions are in [`super::exec`], adoption in [`super::adopt`].
+//! remove, shutdown, and the watch on each container's init. Exec sessions are in
+//! [`super::exec`], adoption in [`super::adopt`]; both extend [`Supervisor`] from above.
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use isolab_shared::limits::Limits;
 use isolab_shared::{
-    ContainerSpec, ContainerState, ContainerStatus, EventKind, ExitStatus, LimitKind, LiveStatus,
+    ContainerSpec, ContainerState, ContainerStatus, EventKind, ExitStatus, LiveStatus,
 };
 use nix::sys::signal::Signal;
 
-use super::exec::ExecSession;
+use super::entry::{lock, Entry};
 use super::hub::EventHub;
 use super::terminal::TerminalSession;
-use super::{watch, LiveError};
-use crate::recording::{RecordingConfig, Recordings};
+use super::{pid_wait, LiveError};
+use crate::recording::{RecordingConfig, RecordingSubject, Recordings};
 use crate::runtime::describe::state_of;
-use crate::runtime::{self, Container, ContainerRecord, RuntimeConfig, RuntimeError};
+use crate::runtime::{self, Container, RuntimeConfig, RuntimeError};
 
 /// Limits and timings of a supervisor.
 #[derive(Clone, Debug)]
@@ -69,54 +69,6 @@ enum CommandIo {
     Pty(OwnedFd),
     Pipes(runtime::ContainerPipes),
     None,
-}
-
-/// One container the supervisor knows.
-pub(super) struct Entry {
-    pub(super) id: String,
-    /// The owning student's id (`None`: the teacher's or admin's).
-    pub(super) owner: Option<String>,
-    pub(super) record: Mutex<ContainerRecord>,
-    /// `None` for a container adopted from a previous server, or once deleted.
-    pub(super) container: Mutex<Option<Container>>,
-    pub(super) terminal: Option<Arc<TerminalSession>>,
-    pub(super) execs: Mutex<BTreeMap<String, ExecSession>>,
-    pub(super) removed: AtomicBool,
-    /// Refused forks and OOM kills already announced as limit hits.
-    pub(super) limit_marks: Mutex<(u64, u64)>,
-}
-
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every critical section leaves the data consistent, so poisoning is survivable.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Entry {
-    pub(super) fn record(&self) -> ContainerRecord {
-        lock(&self.record).clone()
-    }
-
-    /// The limits `usage` shows were hit since the last call.
-    pub(super) fn new_limit_hits(&self, usage: &isolab_shared::CgroupUsage) -> Vec<LimitKind> {
-        let now = (
-            usage.pids_rejected.unwrap_or(0),
-            usage.oom_kills.unwrap_or(0),
-        );
-        let mut marks = lock(&self.limit_marks);
-        let mut hits = Vec::new();
-        if now.0 > marks.0 {
-            hits.push(LimitKind::Pids);
-        }
-        if now.1 > marks.1 {
-            hits.push(LimitKind::Memory);
-        }
-        *marks = (now.0.max(marks.0), now.1.max(marks.1));
-        hits
-    }
-
-    pub(super) fn is_removed(&self) -> bool {
-        self.removed.load(Ordering::Relaxed)
-    }
 }
 
 /// Makes and tracks a server's live containers.
@@ -295,7 +247,7 @@ impl Supervisor {
             id: entry.id.clone(),
             init_pid,
         });
-        watch::spawn_exit_watcher(self.clone(), entry, init_pid);
+        self.watch_exit(entry, init_pid);
         state.status = ContainerStatus::Running;
         Ok(state)
     }
@@ -402,7 +354,7 @@ impl Supervisor {
             let Some(pid) = entry.record().init_pid else {
                 return;
             };
-            if tokio::time::timeout(grace, watch::pid_exit(pid))
+            if tokio::time::timeout(grace, pid_wait::pid_exit(pid))
                 .await
                 .is_err()
             {
@@ -501,5 +453,35 @@ impl Supervisor {
     /// Ids and cgroups of the current containers (for the stats tick and process events).
     pub(super) fn entries(&self) -> Vec<Arc<Entry>> {
         lock(&self.entries).values().cloned().collect()
+    }
+
+    /// The recordings of this server's terminals, when recording is on.
+    pub fn recordings(&self) -> Option<&Arc<Recordings>> {
+        self.recordings.as_ref()
+    }
+
+    /// Starts recording `session`, a terminal of `entry` (of its exec session `exec_id`).
+    pub(super) fn record(&self, session: &TerminalSession, entry: &Entry, exec_id: Option<&str>) {
+        let Some(recordings) = self.recordings.as_ref().filter(|r| r.config().enabled) else {
+            return;
+        };
+        let recorder = recordings.begin(RecordingSubject {
+            container: entry.id.clone(),
+            container_name: entry.record().name,
+            owner: entry.owner.clone(),
+            exec_id: exec_id.map(str::to_string),
+            size: session.size(),
+            state: self.hub.container(&entry.id),
+        });
+        session.record(recorder);
+    }
+
+    /// Watches a container's init and reports its exit ([`Supervisor::on_exit`]).
+    pub(super) fn watch_exit(self: &Arc<Self>, entry: Arc<Entry>, init_pid: u32) {
+        let sup = self.clone();
+        tokio::spawn(async move {
+            pid_wait::pid_exit(init_pid).await;
+            sup.on_exit(entry).await;
+        });
     }
 }

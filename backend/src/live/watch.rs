@@ -1,60 +1,15 @@
-//! Background work of the supervisor: exit watchers, process events pushed by the
-//! kernel (polling only when the kernel refuses), stats ticks and host refresh.
+//! Background work of the supervisor: process events pushed by the kernel (polling
+//! only when the kernel refuses), stats ticks and host refresh.
 
 use std::collections::{BTreeMap, HashMap};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
 use isolab_shared::{CgroupUsage, ContainerStatus, EventKind};
-use tokio::io::unix::AsyncFd;
-use tokio::io::Interest;
 use tokio::sync::mpsc;
 
-use super::supervisor::{Entry, Supervisor};
+use super::supervisor::Supervisor;
 use crate::observe::{self, proc_events::ProcEvent, proc_events::ProcEventListener};
-
-/// Completes when process `pid` has exited (a pidfd turns readable then). Works for
-/// processes that are not our children, such as adopted containers.
-pub async fn pid_exit(pid: u32) {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    if fd < 0 {
-        // ESRCH: already gone. Anything else: fall back to polling for it.
-        while nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok()
-            && std::path::Path::new(&format!("/proc/{pid}")).exists()
-            && !is_zombie(pid)
-        {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        return;
-    }
-    // SAFETY: pidfd_open returned a fresh fd that nothing else owns.
-    let owned = unsafe { OwnedFd::from_raw_fd(fd as i32) };
-    // SAFETY: the OwnedFd stays open for the AsyncFd's whole life.
-    match unsafe { AsyncFd::register_with_interest(owned, Interest::READABLE) } {
-        Ok(afd) => {
-            let _ = afd.readable().await;
-        }
-        Err(_) => {
-            while !is_zombie(pid) && std::path::Path::new(&format!("/proc/{pid}")).exists() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
-fn is_zombie(pid: u32) -> bool {
-    observe::proc_files::read_stat(pid).is_ok_and(|s| s.state == 'Z')
-}
-
-/// Watches a container's init and reports its exit to the supervisor.
-pub(super) fn spawn_exit_watcher(sup: Arc<Supervisor>, entry: Arc<Entry>, init_pid: u32) {
-    tokio::spawn(async move {
-        pid_exit(init_pid).await;
-        sup.on_exit(entry).await;
-    });
-}
 
 /// Starts the stats tick, the host refresh and the process event feed.
 pub fn spawn_background(sup: Arc<Supervisor>) {

@@ -23,7 +23,8 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::classroom::store::{Store, StoreError};
+use crate::store::{Store, StoreError};
+use crate::wall_clock::now_ms;
 use cast::CastHeader;
 pub use index::RecordingInfo;
 use writer::{EventData, WriterMsg};
@@ -77,13 +78,6 @@ pub enum RecordingError {
 pub fn path_of(dir: &Path, id: &str) -> PathBuf {
     let safe: String = id.chars().filter(char::is_ascii_alphanumeric).collect();
     dir.join(format!("recording-{safe}.cast"))
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 /// A recording under way, for its container's markers.

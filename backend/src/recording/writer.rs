@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::cast::{event_line, Utf8Stream, TRUNCATED_MARK};
 use super::index::{self, RecordingInfo};
-use crate::classroom::store::Store;
+use crate::store::Store;
 
 /// Room kept under the cap for the line that says a recording was cut.
 const CUT_LINE_ROOM: u64 = 128;

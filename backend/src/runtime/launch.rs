@@ -234,7 +234,7 @@ pub(super) fn launch(
         .map(|s| format!("{s:?}"))
         .collect();
     // Started by `run`: recorded as running now, so no second file write is needed.
-    let now = state::now_ms();
+    let now = crate::wall_clock::now_ms();
     let record = ContainerRecord {
         id,
         name,

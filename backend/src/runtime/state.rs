@@ -8,6 +8,7 @@ use isolab_shared::{ContainerSpec, ContainerStatus, ExitStatus, IsolationFacts, 
 use serde::{Deserialize, Serialize};
 
 use super::RuntimeError;
+use crate::wall_clock::now_ms;
 
 /// What `state.json` holds about one container.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -182,14 +183,6 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
         return None;
     }
     fields.nth(18)?.parse().ok()
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 /// Removes a container's host directories and its state dir, then gives back its

@@ -21,7 +21,8 @@ use super::classroom_access::{require_teacher, Caller};
 use super::containers::ApiJson;
 use super::error::HttpError;
 use super::AppState;
-use crate::classroom::{now_ms, Classroom, ClassroomError, Principal};
+use crate::classroom::{Classroom, ClassroomError, Principal};
+use crate::wall_clock::now_ms;
 
 /// The routes that need a token (student's or teacher's), relative to `/api/v1`.
 pub fn routes() -> Router<AppState> {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use classroom_support::{call, class_server, closed_within, create_as, join, socket_as, Who};
 use futures::{SinkExt, StreamExt};
 use isolab::classroom::Classroom;
+use isolab::wall_clock::now_ms;
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::{Socket, TestServer};
@@ -19,10 +20,6 @@ use tokio_tungstenite::tungstenite::Message;
 
 fn shell() -> Value {
     json!({"command": ["/bin/sh"], "tty": true})
-}
-
-fn now_ms() -> u64 {
-    isolab::classroom::now_ms()
 }
 
 /// Reads a terminal socket until its output holds `needle`; returns all output read.

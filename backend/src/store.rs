@@ -5,7 +5,7 @@
 //! Versioned by `PRAGMA user_version`; each migration runs once, in order.
 //!
 //! Every call is a short query behind one mutex; the async side runs them on tokio's
-//! blocking threads ([`super::Classroom`]).
+//! blocking threads ([`crate::classroom::Classroom`], [`crate::recording`]).
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
