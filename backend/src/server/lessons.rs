@@ -116,13 +116,13 @@ mod tests {
         use tower::ServiceExt;
 
         let token = "lessons-test-token";
-        let mut config = super::super::ServerConfig::new(
-            super::super::auth::AccessToken::from_user(token).expect("token"),
+        let mut config = crate::server::ServerConfig::new(
+            crate::server::auth::AccessToken::from_user(token).expect("token"),
             "/proc/self/exe".into(),
         );
         config.live.runtime.state_root = std::env::temp_dir().join("isolab-test-lessons");
         config.live.recording.index = false;
-        let router = super::super::app(AppState::new(config));
+        let router = crate::server::app(AppState::new(config));
         let request = Request::get("/api/v1/lessons")
             .header("authorization", format!("Bearer {token}"))
             .body(Body::empty())

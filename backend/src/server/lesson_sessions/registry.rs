@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use isolab_shared::lesson::{runner, Lesson, LessonContainers};
 use isolab_shared::ErrorCode;
 
-use super::super::error::HttpError;
-use super::super::AppState;
 use crate::classroom::Principal;
 use crate::live::LiveSource;
+use crate::server::error::HttpError;
+use crate::server::AppState;
 
 /// How long a session may go unused (no request, no terminal open onto it) before
 /// the server ends it. An open lesson page asks about its step every second while
