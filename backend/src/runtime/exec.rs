@@ -129,6 +129,26 @@ pub fn spawn(
     config: &RuntimeConfig,
     request: &ExecRequest,
 ) -> Result<(Child, OwnedFd), RuntimeError> {
+    let (mut child, reply) = start_helper(config, request, Stdio::null(), Stdio::null())?;
+    match reply {
+        (ControlMessage::ExecTerminal, mut fds) if fds.len() == 1 => match fds.pop() {
+            Some(master) => Ok((child, master)),
+            None => Err(abandon(&mut child, "no terminal".into())),
+        },
+        (other, _) => Err(abandon(&mut child, format!("unexpected {other:?}"))),
+    }
+}
+
+/// Starts the exec helper for `request` with `stdout` and `stderr` as its output,
+/// and returns it with its first message on the control channel (its stdin). A
+/// report of failure, or a helper that ends before it reports, is an error, and the
+/// helper is gone by then.
+pub(super) fn start_helper(
+    config: &RuntimeConfig,
+    request: &ExecRequest,
+    stdout: Stdio,
+    stderr: Stdio,
+) -> Result<(Child, (ControlMessage, Vec<OwnedFd>)), RuntimeError> {
     let json = serde_json::to_string(request)
         .map_err(|e| RuntimeError::Protocol(format!("cannot encode the exec request: {e}")))?;
     let (ours, theirs) = ControlChannel::pair()?;
@@ -137,31 +157,27 @@ pub fn spawn(
         .env_clear()
         .env(REQUEST_ENV, json)
         .stdin(Stdio::from(theirs.into_fd()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
         .map_err(|e| RuntimeError::Helper(config.helper_exe.clone(), e))?;
-    let failed = |child: &mut Child, error: String| {
-        let _ = child.kill();
-        let _ = child.wait();
-        RuntimeError::SetupFailed {
-            step: "exec".into(),
-            error,
-        }
-    };
     match ours.recv() {
-        Ok((ControlMessage::ExecTerminal, mut fds)) if fds.len() == 1 => {
-            let master = fds
-                .pop()
-                .ok_or_else(|| failed(&mut child, "no terminal".into()))?;
-            Ok((child, master))
-        }
-        Ok((ControlMessage::Failed { error, .. }, _)) => Err(failed(&mut child, error)),
-        Ok((other, _)) => Err(failed(&mut child, format!("unexpected {other:?}"))),
-        Err(e) => Err(failed(
+        Ok((ControlMessage::Failed { error, .. }, _)) => Err(abandon(&mut child, error)),
+        Ok(reply) => Ok((child, reply)),
+        Err(e) => Err(abandon(
             &mut child,
             format!("the exec helper ended early: {e}"),
         )),
+    }
+}
+
+/// Ends and reaps a helper that failed or said something unexpected; the error to report.
+pub(super) fn abandon(child: &mut Child, error: String) -> RuntimeError {
+    let _ = child.kill();
+    let _ = child.wait();
+    RuntimeError::SetupFailed {
+        step: "exec".into(),
+        error,
     }
 }
 

@@ -13,8 +13,8 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use super::channel::{ControlChannel, ControlMessage};
-use super::exec::{ExecOutput, ExecRequest, EXEC_ARGV0, REQUEST_ENV};
+use super::channel::ControlMessage;
+use super::exec::{abandon, start_helper, ExecOutput, ExecRequest};
 use super::{RuntimeConfig, RuntimeError};
 
 /// Most output kept from one command; the rest is read and dropped.
@@ -40,37 +40,16 @@ pub fn run_in_container(
     let mut request = request.clone();
     request.output = ExecOutput::Pipe;
     request.tty = false;
-    let json = serde_json::to_string(&request)
-        .map_err(|e| RuntimeError::Protocol(format!("cannot encode the exec request: {e}")))?;
     let (read, write) = capture_pipe()?;
-    let (ours, theirs) = ControlChannel::pair()?;
-    let mut child = Command::new(&config.helper_exe)
-        .arg0(EXEC_ARGV0)
-        .env_clear()
-        .env(REQUEST_ENV, json)
-        .stdin(Stdio::from(theirs.into_fd()))
-        .stdout(Stdio::from(clone_fd(&write)?))
-        .stderr(Stdio::from(write))
-        .spawn()
-        .map_err(|e| RuntimeError::Helper(config.helper_exe.clone(), e))?;
-    let failed = |child: &mut Child, error: String| {
-        let _ = child.kill();
-        let _ = child.wait();
-        RuntimeError::SetupFailed {
-            step: "exec".into(),
-            error,
-        }
-    };
-    let pid = match ours.recv() {
-        Ok((ControlMessage::ExecStarted { pid }, _)) => pid,
-        Ok((ControlMessage::Failed { error, .. }, _)) => return Err(failed(&mut child, error)),
-        Ok((other, _)) => return Err(failed(&mut child, format!("unexpected {other:?}"))),
-        Err(e) => {
-            return Err(failed(
-                &mut child,
-                format!("the exec helper ended early: {e}"),
-            ))
-        }
+    let (mut child, reply) = start_helper(
+        config,
+        &request,
+        Stdio::from(clone_fd(&write)?),
+        Stdio::from(write),
+    )?;
+    let pid = match reply {
+        (ControlMessage::ExecStarted { pid }, _) => pid,
+        (other, _) => return Err(abandon(&mut child, format!("unexpected {other:?}"))),
     };
     collect(read, child, pid, timeout)
 }
