@@ -14,8 +14,9 @@ use nix::unistd::Pid;
 
 use super::cgroup::ContainerCgroup;
 use super::channel::{ControlChannel, ControlMessage};
-use super::launch::{launch, ContainerPipes, Stdio};
+use super::launch::launch;
 use super::state::{self, ContainerRecord};
+use super::stdio::{ContainerPipes, Stdio};
 use super::steps::StepLog;
 use super::{RuntimeConfig, RuntimeError};
 

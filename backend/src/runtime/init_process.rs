@@ -22,6 +22,7 @@ use super::apply::{apply, StepFailed};
 use super::channel::{ControlChannel, ControlMessage, FailureKind};
 use super::clone3::spawn_init;
 use super::plan::{Plan, PlannedStep};
+use super::proc_title::{retitle, rewrite_environ};
 use super::reaper;
 use super::security;
 use super::steps::StepLog;
@@ -40,8 +41,9 @@ pub fn init_helper_main() -> ! {
 
 /// For a single-threaded caller (the CLI): makes PID 1 directly as the caller's child,
 /// with no helper process in between. Returns its PID; the child never returns.
-/// `environ` (NUL-terminated variables, at most the size of [`environ_area`]) replaces
-/// what the child shows as its environment, the caller's own.
+/// `environ` (NUL-terminated variables, at most the size of
+/// [`environ_area`](super::proc_title::environ_area)) replaces what the child shows as
+/// its environment, the caller's own.
 pub fn fork_init(
     plan: &Plan,
     stdio: Vec<OwnedFd>,
@@ -92,69 +94,6 @@ fn close_all_but(keep: &[i32]) {
             // SAFETY: closing an fd this forked child does not use.
             unsafe { libc::close(fd) };
         }
-    }
-}
-
-/// Rewrites this process's command line (the argv area /proc/PID/cmdline reads) to
-/// `title`, so `ps` in the container shows a sane PID 1 even when the helper was
-/// forked from `isolab run ...` rather than exec'd.
-fn retitle(title: &str) {
-    let _ = nix::sys::prctl::set_name(c"isolab-init");
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return;
-    };
-    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-        return;
-    };
-    // Fields 48 and 49 (arg_start, arg_end); `rest` starts at field 3.
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let (Some(start), Some(end)) = (
-        fields.get(45).and_then(|f| f.parse::<usize>().ok()),
-        fields.get(46).and_then(|f| f.parse::<usize>().ok()),
-    ) else {
-        return;
-    };
-    if end <= start || title.len() >= end - start {
-        return;
-    }
-    // SAFETY: [start, end) is this process's own argv area, mapped and writable for its
-    // whole life; nothing holds a Rust reference into it.
-    unsafe {
-        let area = std::slice::from_raw_parts_mut(start as *mut u8, end - start);
-        area.fill(0);
-        area[..title.len()].copy_from_slice(title.as_bytes());
-    }
-}
-
-/// This process's environment area, `(start, end)`: where the strings it was started
-/// with lie, and what /proc/PID/environ reads (fields 50 and 51 of /proc/self/stat).
-pub fn environ_area() -> Option<(usize, usize)> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // `rest` starts at field 3.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    Some((fields.get(47)?.parse().ok()?, fields.get(48)?.parse().ok()?))
-}
-
-/// Writes `environ` over this process's environment area (the rest zeroed), so
-/// /proc/PID/environ shows it in place of the caller's environment, which a forked PID
-/// 1 would otherwise show. Only in the forked child: libc's `environ` points into the
-/// area, so it is emptied first and nothing reads the old strings again.
-fn rewrite_environ(environ: &[u8]) {
-    // SAFETY: this forked child runs a single thread; nothing holds the environment.
-    unsafe { libc::clearenv() };
-    let Some((start, end)) = environ_area() else {
-        return;
-    };
-    if end <= start || environ.len() > end - start {
-        return;
-    }
-    // SAFETY: [start, end) is this process's own environment area, mapped and writable
-    // for its whole life; after clearenv nothing refers into it.
-    unsafe {
-        let area = std::slice::from_raw_parts_mut(start as *mut u8, end - start);
-        area.fill(0);
-        area[..environ.len()].copy_from_slice(environ);
     }
 }
 
@@ -338,7 +277,7 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
         let applied = match step {
             // Attached by the runtime with the group, before PID 1 existed.
             PlannedStep::DeviceProgram { .. } => Ok(()),
-            // Compiled here, once; the command's process installs it (see seccomp.rs).
+            // Compiled here, once; the command's process installs it (see seccomp/).
             PlannedStep::Seccomp { filter } => {
                 super::seccomp::prepare(step, filter.as_ref(), &mut log, &mut facts)
                     .map(|compiled| seccomp = compiled)

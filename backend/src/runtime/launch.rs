@@ -17,35 +17,15 @@ use nix::unistd::Pid;
 
 use super::cgroup::{ContainerCgroup, Controller};
 use super::channel::{ControlChannel, ControlMessage};
-use super::init_process::{environ_area, fork_init};
+use super::init_process::fork_init;
 use super::plan::{self, ContainerPaths, IdMapping, PlannedStep};
 use super::preflight::preflight;
+use super::proc_title::environ_area;
 use super::state::{self, made_up_name, make_dir, new_id, ContainerRecord};
+use super::stdio::{stdio_fds, ContainerPipes, Stdio};
 use super::steps::StepLog;
 use super::userns_ranges;
 use super::{RuntimeConfig, RuntimeError, INIT_ARGV0};
-
-/// Where the command's stdin, stdout and stderr go when it has no terminal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stdio {
-    /// This process's own 0, 1 and 2 (the CLI).
-    Inherit,
-    /// New pipes; take this side with [`Container::take_pipes`](super::Container::take_pipes).
-    Pipes,
-    /// /dev/null for all three.
-    Null,
-}
-
-/// This side of the pipes of a container run with [`Stdio::Pipes`].
-#[derive(Debug)]
-pub struct ContainerPipes {
-    /// Write end of the command's stdin.
-    pub stdin: OwnedFd,
-    /// Read end of its stdout.
-    pub stdout: OwnedFd,
-    /// Read end of its stderr.
-    pub stderr: OwnedFd,
-}
 
 /// A container set up by [`launch`]: what a [`Container`](super::Container) is made of.
 pub(super) struct Launched {
@@ -446,59 +426,6 @@ fn cgroup_join(cg: &ContainerCgroup) -> plan::CgroupJoin {
         }
     }
     join
-}
-
-/// The fds the command gets (sent to the helper) and, for pipes, our ends.
-fn stdio_fds(
-    stdio: Stdio,
-    tty: bool,
-) -> Result<(Vec<OwnedFd>, Option<ContainerPipes>), RuntimeError> {
-    if tty {
-        return Ok((Vec::new(), None));
-    }
-    let sys = |e| RuntimeError::Sys("stdio", e);
-    match stdio {
-        Stdio::Inherit => {
-            let fds = (0..3)
-                .map(|fd| {
-                    // SAFETY: 0, 1 and 2 are open for the life of the process.
-                    let b = unsafe { BorrowedFd::borrow_raw(fd) };
-                    b.try_clone_to_owned().map_err(|e| {
-                        RuntimeError::Sys(
-                            "dup stdio",
-                            nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((fds, None))
-        }
-        Stdio::Null => {
-            let null = std::fs::File::options()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-                .map_err(|_| sys(nix::Error::ENOENT))?;
-            let fd = OwnedFd::from(null);
-            let a = fd.try_clone().map_err(|_| sys(nix::Error::EMFILE))?;
-            let b = fd.try_clone().map_err(|_| sys(nix::Error::EMFILE))?;
-            Ok((vec![fd, a, b], None))
-        }
-        Stdio::Pipes => {
-            let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
-            let (in_r, in_w) = nix::unistd::pipe2(cloexec).map_err(sys)?;
-            let (out_r, out_w) = nix::unistd::pipe2(cloexec).map_err(sys)?;
-            let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(sys)?;
-            Ok((
-                vec![in_r, out_w, err_w],
-                Some(ContainerPipes {
-                    stdin: in_w,
-                    stdout: out_r,
-                    stderr: err_r,
-                }),
-            ))
-        }
-    }
 }
 
 /// Writes setgroups "deny" and the uid/gid maps of a helper in a new user namespace.

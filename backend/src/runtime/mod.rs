@@ -11,7 +11,11 @@
 //! - [`container`]: the lifecycle API: create, start, stop, kill, wait, delete.
 //! - [`launch`]: making a container: state dir, plan, cgroup, PID 1 (helper or own
 //!   clone), stdio, id maps, and init's messages until it is set up.
+//! - [`stdio`]: where the command reads and writes without a terminal: inherited fds,
+//!   /dev/null or new pipes.
 //! - [`init_process`]: the init helper and PID 1's setup: id maps, cgroups, plan, command.
+//! - [`proc_title`]: the command line and environment a forked PID 1 shows, rewritten
+//!   in place.
 //! - [`clone3`]: makes PID 1 in its namespaces and cgroup with one clone3.
 //! - [`exec`]: another process in a running container, entering chosen namespaces.
 //! - [`exec_capture`]: a command in a container or on the host with its output
@@ -62,11 +66,13 @@ pub mod launch;
 pub mod orphans;
 pub mod plan;
 pub mod preflight;
+pub mod proc_title;
 pub mod pty;
 pub mod reaper;
 pub mod seccomp;
 pub mod security;
 pub mod state;
+pub mod stdio;
 pub mod steps;
 pub mod userns_ranges;
 
@@ -81,10 +87,10 @@ pub use cleanup::{gc, gc_dry_run, remove, GcReport};
 pub use container::{adopted_tty, Container};
 pub use describe::describe;
 pub use init_process::{init_helper_main, INIT_ARGV0};
-pub use launch::{ContainerPipes, Stdio};
 pub use preflight::check_spec;
 pub use pty::resize;
 pub use state::{list, ContainerRecord};
+pub use stdio::{ContainerPipes, Stdio};
 
 /// The default state root.
 pub const DEFAULT_STATE_ROOT: &str = "/run/isolab";

@@ -1,6 +1,6 @@
 //! The seccomp policy of a container: which system calls it may make, decided by
 //! name and arguments, and what the rest get (EPERM). Written once here, applied by
-//! the runtime (compiled to BPF in `backend/src/runtime/seccomp.rs`) and by the
+//! the runtime (compiled to BPF in `backend/src/runtime/seccomp/`) and by the
 //! simulator (a blocked call fails with EPERM in the simulated shell).
 //!
 //! - [`default_profile`]: isolab's own default: the common container allowlist, as
