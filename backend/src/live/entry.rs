@@ -1,6 +1,6 @@
 //! One container the supervisor knows: its record, its runtime handle (when this server
 //! made it), its terminals and the limit hits already announced. The supervisor and the
-//! files that extend it (exec, adopt, watch, recording) share this, so it sits below
+//! files that extend it (exec, adopt, watch, the lesson source) share this, so it sits below
 //! them all.
 
 use std::collections::BTreeMap;
@@ -27,6 +27,7 @@ pub(super) struct Entry {
     pub(super) limit_marks: Mutex<(u64, u64)>,
 }
 
+/// Locks `m`, poisoned or not.
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section leaves the data consistent, so poisoning is survivable.
     m.lock().unwrap_or_else(|p| p.into_inner())
