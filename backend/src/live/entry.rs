@@ -1,6 +1,6 @@
 //! One container the supervisor knows: its record, its runtime handle (when this server
 //! made it), its terminals and the limit hits already announced. The supervisor and the
-//! files that extend it (exec, adopt, watch, the lesson source) share this, so it sits below
+//! files that extend it (exec, adopt) share this, so it sits below
 //! them all.
 
 use std::collections::BTreeMap;
