@@ -42,7 +42,8 @@ pub fn spawn_serve(
         .args(["serve", "--port", "0", "--token", token])
         .args(args)
         .env("ISOLAB_STATE_ROOT", &state_root)
-        .env("ISOLAB_LOG", "warn")
+        // The audit log stays on unless named: a harness's thousands of calls would bury its figures.
+        .env("ISOLAB_LOG", "warn,isolab::audit=warn")
         .stdout(Stdio::piped())
         .spawn()
         .expect("isolab serve starts");
