@@ -245,3 +245,57 @@ fn the_plan_part_sits_between_the_clone_and_the_command() {
         Some("exec the command as PID 2")
     );
 }
+
+#[test]
+fn the_simulator_writes_the_limits_the_runtime_writes_on_a_cgroup2_host() {
+    use isolab_shared::plan::limits::{
+        cpu_writes, memory_writes, pids_writes, GroupVersion, MemoryFacts,
+    };
+    let all = Limits {
+        pids: Some(7),
+        memory_bytes: Some(64 << 20),
+        cpus: Some(0.5),
+    };
+    let mut compared = 0;
+    for (what, spec) in specs().into_iter().chain([(
+        "all three".to_string(),
+        ContainerSpec {
+            limits: all,
+            ..Default::default()
+        },
+    )]) {
+        let mut k = Kernel::boot("host");
+        let runtime = k.spawn(INIT_PID, &["isolab"], false).expect("runtime");
+        let c = container::create(&mut k, runtime, "c0001sim", "box", &spec).expect("created");
+        // The parent's part (the plan's own device program is a Limits step too).
+        let seen: Vec<(String, String)> = c.setup[..c.plan_steps.start]
+            .iter()
+            .filter(|s| s.phase == SetupPhase::Limits)
+            .map(|s| (s.name.clone(), s.call.clone()))
+            .collect();
+        // The runtime's writes into a fresh cgroup2 group with swap accounting: limits
+        // left out are not written.
+        let dir = Path::new("/sys/fs/cgroup/isolab/c0001sim");
+        let l = &spec.limits;
+        let swap = MemoryFacts {
+            swap_file: true,
+            ..MemoryFacts::default()
+        };
+        let expected: Vec<(String, String)> = l
+            .pids
+            .map(|p| pids_writes(dir, Some(p)))
+            .into_iter()
+            .chain(
+                l.memory_bytes
+                    .map(|m| memory_writes(GroupVersion::V2, dir, Some(m), swap)),
+            )
+            .chain(l.cpus.map(|c| cpu_writes(GroupVersion::V2, dir, Some(c))))
+            .flatten()
+            .map(|w| (w.name.to_string(), w.call()))
+            .collect();
+        assert_eq!(seen, expected, "spec {what}");
+        compared += usize::from(!expected.is_empty());
+    }
+    // Every spec has the default pids limit; some add memory and cpu writes.
+    assert_eq!(compared, specs().len() + 1, "every spec wrote its limits");
+}

@@ -91,3 +91,65 @@ fn a_live_limit_change_takes_effect() {
     assert_eq!(tc.get().record().spec.limits.pids, Some(6));
     tc.delete();
 }
+
+/// One plan, two interpreters, for limits too: the runtime's recorded writes are the
+/// shared ones (`isolab_shared::plan::limits`) for this host's groups, and they set
+/// what the kernel then shows.
+#[test]
+fn the_limits_written_are_the_shared_writes_for_this_hosts_groups() {
+    use isolab::runtime::cgroup::{CgroupVersion, Controller};
+    use isolab_shared::plan::limits::{
+        cpu_writes, memory_writes, pids_writes, GroupVersion, MemoryFacts,
+    };
+    use isolab_shared::SetupPhase;
+
+    let root = TestRoot::new();
+    let mut spec = sh("sleep 30");
+    spec.limits = Limits {
+        pids: Some(33),
+        memory_bytes: Some(48 << 20),
+        cpus: Some(0.25),
+    };
+    let mut tc = TestContainer::create(&root, &spec);
+    let cg = tc.get().cgroup().expect("a cgroup").clone();
+    let dir = |c: Controller| {
+        let d = cg
+            .dirs()
+            .iter()
+            .find(|d| d.controllers.contains(&c))
+            .unwrap_or_else(|| panic!("a group for {c}"));
+        let version = match d.version {
+            CgroupVersion::V1 => GroupVersion::V1,
+            CgroupVersion::V2 => GroupVersion::V2,
+        };
+        (version, d.path.clone())
+    };
+    let (_, pids) = dir(Controller::Pids);
+    let (mem_version, memory) = dir(Controller::Memory);
+    let (cpu_version, cpu) = dir(Controller::Cpu);
+    // A fresh group: unlimited memory now, swap files as this kernel has them.
+    let facts = MemoryFacts {
+        swap_file: memory.join("memory.swap.max").exists(),
+        memsw_file: memory.join("memory.memsw.limit_in_bytes").exists(),
+        current_bytes: None,
+    };
+    let expected: Vec<(String, String)> = pids_writes(&pids, Some(33))
+        .into_iter()
+        .chain(memory_writes(mem_version, &memory, Some(48 << 20), facts))
+        .chain(cpu_writes(cpu_version, &cpu, Some(0.25)))
+        .map(|w| (w.name.to_string(), w.call()))
+        .collect();
+    let seen: Vec<(String, String)> = tc
+        .get()
+        .record()
+        .setup
+        .iter()
+        .filter(|s| s.phase == SetupPhase::Limits && expected.iter().any(|e| e.0 == s.name))
+        .map(|s| (s.name.clone(), s.call.clone()))
+        .collect();
+    assert_eq!(seen, expected);
+    let usage = cg.usage();
+    assert_eq!(usage.pids_max, Some(33), "{usage:?}");
+    assert_eq!(usage.memory_max, Some(48 << 20), "{usage:?}");
+    tc.delete();
+}

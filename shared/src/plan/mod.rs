@@ -5,7 +5,9 @@
 //! [`HostFacts`], which the backend reads from the host and the simulator models.
 //!
 //! - [`steps`]: [`PlannedStep`], with the name and call text both sides record.
+//! - [`limits`]: the writes that set a container's limits in its cgroup, per version.
 
+pub mod limits;
 pub mod steps;
 
 use std::path::{Path, PathBuf};

@@ -3,11 +3,16 @@
 //! clone3, the id maps, then the runtime's own [`crate::plan::Plan`] applied to the
 //! model ([`crate::sim::apply_plan`]), then the command.
 
+use std::path::Path;
 use std::sync::Arc;
 
+use crate::limits::Limits;
 use crate::namespace::NamespaceKind;
 use crate::protocol::{ContainerSpec, ExitStatus, SetupPhase, SetupStep, UsernsMode};
 
+use crate::plan::limits::{
+    cpu_writes, memory_writes, pids_writes, GroupVersion, LimitWrite, MemoryFacts,
+};
 use crate::plan::{self, ContainerPaths, HostFacts, IdMapping};
 use crate::sim::apply_plan::{apply_steps, model_host_facts, state_dir, StepRecorder};
 use crate::sim::cgroup::CgroupId;
@@ -66,9 +71,30 @@ fn clone3_flags(spec: &ContainerSpec) -> String {
     flags.join("|")
 }
 
-/// The CFS quota for `cpus` cores per 100 ms period, with the kernel's 1 ms floor.
-fn cpu_quota_us(cpus: f64) -> u64 {
-    ((cpus * 100_000.0).round() as u64).max(1_000)
+/// The writes that set `limits` in a fresh group at `dir` of the model host: cgroup2
+/// with swap accounting, so a memory limit forbids swap too. Limits left out are not
+/// written (a fresh group starts unlimited).
+pub fn model_limit_writes(dir: &Path, limits: &Limits) -> Vec<LimitWrite> {
+    let mut writes = Vec::new();
+    if limits.pids.is_some() {
+        writes.extend(pids_writes(dir, limits.pids));
+    }
+    if limits.memory_bytes.is_some() {
+        let facts = MemoryFacts {
+            swap_file: true,
+            ..MemoryFacts::default()
+        };
+        writes.extend(memory_writes(
+            GroupVersion::V2,
+            dir,
+            limits.memory_bytes,
+            facts,
+        ));
+    }
+    if limits.cpus.is_some() {
+        writes.extend(cpu_writes(GroupVersion::V2, dir, limits.cpus));
+    }
+    writes
 }
 
 /// The range a `userns: auto` container gets: the runtime's choice
@@ -239,28 +265,8 @@ fn make_cgroup(
         k.cgroups.create(&format!("/isolab/{id}")),
     )?;
     let limits = &spec.limits;
-    let mut write = |name: &str, file: &str, value: String| {
-        s.record(
-            SetupPhase::Limits,
-            name,
-            format!("write(\"{dir}/{file}\", \"{value}\")"),
-            Ok(()),
-        )
-    };
-    if let Some(p) = limits.pids {
-        write("limit pids", "pids.max", p.to_string())?;
-    }
-    if let Some(m) = limits.memory_bytes {
-        write("limit memory", "memory.max", m.to_string())?;
-        // Without swap the OOM killer acts at the limit instead of the group swapping.
-        write("forbid swap", "memory.swap.max", "0".to_string())?;
-    }
-    if let Some(c) = limits.cpus {
-        write(
-            "limit cpu",
-            "cpu.max",
-            format!("{} 100000", cpu_quota_us(c)),
-        )?;
+    for write in model_limit_writes(Path::new(&dir), limits) {
+        s.record(write.phase(), write.name, write.call(), Ok(()))?;
     }
     k.cgroups
         .set_limits(cgroup, limits.pids, limits.memory_bytes);
