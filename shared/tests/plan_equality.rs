@@ -176,7 +176,7 @@ fn planned(
         )
     });
     maps.into_iter()
-        .chain(plan.steps.iter().map(|s| {
+        .chain(plan.pid1_steps().map(|s| {
             (
                 s.phase(),
                 s.name().to_string(),
@@ -235,10 +235,12 @@ fn the_plan_part_sits_between_the_clone_and_the_command() {
     assert!(before
         .iter()
         .any(|s| s.name == "create PID 1 in new namespaces"));
-    // The model is a cgroup2 host: the plan opens with the device program.
-    let first = c.plan_steps.start;
-    assert_eq!(c.setup[first].name, "allow only isolab's devices (cgroup2)");
-    assert_eq!(c.setup[first + 1].name, "make / rslave");
+    // The model is a cgroup2 host: the device program goes on with the group, before
+    // PID 1 exists, and PID 1's part opens with the mounts.
+    assert!(before
+        .iter()
+        .any(|s| s.name == "allow only isolab's devices (cgroup2)"));
+    assert_eq!(c.setup[c.plan_steps.start].name, "make / rslave");
     assert!(after.iter().all(|s| s.phase == SetupPhase::Process));
     assert_eq!(
         after.last().map(|s| s.name.as_str()),
@@ -267,10 +269,10 @@ fn the_simulator_writes_the_limits_the_runtime_writes_on_a_cgroup2_host() {
         let mut k = Kernel::boot("host");
         let runtime = k.spawn(INIT_PID, &["isolab"], false).expect("runtime");
         let c = container::create(&mut k, runtime, "c0001sim", "box", &spec).expect("created");
-        // The parent's part (the plan's own device program is a Limits step too).
+        // The parent's part, without the device program (a Limits step too).
         let seen: Vec<(String, String)> = c.setup[..c.plan_steps.start]
             .iter()
-            .filter(|s| s.phase == SetupPhase::Limits)
+            .filter(|s| s.phase == SetupPhase::Limits && !s.name.starts_with("allow only"))
             .map(|s| (s.name.clone(), s.call.clone()))
             .collect();
         // The runtime's writes into a fresh cgroup2 group with swap accounting: limits
@@ -298,4 +300,81 @@ fn the_simulator_writes_the_limits_the_runtime_writes_on_a_cgroup2_host() {
     }
     // Every spec has the default pids limit; some add memory and cpu writes.
     assert_eq!(compared, specs().len() + 1, "every spec wrote its limits");
+}
+
+/// Every step, in the runtime's order on a cgroup2 host (the model's), for the first
+/// container: the groups and the device program and the limits by the runtime, PID 1's
+/// clone, id maps and identity, PID 1's part of the plan, its terminal and the command.
+#[test]
+fn the_simulator_records_the_runtimes_whole_setup_in_its_order() {
+    use isolab_shared::plan::around;
+    use isolab_shared::sim::container::{model_limit_writes, MODEL_SUBTREE_CONTROLLERS};
+
+    let host = usrmerge();
+    for (what, spec) in specs() {
+        let id = "c0001sim";
+        let effective = ContainerSpec {
+            namespaces: spec.effective_namespaces(),
+            ..spec.clone()
+        };
+        let hostname = default_hostname("box");
+        let state_dir = isolab_shared::sim::apply_plan::state_dir(id);
+        let plan = plan::build(
+            id,
+            &effective,
+            &hostname,
+            &ContainerPaths::under(&state_dir),
+            Some(mapping_for(&spec)),
+            &host,
+        );
+        let parent = Path::new(plan::CGROUP_ROOT).join("isolab");
+        let group = parent.join(id);
+        let text = |t: around::StepText| (t.phase, t.name.to_string(), t.call);
+        let mut expected: Vec<Step> = vec![
+            text(around::make_parent_group(&parent)),
+            text(around::enable_controllers(
+                &parent.join("cgroup.subtree_control"),
+                MODEL_SUBTREE_CONTROLLERS,
+            )),
+            text(around::make_group(&group)),
+        ];
+        let planned = |s: &plan::PlannedStep| (s.phase(), s.name().to_string(), s.call());
+        expected.extend(plan.device_program().map(planned));
+        expected.extend(
+            model_limit_writes(&group, &spec.limits)
+                .into_iter()
+                .map(|w| (w.phase(), w.name.to_string(), w.call())),
+        );
+        expected.push(text(around::clone_pid1(
+            effective.namespaces.iter(),
+            true,
+            true,
+        )));
+        if let Some(m) = plan.id_mapping {
+            expected.push((
+                SetupPhase::Namespaces,
+                plan::ID_MAP_STEP.to_string(),
+                m.call(),
+            ));
+            expected.push(text(around::become_root()));
+        }
+        if effective.namespaces.contains(NamespaceKind::Cgroup) {
+            expected.push(text(around::cgroup_namespace()));
+        }
+        expected.extend(plan.pid1_steps().map(planned));
+        if spec.tty {
+            expected.push(text(around::open_pty()));
+        }
+        expected.push(text(around::exec_command(spec.tty, &spec.command)));
+
+        let mut k = Kernel::boot("host");
+        let runtime = k.spawn(INIT_PID, &["isolab"], false).expect("runtime");
+        let c = container::create_on(&mut k, runtime, id, "box", &spec, &host).expect("created");
+        let seen: Vec<Step> = c
+            .setup
+            .iter()
+            .map(|s| (s.phase, s.name.clone(), s.call.clone()))
+            .collect();
+        assert_eq!(seen, expected, "spec {what}");
+    }
 }

@@ -4,7 +4,8 @@
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use isolab_shared::{NamespaceKind, SetupPhase, SetupStep};
+use isolab_shared::plan::around;
+use isolab_shared::{NamespaceKind, SetupStep};
 use nix::sched::CloneFlags;
 
 use super::apply::StepFailed;
@@ -47,15 +48,6 @@ pub(super) fn spawn_init(
         .iter()
         .filter(|k| **k != NamespaceKind::Cgroup)
         .fold(CloneFlags::empty(), |f, k| f | clone_flags(*k));
-    let mut names: Vec<&str> = plan
-        .namespaces
-        .iter()
-        .filter(|k| **k != NamespaceKind::Cgroup)
-        .map(|k| k.clone_flag_name())
-        .collect();
-    if for_parent {
-        names.insert(0, "CLONE_PARENT");
-    }
     let v2 = match &plan.cgroup.v2_dir {
         Some(dir) => Some(
             nix::fcntl::open(
@@ -77,10 +69,8 @@ pub(super) fn spawn_init(
     if for_parent {
         flags |= libc::CLONE_PARENT as u64;
     }
-    if let Some(fd) = &v2 {
+    if v2.is_some() {
         flags |= CLONE_INTO_CGROUP;
-        names.push("CLONE_INTO_CGROUP");
-        let _ = fd;
     }
     let args = CloneArgs {
         flags,
@@ -90,7 +80,7 @@ pub(super) fn spawn_init(
         cgroup: v2.as_ref().map(|fd| fd.as_raw_fd() as u64).unwrap_or(0),
         ..Default::default()
     };
-    let call = format!("clone3({})", names.join("|"));
+    let step = around::clone_pid1(plan.namespaces.iter().copied(), for_parent, v2.is_some());
     let started = Instant::now();
     // SAFETY: this process is single-threaded (a fresh exec that started no threads),
     // so a fork-like clone (no new stack) is safe.
@@ -110,15 +100,15 @@ pub(super) fn spawn_init(
         Err(nix::Error::last())
     };
     log.extend([SetupStep {
-        phase: SetupPhase::Namespaces,
-        name: "create PID 1 in new namespaces".into(),
-        call: call.clone(),
+        phase: step.phase,
+        name: step.name.into(),
+        call: step.call.clone(),
         error: result.as_ref().err().map(|e| e.to_string()),
         duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     }]);
     result.map_err(|e| StepFailed {
         kind: FailureKind::Setup,
-        step: call,
+        step: step.call,
         error: e.to_string(),
     })
 }

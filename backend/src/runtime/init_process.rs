@@ -15,6 +15,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::time::Instant;
 
+use isolab_shared::plan::around;
 use isolab_shared::{IsolationFacts, NamespaceKind, SetupPhase, SetupStep};
 use nix::sched::{unshare, CloneFlags};
 
@@ -188,17 +189,13 @@ fn enter_own_namespaces(
                 error: "not written".into(),
             });
         }
-        log.record(
-            SetupPhase::Namespaces,
-            "become root inside",
-            "setresgid(0,0,0); setresuid(0,0,0)",
-            || {
-                let root_g = nix::unistd::Gid::from_raw(0);
-                let root_u = nix::unistd::Uid::from_raw(0);
-                nix::unistd::setresgid(root_g, root_g, root_g)?;
-                nix::unistd::setresuid(root_u, root_u, root_u)
-            },
-        )
+        let step = around::become_root();
+        log.record(step.phase, step.name, step.call, || {
+            let root_g = nix::unistd::Gid::from_raw(0);
+            let root_u = nix::unistd::Uid::from_raw(0);
+            nix::unistd::setresgid(root_g, root_g, root_g)?;
+            nix::unistd::setresuid(root_u, root_u, root_u)
+        })
         .map_err(|e| StepFailed {
             kind: FailureKind::Setup,
             step: "setresuid(0)".into(),
@@ -206,12 +203,10 @@ fn enter_own_namespaces(
         })?;
     }
     if plan.namespaces.contains(&NamespaceKind::Cgroup) {
-        log.record(
-            SetupPhase::Namespaces,
-            "cgroup namespace",
-            "unshare(CLONE_NEWCGROUP)",
-            || unshare(CloneFlags::CLONE_NEWCGROUP),
-        )
+        let step = around::cgroup_namespace();
+        log.record(step.phase, step.name, step.call, || {
+            unshare(CloneFlags::CLONE_NEWCGROUP)
+        })
         .map_err(|e| StepFailed {
             kind: FailureKind::Setup,
             step: "unshare(CLONE_NEWCGROUP)".into(),
@@ -273,10 +268,9 @@ fn container_init(plan: &Plan, stdio: Vec<OwnedFd>, channel: &ControlChannel) ->
     // Steps recorded without their call text, which is written once the command runs
     // (formatting some forty calls would otherwise delay its start).
     let mut deferred: Vec<(usize, &PlannedStep)> = Vec::new();
-    for step in &plan.steps {
+    // The device program is not PID 1's: the runtime attached it with the group.
+    for step in plan.pid1_steps() {
         let applied = match step {
-            // Attached by the runtime with the group, before PID 1 existed.
-            PlannedStep::DeviceProgram { .. } => Ok(()),
             // Compiled here, once; the command's process installs it (see seccomp/).
             PlannedStep::Seccomp { filter } => {
                 super::seccomp::prepare(step, filter.as_ref(), &mut log, &mut facts)
@@ -429,15 +423,11 @@ fn resolve_program(plan: &Plan) -> Result<CString, StepFailed> {
 
 /// Opens a PTY pair from the container's own devpts (/dev/ptmx after pivot_root).
 fn open_pty(log: &mut StepLog) -> Result<(OwnedFd, OwnedFd), StepFailed> {
-    log.record(
-        SetupPhase::Process,
-        "open pty",
-        "open(\"/dev/ptmx\", O_RDWR|O_NOCTTY|O_CLOEXEC); unlockpt; open(ptsname)",
-        super::pty::open_pty_pair,
-    )
-    .map_err(|e| StepFailed {
-        kind: FailureKind::Setup,
-        step: "open pty".into(),
-        error: e.to_string(),
-    })
+    let step = around::open_pty();
+    log.record(step.phase, step.name, step.call, super::pty::open_pty_pair)
+        .map_err(|e| StepFailed {
+            kind: FailureKind::Setup,
+            step: "open pty".into(),
+            error: e.to_string(),
+        })
 }

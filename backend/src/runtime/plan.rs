@@ -122,8 +122,7 @@ mod tests {
                 &facts,
             );
             let runtime: Vec<(String, String)> = plan
-                .steps
-                .iter()
+                .pid1_steps()
                 .map(|s| (s.name().to_string(), s.call()))
                 .collect();
             let mut k = Kernel::boot("host");

@@ -6,7 +6,6 @@ use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Instant;
 
-use isolab_shared::SetupPhase;
 use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -92,19 +91,11 @@ pub fn spawn_command(
     drop(status_w);
     let mut error = String::new();
     let _ = std::fs::File::from(status_r).read_to_string(&mut error);
-    let call = format!(
-        "clone(CLONE_VM|CLONE_VFORK); setsid(); {}close_range(3, ~0, CLOSE_RANGE_CLOEXEC); execve({:?})",
-        if plan.tty {
-            "ioctl(TIOCSCTTY); dup2(pty slave -> 0,1,2); "
-        } else {
-            "dup2(stdio -> 0,1,2); "
-        },
-        plan.command.join(" ")
-    );
+    let step = isolab_shared::plan::around::exec_command(plan.tty, &plan.command);
     log.extend([isolab_shared::SetupStep {
-        phase: SetupPhase::Process,
-        name: "exec the command as PID 2".into(),
-        call,
+        phase: step.phase,
+        name: step.name.into(),
+        call: step.call,
         error: (!error.is_empty()).then(|| error.clone()),
         duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     }]);

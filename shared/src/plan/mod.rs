@@ -6,7 +6,10 @@
 //!
 //! - [`steps`]: [`PlannedStep`], with the name and call text both sides record.
 //! - [`limits`]: the writes that set a container's limits in its cgroup, per version.
+//! - [`around`]: the steps around the plan (groups, clone, identity, the command),
+//!   which both interpreters record with the same names and call texts.
 
+pub mod around;
 pub mod limits;
 pub mod steps;
 
@@ -161,7 +164,9 @@ pub struct Plan {
     /// Where the container's processes go; filled in once the cgroup exists.
     #[serde(default)]
     pub cgroup: CgroupJoin,
-    /// Steps applied by the container's PID 1, in order.
+    /// The setup steps, in order: on a cgroup2 host the device program first, which
+    /// the runtime attaches with the group (before PID 1 exists), then PID 1's own
+    /// ([`Plan::pid1_steps`]).
     pub steps: Vec<PlannedStep>,
     /// The command's argv.
     pub command: Vec<String>,
@@ -177,6 +182,23 @@ pub struct Plan {
     /// remove the container's groups while PID 1's namespaces are still torn down.
     #[serde(default)]
     pub leave_cgroup_at_exit: bool,
+}
+
+impl Plan {
+    /// The device program, attached with the container's cgroup2 group, if the plan
+    /// has one.
+    pub fn device_program(&self) -> Option<&PlannedStep> {
+        self.steps
+            .iter()
+            .find(|s| matches!(s, PlannedStep::DeviceProgram { .. }))
+    }
+
+    /// The steps PID 1 applies, in order: all but the device program.
+    pub fn pid1_steps(&self) -> impl Iterator<Item = &PlannedStep> {
+        self.steps
+            .iter()
+            .filter(|s| !matches!(s, PlannedStep::DeviceProgram { .. }))
+    }
 }
 
 /// Where a container's files live on the host.

@@ -76,15 +76,15 @@ impl StepRecorder {
     }
 }
 
-/// Applies every step of `plan` as PID 1 (`init`) does, recording each one; stops at
-/// the first that fails.
+/// Applies PID 1's steps of `plan` ([`Plan::pid1_steps`]) as PID 1 (`init`) does,
+/// recording each one; stops at the first that fails.
 pub(crate) fn apply_steps(
     k: &mut Kernel,
     init: Pid,
     plan: &Plan,
     log: &mut StepRecorder,
 ) -> SysResult<()> {
-    for step in &plan.steps {
+    for step in plan.pid1_steps() {
         let r = apply(k, init, step);
         log.record(step.phase(), step.name(), step.call(), r)?;
     }
@@ -106,10 +106,8 @@ fn apply(k: &mut Kernel, init: Pid, step: &PlannedStep) -> SysResult<()> {
         )
     };
     match step {
-        PlannedStep::DeviceProgram { rules } => {
-            let group = k.proc(init)?.cgroup;
-            k.cgroups.attach_device_rules(group, rules)
-        }
+        // Attached with the group, before PID 1 existed (container::create_on).
+        PlannedStep::DeviceProgram { .. } => Ok(()),
         PlannedStep::MakeRootSlave => {
             k.change_propagation(init, "/", PropagationChange::Slave, true)
         }

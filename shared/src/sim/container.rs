@@ -13,7 +13,7 @@ use crate::protocol::{ContainerSpec, ExitStatus, SetupPhase, SetupStep, UsernsMo
 use crate::plan::limits::{
     cpu_writes, memory_writes, pids_writes, GroupVersion, LimitWrite, MemoryFacts,
 };
-use crate::plan::{self, ContainerPaths, HostFacts, IdMapping};
+use crate::plan::{self, around, ContainerPaths, HostFacts, IdMapping, PlannedStep};
 use crate::sim::apply_plan::{apply_steps, model_host_facts, state_dir, StepRecorder};
 use crate::sim::cgroup::CgroupId;
 use crate::sim::errno::{Errno, SysResult};
@@ -56,20 +56,9 @@ pub fn default_hostname(name: &str) -> String {
         .collect()
 }
 
-/// clone3's flags as the runtime's helper records them: the cgroup namespace is left
-/// out (PID 1 unshares it once it is in its cgroup) and PID 1 is born in the cgroup2
-/// directory.
-fn clone3_flags(spec: &ContainerSpec) -> String {
-    let mut flags = vec!["CLONE_PARENT"];
-    flags.extend(
-        spec.namespaces
-            .iter()
-            .filter(|k| *k != NamespaceKind::Cgroup)
-            .map(|k| k.clone_flag_name()),
-    );
-    flags.push("CLONE_INTO_CGROUP");
-    flags.join("|")
-}
+/// The controllers the runtime enables for isolab's groups on a cgroup2 host whose
+/// root delegates them (as the model host's does), in its order.
+pub const MODEL_SUBTREE_CONTROLLERS: &str = "+pids +memory +cpu";
 
 /// The writes that set `limits` in a fresh group at `dir` of the model host: cgroup2
 /// with swap accounting, so a memory limit forbids swap too. Limits left out are not
@@ -148,8 +137,6 @@ pub fn create_on(
         namespaces: spec.effective_namespaces(),
         ..spec.clone()
     };
-    let mut s = StepRecorder::default();
-    let cgroup = make_cgroup(k, id, spec, &mut s)?;
     let hostname = spec
         .hostname
         .clone()
@@ -169,17 +156,17 @@ pub fn create_on(
         Some(mapping),
         host,
     );
+    let mut s = StepRecorder::default();
+    let cgroup = make_cgroup(k, id, spec, plan.device_program(), &mut s)?;
     let kinds: Vec<NamespaceKind> = spec.namespaces.iter().collect();
     // Born in the cgroup (CLONE_INTO_CGROUP): the model clones, then moves.
     let made = k
         .clone_with(runtime, &kinds)
         .and_then(|init| k.move_to_cgroup(init, cgroup).map(|()| init));
-    let init = s.record(
-        SetupPhase::Namespaces,
-        "create PID 1 in new namespaces",
-        format!("clone3({})", clone3_flags(spec)),
-        made,
-    )?;
+    // As the server's runtime does it: its helper clones PID 1 as the runtime's child,
+    // into the container's cgroup2 group.
+    let step = around::clone_pid1(spec.namespaces.iter(), true, true);
+    let init = s.record(step.phase, step.name, step.call, made)?;
     if let Some(m) = plan.id_mapping {
         let user = k.proc(init)?.ns.user;
         let map = vec![m.entry()];
@@ -188,24 +175,16 @@ pub fn create_on(
         let p = k.proc_mut(init)?;
         p.uid = m.outside;
         p.gid = m.outside;
-        s.record(
-            SetupPhase::Namespaces,
-            "become root inside",
-            "setresgid(0,0,0); setresuid(0,0,0)".to_string(),
-            Ok(()),
-        )?;
+        let step = around::become_root();
+        s.record(step.phase, step.name, step.call, Ok(()))?;
     }
     if spec.namespaces.contains(NamespaceKind::Cgroup) {
         // The model cloned the cgroup namespace with the others; rooting it at the
         // container's group gives what the runtime's later unshare gives.
         let ns = k.proc(init)?.ns.cgroup;
         k.cgroupns.insert(ns, cgroup);
-        s.record(
-            SetupPhase::Namespaces,
-            "cgroup namespace",
-            "unshare(CLONE_NEWCGROUP)".to_string(),
-            Ok(()),
-        )?;
+        let step = around::cgroup_namespace();
+        s.record(step.phase, step.name, step.call, Ok(()))?;
     }
     let plan_start = s.steps.len();
     apply_steps(k, init, &plan, &mut s)?;
@@ -213,13 +192,10 @@ pub fn create_on(
     if let Ok(p) = k.proc_mut(init) {
         p.tty = None;
     }
-    let r = k.exec(init, &[CONTAINER_INIT]);
-    s.record(
-        SetupPhase::Process,
-        "start the init",
-        format!("execve(\"/proc/self/exe\", [\"{CONTAINER_INIT}\"])"),
-        r,
-    )?;
+    // The runtime's PID 1 shows as `isolab-init` from its birth (the server's helper
+    // was exec'd as it; the CLI's child renames itself): the model renames it here,
+    // which is no step of the runtime's, so none is recorded.
+    k.exec(init, &[CONTAINER_INIT])?;
     if let Ok(p) = k.proc_mut(init) {
         p.reaps_children = true;
     }
@@ -240,32 +216,42 @@ pub fn create_on(
     })
 }
 
-/// The container's cgroup under isolab's parent group, with the spec's limits, named
-/// and written as the runtime does on a cgroup2 host.
+/// The container's cgroup under isolab's parent group, as the runtime makes it on a
+/// cgroup2 host: the parent (with its controllers enabled for child groups) the first
+/// time, the container's group, the device program attached to it when the plan has
+/// one, then the spec's limits.
 fn make_cgroup(
     k: &mut Kernel,
     id: &str,
     spec: &ContainerSpec,
+    device_program: Option<&PlannedStep>,
     s: &mut StepRecorder,
 ) -> SysResult<CgroupId> {
+    let parent = Path::new(plan::CGROUP_ROOT).join("isolab");
     if k.cgroups.find("/isolab").is_none() {
         let r = k.cgroups.create("/isolab");
-        s.record(
-            SetupPhase::Cgroup,
-            "make isolab's parent group",
-            "mkdir(\"/sys/fs/cgroup/isolab\")".to_string(),
-            r,
-        )?;
+        let step = around::make_parent_group(&parent);
+        s.record(step.phase, step.name, step.call, r)?;
+        let step = around::enable_controllers(
+            &parent.join("cgroup.subtree_control"),
+            MODEL_SUBTREE_CONTROLLERS,
+        );
+        s.record(step.phase, step.name, step.call, Ok(()))?;
     }
-    let dir = format!("/sys/fs/cgroup/isolab/{id}");
+    let dir = parent.join(id);
+    let step = around::make_group(&dir);
     let cgroup = s.record(
-        SetupPhase::Cgroup,
-        "make the container's group",
-        format!("mkdir(\"{dir}\")"),
+        step.phase,
+        step.name,
+        step.call,
         k.cgroups.create(&format!("/isolab/{id}")),
     )?;
+    if let Some(step @ PlannedStep::DeviceProgram { rules }) = device_program {
+        let r = k.cgroups.attach_device_rules(cgroup, rules);
+        s.record(step.phase(), step.name(), step.call(), r)?;
+    }
     let limits = &spec.limits;
-    for write in model_limit_writes(Path::new(&dir), limits) {
+    for write in model_limit_writes(&dir, limits) {
         s.record(write.phase(), write.name, write.call(), Ok(()))?;
     }
     k.cgroups
@@ -281,12 +267,8 @@ fn start_command(
     s: &mut StepRecorder,
 ) -> SysResult<Pid> {
     if spec.tty {
-        s.record(
-            SetupPhase::Process,
-            "open pty",
-            "open(\"/dev/ptmx\", O_RDWR|O_NOCTTY|O_CLOEXEC); unlockpt; open(ptsname)".to_string(),
-            Ok(()),
-        )?;
+        let step = around::open_pty();
+        s.record(step.phase, step.name, step.call, Ok(()))?;
     }
     let argv: Vec<&str> = spec.command.iter().map(String::as_str).collect();
     let filter = k.proc(init)?.seccomp_for_command.clone();
@@ -294,20 +276,8 @@ fn start_command(
         k.proc_mut(c)?.seccomp = filter;
         k.exec(c, &argv).map(|()| c)
     });
-    let stdio = if spec.tty {
-        "ioctl(TIOCSCTTY); dup2(pty slave -> 0,1,2); "
-    } else {
-        "dup2(stdio -> 0,1,2); "
-    };
-    let command = s.record(
-        SetupPhase::Process,
-        "exec the command as PID 2",
-        format!(
-            "clone(CLONE_VM|CLONE_VFORK); setsid(); {stdio}close_range(3, ~0, CLOSE_RANGE_CLOEXEC); execve({:?})",
-            spec.command.join(" ")
-        ),
-        command,
-    )?;
+    let step = around::exec_command(spec.tty, &spec.command);
+    let command = s.record(step.phase, step.name, step.call, command)?;
     let base = spec.command[0].rsplit('/').next().unwrap_or("");
     if let Ok(p) = k.proc_mut(command) {
         p.tty = spec.tty.then_some(1);

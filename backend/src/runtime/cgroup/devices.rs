@@ -17,7 +17,8 @@ use isolab_shared::plan::{PlannedStep, DEVICE_RULES};
 use isolab_shared::SetupPhase;
 
 use super::{
-    device_bpf, mkdir, write_file, CgroupError, CgroupVersion, ContainerCgroup, GroupDir, PARENT,
+    device_bpf, make_group, make_parent, write_file, CgroupError, CgroupVersion, ContainerCgroup,
+    GroupDir, PARENT,
 };
 use crate::runtime::steps::StepLog;
 
@@ -43,21 +44,9 @@ impl ContainerCgroup {
             return Ok(());
         };
         let parent = mount.join(PARENT);
-        if !parent.is_dir() {
-            log.record(
-                SetupPhase::Cgroup,
-                "make isolab's parent group",
-                format!("mkdir(\"{}\")", parent.display()),
-                || mkdir(&parent, true),
-            )?;
-        }
+        make_parent(&parent, log)?;
         let path = parent.join(&self.id);
-        log.record(
-            SetupPhase::Cgroup,
-            "make the container's group",
-            format!("mkdir(\"{}\")", path.display()),
-            || mkdir(&path, false),
-        )?;
+        make_group(&path, log)?;
         self.dirs.push(GroupDir {
             version: CgroupVersion::V1,
             path: path.clone(),

@@ -26,7 +26,8 @@ use std::thread;
 use std::time::Duration;
 
 use isolab_shared::limits::Limits;
-use isolab_shared::{CgroupUsage, SetupPhase};
+use isolab_shared::plan::around;
+use isolab_shared::CgroupUsage;
 use serde::{Deserialize, Serialize};
 
 pub use layout::{detect, CgroupLayout, CgroupVersion, Controller, Hierarchy};
@@ -182,24 +183,12 @@ impl ContainerCgroup {
                 continue;
             }
             let parent = hierarchy.mount.join(PARENT);
-            if !parent.is_dir() {
-                log.record(
-                    SetupPhase::Cgroup,
-                    "make isolab's parent group",
-                    format!("mkdir(\"{}\")", parent.display()),
-                    || mkdir(&parent, true),
-                )?;
-            }
+            make_parent(&parent, log)?;
             if hierarchy.version == CgroupVersion::V2 {
                 enable_subtree(&parent, &controllers, log)?;
             }
             let path = parent.join(&self.id);
-            log.record(
-                SetupPhase::Cgroup,
-                "make the container's group",
-                format!("mkdir(\"{}\")", path.display()),
-                || mkdir(&path, false),
-            )?;
+            make_group(&path, log)?;
             self.dirs.push(GroupDir {
                 version: hierarchy.version,
                 path,
@@ -434,12 +423,25 @@ fn enable_subtree(
         return Ok(());
     }
     let value = missing.join(" ");
-    log.record(
-        SetupPhase::Cgroup,
-        "enable controllers for isolab's groups",
-        format!("write(\"{}\", \"{value}\")", file.display()),
-        || write_file(&file, &value),
-    )
+    let step = around::enable_controllers(&file, &value);
+    log.record(step.phase, step.name, step.call, || {
+        write_file(&file, &value)
+    })
+}
+
+/// isolab's parent group at `parent`, unless it is there already.
+fn make_parent(parent: &Path, log: &mut StepLog) -> Result<(), CgroupError> {
+    if parent.is_dir() {
+        return Ok(());
+    }
+    let step = around::make_parent_group(parent);
+    log.record(step.phase, step.name, step.call, || mkdir(parent, true))
+}
+
+/// The container's own group at `path`; an error if it exists (a leftover).
+fn make_group(path: &Path, log: &mut StepLog) -> Result<(), CgroupError> {
+    let step = around::make_group(path);
+    log.record(step.phase, step.name, step.call, || mkdir(path, false))
 }
 
 fn mkdir(path: &Path, exist_ok: bool) -> Result<(), CgroupError> {
