@@ -10,12 +10,14 @@
 //! all: [`StatsBook`] keeps the latest figures and each client asks for what changed
 //! since its last look, at its own rate (see [`super::feed`]).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use isolab_shared::{CgroupUsage, ContainerState, Event, EventKind, HostState, Snapshot};
+use isolab_shared::{
+    CgroupUsage, ContainerState, Event, EventKind, HostState, ProcessInfo, Snapshot,
+};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -191,8 +193,25 @@ impl EventHub {
         StatsRate::register(&self.rates, period)
     }
 
-    /// Replaces the host part of the snapshot (it changes too often to be events).
+    /// Takes a new reading of the host. Host processes that started, changed (an exec)
+    /// or ended since the last reading are published as process events about no
+    /// container, so a dashboard's map follows the host too; the rest of the reading
+    /// (counts, states) only replaces the snapshot's, as it changes at every tick. The
+    /// first reading is the snapshot's alone: hundreds of "started" events would only
+    /// repeat it.
     pub fn set_host(&self, host: HostState) {
+        let changes = {
+            let state = self.lock();
+            let old = &state.snapshot.host;
+            if old.hostname.is_empty() {
+                Vec::new()
+            } else {
+                host_process_changes(&old.processes, &host.processes)
+            }
+        };
+        for kind in changes {
+            self.publish(kind);
+        }
         let mut state = self.lock();
         if state.snapshot.host != host {
             state.snapshot.host = host;
@@ -268,6 +287,33 @@ fn snapshot_frame(state: &mut HubState) -> Bytes {
     });
     state.snapshot_frame = Some(f.clone());
     f
+}
+
+/// The events that take a host process list from `old` to `new`: ends first, then
+/// starts (a process whose command line, parent, user or namespaces changed starts
+/// again under its PID). A change of state letter alone is no event.
+fn host_process_changes(old: &[ProcessInfo], new: &[ProcessInfo]) -> Vec<EventKind> {
+    let same = |a: &ProcessInfo, b: &ProcessInfo| {
+        (a.ppid, &a.cmdline, a.uid, &a.nspid, &a.namespaces)
+            == (b.ppid, &b.cmdline, b.uid, &b.nspid, &b.namespaces)
+    };
+    let before: HashMap<u32, &ProcessInfo> = old.iter().map(|p| (p.host_pid, p)).collect();
+    let after: HashSet<u32> = new.iter().map(|p| p.host_pid).collect();
+    let ended = old
+        .iter()
+        .filter(|p| !after.contains(&p.host_pid))
+        .map(|p| EventKind::ProcessExited {
+            container: None,
+            host_pid: p.host_pid,
+        });
+    let started = new
+        .iter()
+        .filter(|p| before.get(&p.host_pid).is_none_or(|b| !same(b, p)))
+        .map(|p| EventKind::ProcessStarted {
+            container: None,
+            process: p.clone(),
+        });
+    ended.chain(started).collect()
 }
 
 /// The event stream's form of `kind`: containers without their bulky details, and a

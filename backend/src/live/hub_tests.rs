@@ -147,3 +147,65 @@ fn stats_are_deltas_outside_the_replay_buffer() {
         other => panic!("expected a replay, got {other:?}"),
     }
 }
+
+fn host_process(pid: u32, cmdline: &str) -> ProcessInfo {
+    ProcessInfo {
+        host_pid: pid,
+        nspid: vec![pid],
+        ppid: 1,
+        cmdline: cmdline.into(),
+        state: "S".into(),
+        uid: 0,
+        namespaces: Default::default(),
+    }
+}
+
+fn host_with(processes: Vec<ProcessInfo>) -> HostState {
+    HostState {
+        hostname: "h".into(),
+        processes,
+        ..HostState::default()
+    }
+}
+
+#[test]
+fn host_processes_that_start_change_or_end_are_events_but_the_first_reading_is_not() {
+    let hub = EventHub::new(64);
+    hub.set_host(host_with(vec![
+        host_process(10, "sshd"),
+        host_process(11, "sh"),
+    ]));
+    assert_eq!(
+        hub.last_seq(),
+        0,
+        "the first reading is the snapshot's alone"
+    );
+    let mut sub = hub.subscribe(Some(0));
+    let mut running = host_process(10, "sshd");
+    running.state = "R".into();
+    hub.set_host(host_with(vec![
+        running,
+        host_process(11, "sleep 5"),
+        host_process(12, "top"),
+    ]));
+    hub.set_host(host_with(vec![host_process(11, "sleep 5")]));
+    let mut seen = Vec::new();
+    while let Ok(e) = sub.live.try_recv() {
+        seen.push(match &e.event.kind {
+            EventKind::ProcessStarted {
+                container: None,
+                process,
+            } => format!("+{} {}", process.host_pid, process.cmdline),
+            EventKind::ProcessExited {
+                container: None,
+                host_pid,
+            } => format!("-{host_pid}"),
+            other => panic!("unexpected {other:?}"),
+        });
+    }
+    // 10 only changed state (no event); 11 exec'd; 12 came and went with 10.
+    assert_eq!(seen, ["+11 sleep 5", "+12 top", "-10", "-12"]);
+    let snapshot = hub.snapshot();
+    let pids: Vec<u32> = snapshot.host.processes.iter().map(|p| p.host_pid).collect();
+    assert_eq!(pids, [11]);
+}
