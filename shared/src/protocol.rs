@@ -473,7 +473,8 @@ pub struct HostState {
     pub process_count: u32,
     /// Processes by one-letter state.
     pub process_states: BTreeMap<String, u32>,
-    /// Host processes worth drawing (not those inside containers).
+    /// Host processes worth drawing: all but kernel threads and those inside isolab's
+    /// containers (listed with their container), so namespaces made by hand show too.
     pub processes: Vec<ProcessInfo>,
 }
 

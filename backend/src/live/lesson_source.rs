@@ -149,7 +149,7 @@ fn lesson_host() -> HostState {
         host.processes.iter().map(|p| p.host_pid).collect();
     for pid in observe::proc_files::all_pids() {
         let kernel = observe::proc_files::read_stat(pid).map_or(true, |s| s.is_kernel_thread());
-        if known.contains(&pid) || kernel || super::watch::container_of(pid).is_some() {
+        if known.contains(&pid) || kernel || observe::proc_files::container_of(pid).is_some() {
             continue;
         }
         if let Ok(info) = observe::process_info(pid) {

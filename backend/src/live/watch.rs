@@ -9,6 +9,7 @@ use isolab_shared::{CgroupUsage, ContainerStatus, EventKind};
 use tokio::sync::mpsc;
 
 use super::supervisor::Supervisor;
+use crate::observe::proc_files::container_of;
 use crate::observe::{self, proc_events::ProcEvent, proc_events::ProcEventListener};
 
 /// Starts the stats tick, the host refresh and the process event feed.
@@ -72,17 +73,6 @@ async fn stats_loop(sup: Arc<Supervisor>) {
         }
         sup.hub.publish_stats(usage);
     }
-}
-
-/// The isolab container a process belongs to, from its cgroup path (`…/isolab/<id>`).
-pub fn container_of(pid: u32) -> Option<String> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    text.lines().find_map(|line| {
-        let path = line.splitn(3, ':').nth(2)?;
-        let rest = path.split("/isolab/").nth(1)?;
-        let id = rest.split('/').next()?;
-        (!id.is_empty()).then(|| id.to_string())
-    })
 }
 
 /// What the event feed learned about one process, or that it missed some.

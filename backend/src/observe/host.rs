@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use isolab_shared::{HostState, NamespaceKind};
 
 use super::namespaces::{namespace_of, namespaces_of};
-use super::proc_files::{all_pids, read_stat};
+use super::proc_files::{all_pids, container_of, read_stat};
 use super::process::process_info;
 use crate::sysinfo;
 
 /// Hostname, kernel, PID 1's namespaces, process counts per state, and the host's own
-/// processes: those in PID 1's pid namespace, kernel threads left out.
+/// processes: every process but kernel threads and those in isolab's containers (in
+/// a pid namespace of their own and an isolab cgroup), so namespaces made by hand or
+/// by another runtime show too.
 ///
 /// Where the kernel hides PID 1's namespace links (some sandboxes do, even from root),
 /// isolab's own namespaces stand in for the initial ones.
@@ -40,7 +42,9 @@ pub fn host_state() -> HostState {
             Ok(Some(ns)) => Some(ns) == init_pid_ns,
             _ => true,
         };
-        if same_pid_ns {
+        // In a pid namespace of its own but in no isolab container: namespaces made by
+        // hand (`unshare -p -f`) or by another runtime, which the map draws too.
+        if same_pid_ns || container_of(pid).is_none() {
             if let Ok(info) = process_info(pid) {
                 processes.push(info);
             }

@@ -155,6 +155,17 @@ pub fn parse_id_map(text: &str) -> Vec<IdMapEntry> {
         .collect()
 }
 
+/// The isolab container a process belongs to, from its cgroup path (`…/isolab/<id>`).
+pub fn container_of(pid: u32) -> Option<String> {
+    let text = std::fs::read_to_string(proc_path(pid, "cgroup")).ok()?;
+    text.lines().find_map(|line| {
+        let path = line.splitn(3, ':').nth(2)?;
+        let rest = path.split("/isolab/").nth(1)?;
+        let id = rest.split('/').next()?;
+        (!id.is_empty()).then(|| id.to_string())
+    })
+}
+
 /// Every PID in /proc, unsorted; threads are not listed there.
 pub fn all_pids() -> Vec<u32> {
     list_pids(Path::new("/proc"))

@@ -118,13 +118,32 @@ fn a_namespaced_child_differs_from_the_host_exactly_where_asked() {
     );
     assert!(procs.iter().all(|p| p.namespaces == theirs));
 
-    // The host view leaves the container's processes out but keeps unshare.
+    // The host view keeps namespaces made by hand: unshare, and its child with the
+    // namespaces it has and its PIDs inside.
     let host = observe::host_state();
-    assert!(host.processes.iter().all(|p| p.host_pid != inner));
     assert!(host
         .processes
         .iter()
         .any(|p| p.host_pid == sandbox.unshare_pid()));
+    let child = host.processes.iter().find(|p| p.host_pid == inner);
+    let child = child.expect("the hand-made namespace's PID 1 is a host process");
+    assert_eq!(child.nspid, vec![inner, 1]);
+    assert_eq!(child.namespaces, theirs);
+}
+
+/// The host view leaves out what an isolab container holds: its processes are listed
+/// with their container.
+#[test]
+fn the_host_view_leaves_out_isolab_containers_processes() {
+    use crate::support::runtime::{sh, TestContainer, TestRoot};
+    let root = TestRoot::new();
+    let mut tc = TestContainer::create(&root, &sh("sleep 30"));
+    tc.get().start().expect("starts");
+    let init = tc.get().init_pid().expect("PID 1");
+    let host = observe::host_state();
+    assert!(host.processes.iter().all(|p| p.host_pid != init));
+    assert!(!observe::processes_in_container(init).is_empty());
+    tc.delete();
 }
 
 #[test]
