@@ -390,3 +390,61 @@ fn a_lesson_picture_keeps_only_its_containers() {
     assert_eq!(usage.keys().collect::<Vec<_>>(), ["a"]);
     assert!(scope.contains("a") && !scope.contains("b"));
 }
+
+#[wasm_bindgen_test]
+fn a_lesson_picture_keeps_what_descends_from_its_host_shell() {
+    let scope = ContainerScope::new(["a".to_string()]).with_host_root(Some(50));
+    let child = |pid: u32, ppid: u32, nspid: Vec<u32>, pid_ns: u64| ProcessInfo {
+        ppid,
+        ..process(pid, nspid, pid_ns)
+    };
+    let mut snapshot = Snapshot {
+        seq: 5,
+        ..Default::default()
+    };
+    // The shell, an unshare it ran (listed before its parent), and an unrelated sshd.
+    snapshot.host.processes = vec![
+        child(60, 50, vec![60], 9),
+        child(50, 1, vec![50], 9),
+        child(30, 1, vec![30], 9),
+    ];
+    let Some(Action::Snapshot(kept)) = scope.action(Action::Snapshot(snapshot)) else {
+        panic!("a snapshot stays a snapshot");
+    };
+    let pids: Vec<u32> = kept.host.processes.iter().map(|p| p.host_pid).collect();
+    assert_eq!(pids, [60, 50]);
+    let started = |seq, p: ProcessInfo| {
+        ev(
+            seq,
+            2_000,
+            EventKind::ProcessStarted {
+                container: None,
+                process: p,
+            },
+        )
+    };
+    let exited = |seq, host_pid| {
+        ev(
+            seq,
+            2_100,
+            EventKind::ProcessExited {
+                container: None,
+                host_pid,
+            },
+        )
+    };
+    // The hand-made namespace's PID 1 (a child of unshare) joins; a stranger does not.
+    assert!(scope
+        .event(started(6, child(61, 60, vec![61, 1], 11)))
+        .is_some());
+    assert!(scope
+        .event(started(7, child(70, 30, vec![70], 9)))
+        .is_none());
+    assert!(scope.event(exited(8, 70)).is_none());
+    assert!(scope.event(exited(9, 61)).is_some());
+    // Without a host root, no host process is kept.
+    let plain = ContainerScope::new(["a".to_string()]);
+    assert!(plain
+        .event(started(10, child(62, 50, vec![62], 9)))
+        .is_none());
+}

@@ -802,6 +802,10 @@ pub struct LessonSessionInfo {
     /// Whether the lesson has a `host` terminal (a root shell on the host, for the
     /// admin or the teacher only).
     pub host: bool,
+    /// That shell's host PID: the picture draws the host processes descending from it
+    /// (namespaces made by hand). `None` without a host terminal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_pid: Option<u32>,
 }
 
 /// A line the page types through `POST /lessons/sessions/{sid}/type`: one of the

@@ -50,6 +50,11 @@ impl HostShell {
         &self.terminal
     }
 
+    /// The shell's host PID: what the lesson's lines start descends from it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the shell still runs (a student's `exit` may have ended it).
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

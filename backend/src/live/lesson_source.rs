@@ -123,6 +123,15 @@ impl LiveSource {
             .is_some_and(|shell| shell.terminal().attached() > 0)
     }
 
+    /// The host PID of the root shell on the host, started now if it is not running.
+    pub fn host_shell_pid(&mut self) -> Result<u32, SourceError> {
+        self.host_terminal()?;
+        self.host_shell
+            .as_ref()
+            .map(HostShell::pid)
+            .ok_or_else(|| refused("the host shell did not start".to_string()))
+    }
+
     /// The terminal of the root shell on the host (started now if it is not running).
     pub fn host_terminal(&mut self) -> Result<Arc<TerminalSession>, SourceError> {
         if let Some(shell) = self.host_shell.as_mut() {

@@ -83,6 +83,7 @@ async fn a_students_lesson_session_is_theirs_and_checks_the_real_kernel() {
     assert_eq!(status, 201, "{info}");
     let sid = info["id"].as_str().expect("a session id").to_string();
     assert_eq!(info["host"], json!(false));
+    assert!(info.get("host_pid").is_none(), "{info}");
     let ids = containers_of(&info);
     assert_eq!(ids.len(), 2, "{info}");
     let mine = listed(&server, &a.who()).await;

@@ -53,6 +53,10 @@ async fn a_lesson_session_checks_types_and_probes_on_the_kernel() {
     let (status, info) = post(&server, "/lessons/pid1/sessions", None).await;
     assert_eq!(status, 201, "{info}");
     assert_eq!(info["host"], json!(true), "{info}");
+    // The host shell runs from the start, and its PID is the picture's root.
+    let shell = info["host_pid"].as_u64().expect("the host shell's pid") as u32;
+    let comm = std::fs::read_to_string(format!("/proc/{shell}/comm")).unwrap_or_default();
+    assert_eq!(comm.trim(), "sh", "pid {shell}");
     let sid = info["id"].as_str().expect("an id").to_string();
     let box_id = info["containers"]["box"]
         .as_str()
@@ -103,6 +107,8 @@ async fn a_lesson_session_checks_types_and_probes_on_the_kernel() {
     let (status, _) = get(&server, &check1).await;
     assert_eq!(status, 404);
     let _ = box_id;
+    let shell_gone = std::fs::read_to_string(format!("/proc/{shell}/comm")).is_err();
+    assert!(shell_gone, "the host shell ended with its session");
 
     // The prediction's probe: the pid lesson asks what PID 1 is inside the box.
     let (status, info) = post(&server, "/lessons/pid/sessions", Some(json!({"replay": 1}))).await;

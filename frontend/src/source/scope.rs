@@ -2,16 +2,21 @@
 //! (a lesson session's), so a picture of them is drawn by the same views and reducer
 //! as the whole host's, from the same pushed snapshot and events.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 
-use isolab_shared::{Event, EventKind, Snapshot};
+use isolab_shared::{Event, EventKind, ProcessInfo, Snapshot};
 
 use crate::state::Action;
 
-/// The containers a picture shows, by id.
+/// The containers a picture shows, by id, and the host processes that descend from
+/// one host process (a lesson's shell on the host, where namespaces are made by hand).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ContainerScope {
     ids: BTreeSet<String>,
+    host_root: Option<u32>,
+    /// The host PIDs kept so far: the root and its descendants.
+    kept: RefCell<BTreeSet<u32>>,
 }
 
 impl ContainerScope {
@@ -19,7 +24,14 @@ impl ContainerScope {
     pub fn new(ids: impl IntoIterator<Item = String>) -> ContainerScope {
         ContainerScope {
             ids: ids.into_iter().collect(),
+            ..ContainerScope::default()
         }
+    }
+
+    /// The scope, with the host processes that descend from `root` (itself included).
+    pub fn with_host_root(mut self, root: Option<u32>) -> ContainerScope {
+        self.host_root = root;
+        self
     }
 
     /// Whether container `id` is in the scope.
@@ -27,24 +39,61 @@ impl ContainerScope {
         self.ids.contains(id)
     }
 
-    /// `snapshot` with only the scope's containers, and none of the host's own
-    /// processes (hundreds, on a real host). The host's facts stay: the map still
-    /// names a namespace the host shares, and the NSpid labels give each process's
-    /// host PID.
+    /// `snapshot` with only the scope's containers, and of the host's own processes
+    /// (hundreds, on a real host) only the host root's tree. The host's facts stay:
+    /// the map still names a namespace the host shares, and the NSpid labels give each
+    /// process's host PID.
     pub fn snapshot(&self, mut snapshot: Snapshot) -> Snapshot {
         snapshot.containers.retain(|c| self.contains(&c.id));
-        snapshot.host.processes.clear();
+        let tree = self.host_tree(&snapshot.host.processes);
+        snapshot
+            .host
+            .processes
+            .retain(|p| tree.contains(&p.host_pid));
+        *self.kept.borrow_mut() = tree;
         snapshot
     }
 
+    /// The host root and its descendants among `processes`.
+    fn host_tree(&self, processes: &[ProcessInfo]) -> BTreeSet<u32> {
+        let mut tree: BTreeSet<u32> = self.host_root.into_iter().collect();
+        // Parents may come after their children in the list: repeat until nothing joins.
+        loop {
+            let before = tree.len();
+            for p in processes {
+                if tree.contains(&p.ppid) {
+                    tree.insert(p.host_pid);
+                }
+            }
+            if tree.len() == before {
+                return tree;
+            }
+        }
+    }
+
     /// `event` if it concerns the scope (a sample keeps only the scope's figures);
-    /// `None` otherwise, and for the host's processes.
+    /// `None` otherwise, and for host processes outside the host root's tree.
     pub fn event(&self, mut event: Event) -> Option<Event> {
         let keep = match &mut event.kind {
             EventKind::Stats { usage } => {
                 usage.retain(|id, _| self.contains(id));
                 !usage.is_empty()
             }
+            EventKind::ProcessStarted {
+                container: None,
+                process,
+            } => {
+                let mut kept = self.kept.borrow_mut();
+                let mine = self.host_root == Some(process.host_pid) || kept.contains(&process.ppid);
+                if mine {
+                    kept.insert(process.host_pid);
+                }
+                mine
+            }
+            EventKind::ProcessExited {
+                container: None,
+                host_pid,
+            } => self.kept.borrow_mut().remove(host_pid),
             kind => kind.container_id().is_some_and(|id| self.contains(id)),
         };
         keep.then_some(event)

@@ -114,17 +114,17 @@ pub fn live_lesson_view(props: &LiveLessonViewProps) -> Html {
         });
     }
 
-    // The picture's events stream, for the session's containers; every event, the
-    // host's too, wakes the check loop.
+    // The picture's events stream, for the session's containers and what descends from
+    // its host shell; every event, the host's too, wakes the check loop.
     {
         let (live, picture, event_seq) = (props.live.clone(), picture.clone(), event_seq.clone());
-        let ids: Option<Vec<String>> = session
+        let ids: Option<(Vec<String>, Option<u32>)> = session
             .as_ref()
-            .map(|s| s.containers.values().cloned().collect());
+            .map(|s| (s.containers.values().cloned().collect(), s.host_pid));
         use_effect_with(ids, move |ids| {
-            let stream = ids.clone().map(|ids| {
+            let stream = ids.clone().map(|(ids, host_pid)| {
                 picture.dispatch(Action::Clear);
-                let scope = ContainerScope::new(ids);
+                let scope = ContainerScope::new(ids).with_host_root(host_pid);
                 let dispatcher = picture.dispatcher();
                 let dispatch = Callback::from(move |action: Action| {
                     if let Some(seq) = newest_seq(&action) {

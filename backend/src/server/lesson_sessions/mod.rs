@@ -71,12 +71,17 @@ pub fn types_on_host(lesson: &Lesson) -> bool {
         .any(|c| c.terminal == HOST_TERMINAL)
 }
 
-fn info(session: &LessonSession, run: &SessionRun) -> LessonSessionInfo {
+/// What a start or reset answers. A lesson that types on the host gets its host shell
+/// now, so the page's picture can follow what descends from it.
+fn info(session: &LessonSession, run: &mut SessionRun) -> LessonSessionInfo {
+    let host = types_on_host(&session.lesson);
+    let host_pid = host.then(|| run.source.host_shell_pid().ok()).flatten();
     LessonSessionInfo {
         id: session.id.clone(),
         lesson: session.lesson.id.clone(),
         containers: run.containers.clone(),
-        host: types_on_host(&session.lesson),
+        host,
+        host_pid,
     }
 }
 
@@ -262,7 +267,7 @@ async fn start(
         tear_down(&state, &session, &mut run).await;
         return Err(e);
     }
-    let answer = info(&session, &run);
+    let answer = info(&session, &mut run);
     drop(run);
     state.lesson_sessions().insert(session);
     Ok((StatusCode::CREATED, Json(answer)))
@@ -285,7 +290,7 @@ async fn reset(
         state.lesson_sessions().take(&sid);
         return Err(e);
     }
-    Ok(Json(info(&session, &run)))
+    Ok(Json(info(&session, &mut run)))
 }
 
 async fn end(
