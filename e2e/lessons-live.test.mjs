@@ -7,6 +7,7 @@
 // a step's URL reopens that step on live, and leaving the lesson removes its
 // containers. In a class, a student's passed step reaches the teacher's roster, and a
 // lesson that types into the host's root shell stays on the simulator for the student.
+// A lesson whose student builds namespaces by hand in the host shell sees them drawn.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readlinkSync, rmSync } from 'node:fs';
@@ -153,6 +154,49 @@ test('a lesson walks on live containers: try buttons, green steps, the kernel an
   await page.getByRole('link', { name: '← All lessons' }).click();
   const deadline = Date.now() + 10000;
   while ((await containers()).length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.deepEqual(await containers(), []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a container by hand on live: the picture draws the namespaces the host shell made', { skip: !root && 'live containers need root' }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${server.url}#/lessons/by-hand/1`);
+  await page.getByRole('heading', { name: /^Step 1: unshare/ }).waitFor({ timeout: 15000 });
+  await page.getByRole('button', { name: 'Live containers' }).click();
+  await page.getByRole('tab', { name: 'host' }).waitFor({ timeout: 15000 });
+  const machine = page.locator('.lesson-machine');
+  const box = mapGroupOf(page, 'box');
+  await box.waitFor({ timeout: 10000 });
+  const boxInode = await box.getAttribute('data-inode');
+  // Nothing typed yet: the host shell itself is not drawn, only the box.
+  assert.equal(await machine.locator('.ns-group').count(), 1, 'only the box is drawn');
+
+  await page.getByRole('button', { name: /^Try: type unshare -p -f/ }).click();
+  // The shell unshare made is PID 1 of a pid namespace of its own: neither the host's
+  // nor the box's, pushed onto the map by the host's process events.
+  const made = machine.locator('.ns-group').filter({
+    hasNot: page.getByRole('button', { name: /^box-\w+, / }),
+  });
+  const deadline = Date.now() + 15000;
+  let inodes = [];
+  while (Date.now() < deadline) {
+    inodes = await made.evaluateAll((groups) => groups.map((g) => g.getAttribute('data-inode')));
+    if (inodes.some((i) => i !== hostNamespace('pid') && i !== boxInode)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(inodes.some((i) => i !== hostNamespace('pid') && i !== boxInode),
+    `a hand-made pid namespace on the map: ${JSON.stringify(inodes)}, box ${boxInode}`);
+  await machine.screenshot({ path: join(artifactsDir, 'lessons-live-by-hand.png') });
+
+  await page.getByRole('link', { name: '← All lessons' }).click();
+  const until = Date.now() + 10000;
+  while ((await containers()).length > 0 && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 200));
   }
   assert.deepEqual(await containers(), []);

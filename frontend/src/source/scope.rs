@@ -10,12 +10,13 @@ use isolab_shared::{Event, EventKind, ProcessInfo, Snapshot};
 use crate::state::Action;
 
 /// The containers a picture shows, by id, and the host processes that descend from
-/// one host process (a lesson's shell on the host, where namespaces are made by hand).
+/// one host process (what a lesson's shell on the host started: namespaces made by
+/// hand), the root itself left out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ContainerScope {
     ids: BTreeSet<String>,
     host_root: Option<u32>,
-    /// The host PIDs kept so far: the root and its descendants.
+    /// The root and its descendants seen so far (the root is not shown).
     kept: RefCell<BTreeSet<u32>>,
 }
 
@@ -28,7 +29,7 @@ impl ContainerScope {
         }
     }
 
-    /// The scope, with the host processes that descend from `root` (itself included).
+    /// The scope, with the host processes that descend from `root` (not `root` itself).
     pub fn with_host_root(mut self, root: Option<u32>) -> ContainerScope {
         self.host_root = root;
         self
@@ -49,7 +50,7 @@ impl ContainerScope {
         snapshot
             .host
             .processes
-            .retain(|p| tree.contains(&p.host_pid));
+            .retain(|p| tree.contains(&p.host_pid) && Some(p.host_pid) != self.host_root);
         *self.kept.borrow_mut() = tree;
         snapshot
     }
@@ -84,16 +85,20 @@ impl ContainerScope {
                 process,
             } => {
                 let mut kept = self.kept.borrow_mut();
-                let mine = self.host_root == Some(process.host_pid) || kept.contains(&process.ppid);
-                if mine {
+                if self.host_root == Some(process.host_pid) {
                     kept.insert(process.host_pid);
+                    false
+                } else if kept.contains(&process.ppid) {
+                    kept.insert(process.host_pid);
+                    true
+                } else {
+                    false
                 }
-                mine
             }
             EventKind::ProcessExited {
                 container: None,
                 host_pid,
-            } => self.kept.borrow_mut().remove(host_pid),
+            } => self.kept.borrow_mut().remove(host_pid) && Some(*host_pid) != self.host_root,
             kind => kind.container_id().is_some_and(|id| self.contains(id)),
         };
         keep.then_some(event)
