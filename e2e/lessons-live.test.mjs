@@ -55,6 +55,16 @@ function mapGroupOf(page, name) {
   return page.locator('.lesson-machine .ns-group', { has: toggle });
 }
 
+/// Leaves the lesson for the list, and waits for its session's containers to go.
+async function leaveLesson(page) {
+  await page.getByRole('link', { name: '← All lessons' }).click();
+  const deadline = Date.now() + 10000;
+  while ((await containers()).length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.deepEqual(await containers(), []);
+}
+
 /// Clicks a button and resolves with the ms until step `n` is marked done in the list.
 async function clickUntilDone(page, button, n) {
   const started = Date.now();
@@ -151,12 +161,7 @@ test('a lesson walks on live containers: try buttons, green steps, the kernel an
   await page.screenshot({ path: join(artifactsDir, 'lessons-live-step3.png') });
 
   // Leaving the lesson ends its session: its container goes.
-  await page.getByRole('link', { name: '← All lessons' }).click();
-  const deadline = Date.now() + 10000;
-  while ((await containers()).length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.deepEqual(await containers(), []);
+  await leaveLesson(page);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -194,12 +199,7 @@ test('a container by hand on live: the picture draws the namespaces the host she
     `a hand-made pid namespace on the map: ${JSON.stringify(inodes)}, box ${boxInode}`);
   await machine.screenshot({ path: join(artifactsDir, 'lessons-live-by-hand.png') });
 
-  await page.getByRole('link', { name: '← All lessons' }).click();
-  const until = Date.now() + 10000;
-  while ((await containers()).length > 0 && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.deepEqual(await containers(), []);
+  await leaveLesson(page);
   assert.deepEqual(errors, []);
   await context.close();
 });
