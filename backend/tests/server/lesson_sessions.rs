@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::server::TestServer;
+use crate::support::server::{TestServer, LESSONS_ON_THE_HOST};
 
 async fn post(server: &TestServer, path: &str, body: Option<Value>) -> (u16, Value) {
     let mut request = server.post(path);
@@ -49,6 +49,7 @@ fn host_has(text: &str) -> bool {
 
 #[tokio::test]
 async fn a_lesson_session_checks_types_and_probes_on_the_kernel() {
+    let _one_at_a_time = LESSONS_ON_THE_HOST.lock().await;
     let server = TestServer::start("lesson-session").await;
     let (status, info) = post(&server, "/lessons/pid1/sessions", None).await;
     assert_eq!(status, 201, "{info}");

@@ -12,6 +12,7 @@ fn isolab() -> Command {
 
 #[test]
 fn lessons_pass_on_the_kernel_and_leave_nothing_behind() {
+    let _one_at_a_time = crate::support::server::LESSONS_ON_THE_HOST.blocking_lock();
     let out = isolab()
         .args(["lessons", "check", "--source", "live", "uts", "net", "pid1"])
         .output()

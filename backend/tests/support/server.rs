@@ -28,6 +28,10 @@ pub struct TestServer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// Lessons whose checks read the whole host's processes (the pid1 lesson's `ps -ef`
+/// for its `sleep 500`) take this one at a time: two at once see each other's markers.
+pub static LESSONS_ON_THE_HOST: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A state root of its own per server, so tests never see each other's containers.
 pub fn fresh_state_root(tag: &str) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
