@@ -97,7 +97,7 @@ fn a_live_limit_change_takes_effect() {
 /// what the kernel then shows.
 #[test]
 fn the_limits_written_are_the_shared_writes_for_this_hosts_groups() {
-    use isolab::runtime::cgroup::{CgroupVersion, Controller};
+    use isolab::runtime::cgroup::Controller;
     use isolab_shared::plan::limits::{
         cpu_writes, memory_writes, pids_writes, GroupVersion, MemoryFacts,
     };
@@ -118,11 +118,7 @@ fn the_limits_written_are_the_shared_writes_for_this_hosts_groups() {
             .iter()
             .find(|d| d.controllers.contains(&c))
             .unwrap_or_else(|| panic!("a group for {c}"));
-        let version = match d.version {
-            CgroupVersion::V1 => GroupVersion::V1,
-            CgroupVersion::V2 => GroupVersion::V2,
-        };
-        (version, d.path.clone())
+        (GroupVersion::from(d.version), d.path.clone())
     };
     let (_, pids) = dir(Controller::Pids);
     let (mem_version, memory) = dir(Controller::Memory);

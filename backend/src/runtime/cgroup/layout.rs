@@ -58,6 +58,16 @@ pub enum CgroupVersion {
     V2,
 }
 
+/// The shared plan's name for it, which picks the files a limit is written to.
+impl From<CgroupVersion> for isolab_shared::plan::limits::GroupVersion {
+    fn from(version: CgroupVersion) -> Self {
+        match version {
+            CgroupVersion::V1 => Self::V1,
+            CgroupVersion::V2 => Self::V2,
+        }
+    }
+}
+
 /// One mounted cgroup hierarchy.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Hierarchy {

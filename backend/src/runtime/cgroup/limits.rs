@@ -9,7 +9,7 @@ use isolab_shared::plan::limits::{
     cpu_writes, memory_writes, pids_writes, GroupVersion, LimitWrite, MemoryFacts,
 };
 
-use super::{write_file, CgroupError, CgroupVersion, ContainerCgroup, Controller};
+use super::{write_file, CgroupError, ContainerCgroup, Controller};
 use crate::runtime::steps::StepLog;
 
 /// Writes `limits` into `cgroup`. With `write_unlimited` false (a fresh group, which
@@ -72,13 +72,7 @@ fn needed(
     wanted: bool,
 ) -> Result<Option<(GroupVersion, std::path::PathBuf)>, CgroupError> {
     match cgroup.dir_of(controller) {
-        Some(dir) => {
-            let version = match dir.version {
-                CgroupVersion::V1 => GroupVersion::V1,
-                CgroupVersion::V2 => GroupVersion::V2,
-            };
-            Ok(Some((version, dir.path.clone())))
-        }
+        Some(dir) => Ok(Some((dir.version.into(), dir.path.clone()))),
         None if wanted => Err(CgroupError::ControllerMissing(controller)),
         None => Ok(None),
     }
